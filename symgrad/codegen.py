@@ -1,0 +1,315 @@
+"""Graph -> readable, deterministic NumPy source.
+
+``generate(program)`` writes one module with two functions: ``value`` (the loss)
+and ``value_and_grad`` (the loss and every gradient, sharing their common
+subexpressions). Each function is a ``def`` with named temporaries and a
+``return``. A node used once is written inline into its user; a node used more
+than once, or an output, gets a name: ``t<k>`` on the forward pass, ``g<k>`` on
+the backward pass. Matrix products print as ``@``. Work that only one branch of
+a Piecewise needs runs under ``np.errstate(all="ignore")``, so an unselected
+branch cannot warn; its value is discarded by ``np.where``.
+"""
+
+import keyword
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .errors import ShapeMismatch, UnsupportedExpression
+from .ir import (ELEMENTWISE, Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts)
+from .nodes import LogDet, RowLogSumExp, RowSoftmax
+from .printer import ATOM, Code, CodePrinter
+
+__all__ = ["Program", "generate", "sanitize_names"]
+
+MATMUL, CALL = 45, 70
+INLINE_LIMIT = 8
+RESERVED = {"np", "special", "loss", "value", "value_and_grad", "self"}
+
+HELPERS = {
+    "_logdet": '''def _logdet(x):
+    """log(det(x)) through slogdet; NaN where det(x) <= 0."""
+    sign, logabsdet = np.linalg.slogdet(x)
+    return np.where(sign > 0, logabsdet, np.nan)''',
+    "_logsumexp_rows": '''def _logsumexp_rows(z):
+    """log(sum(exp(z), axis=1)) with a max shift, as a column."""
+    m = np.max(z, axis=1, keepdims=True)
+    return m + np.log(np.sum(np.exp(z - m), axis=1, keepdims=True))''',
+    "_softmax_rows": '''def _softmax_rows(z):
+    """exp(z) / sum(exp(z), axis=1) with a max shift."""
+    e = np.exp(z - np.max(z, axis=1, keepdims=True))
+    return e / np.sum(e, axis=1, keepdims=True)''',
+}
+
+
+@dataclass
+class Program:
+    """What to generate: inputs in signature order, the loss node and gradient nodes."""
+
+    graph: object
+    inputs: list                  # user Symbols / MatrixSymbols, in signature order
+    leaves: dict                  # user symbol -> leaf node (absent when unused)
+    loss: object
+    grads: list
+    wrt: list                     # the parameters, aligned with grads
+    per_sample: bool
+    names: dict                   # user symbol, leaf symbol and dimension -> identifier
+    dims: dict = field(default_factory=dict)   # dimension symbol -> (matrix symbol, axis)
+    title: str = ""
+
+
+def sanitize_names(symbols, taken=()):
+    """Valid, unique Python identifiers for symbols ('lambda' -> 'lambda_', 'x[0]' -> 'x_0')."""
+    used, out = set(RESERVED) | set(taken), {}
+    for s in symbols:
+        base = re.sub(r"\W", "_", str(s)).strip("_") or "x"
+        if base[0].isdigit():
+            base = "x" + base
+        if keyword.iskeyword(base) or re.fullmatch(r"[tg]\d+", base) or base in used:
+            base += "_"
+        name, k = base, 1
+        while name in used:
+            name, k = "%s%d" % (base, k), k + 1
+        used.add(name)
+        out[s] = name
+    return out
+
+
+class _Function:
+    """Emit one generated function for the given output nodes."""
+
+    def __init__(self, program, outputs, forward):
+        self.p, self.names, self.outputs = program, dict(program.names), outputs
+        self.forward = forward
+        self.printer = CodePrinter()
+        self.helpers = set()
+        nodes = ancestors(outputs)
+        self.uses, self.user = {}, {}
+        for n in nodes:
+            for a in n.args:
+                self.uses[a.id] = self.uses.get(a.id, 0) + 1
+                self.user[a.id] = n
+        for o in outputs:
+            self.uses[o.id] = self.uses.get(o.id, 0) + 2
+        has_branches = any(n.op is sp.Piecewise for n in nodes)
+        self.ctx = branch_contexts(program.graph, outputs) if has_branches else {}
+        self.nodes, self.inline, self.size = nodes, set(), {}
+        for n in nodes:
+            self._decide(n)
+
+    def _decide(self, n):
+        if n.op in (Leaf, Const):
+            return
+        size = 1 + sum(self.size.get(a.id, 0) for a in n.args if a.id in self.inline)
+        self.size[n.id] = size
+        if self.uses.get(n.id, 0) == 1 and size <= INLINE_LIMIT and n.op is not Fill:
+            if self.ctx.get(n.id, ()) == self.ctx.get(self.user[n.id].id, ()):
+                self.inline.add(n.id)
+
+    # --- text of one node ---------------------------------------------------------
+
+    def ref(self, n):
+        """(text, precedence) of a node used as an argument."""
+        if n.op is Leaf:
+            return self.names[n.extra], ATOM
+        if n.op is Const:
+            return self.printer.doprint(n.value), _const_precedence(n.value)
+        if n.id in self.inline:
+            return self.text(n)
+        return self.names[n.id], ATOM
+
+    def view(self, n):
+        """A SymPy expression for an elementwise node, its arguments as Code placeholders."""
+        if n.op is Const:
+            return n.value
+        if n.id in self.inline and n.op in ELEMENTWISE:
+            args = [self.view(a) for a in n.args]
+            if n.op is sp.Piecewise:
+                return sp.Piecewise(*zip(args[0::2], args[1::2]), evaluate=False)
+            return n.op(*args)
+        return Code(*self.ref(n))
+
+    def text(self, n):
+        op = n.op
+        if op in ELEMENTWISE:
+            args = [self.view(a) for a in n.args]
+            if op is sp.Piecewise:
+                expr = sp.Piecewise(*zip(args[0::2], args[1::2]), evaluate=False)
+            else:
+                expr = op(*args)
+            out = self.printer.doprint(expr)
+            return out, _precedence(expr)
+        a = [self.ref(x) for x in n.args]
+        if op is sp.MatMul:
+            left = a[0][0] if a[0][1] >= MATMUL else "(%s)" % a[0][0]
+            right = a[1][0] if a[1][1] > 50 else "(%s)" % a[1][0]
+            return "%s @ %s" % (left, right), MATMUL
+        if op is sp.Transpose:
+            return "%s.T" % _wrap(a[0], CALL), ATOM
+        if op is sp.Inverse:
+            return "np.linalg.inv(%s)" % a[0][0], CALL
+        if op is sp.Determinant:
+            return "np.linalg.det(%s)" % a[0][0], CALL
+        if op is LogDet:
+            return self._helper("_logdet", a[0][0])
+        if op is sp.Trace:
+            return self._trace(n, a[0])
+        if op is RowSoftmax:
+            return self._helper("_softmax_rows", a[0][0])
+        if op is RowLogSumExp:
+            return self._helper("_logsumexp_rows", a[0][0])
+        if op is SumTo:
+            return self._sum_to(n, a[0][0])
+        if op is Broadcast:
+            return "np.broadcast_to(%s, %s)" % (a[0][0], self.shape(n.shape)), CALL
+        if op is Fill:
+            return "np.eye(%s)" % self.dim(n.shape[0]), CALL
+        raise UnsupportedExpression("no NumPy printer for graph op %s" % getattr(op, "__name__", op))
+
+    def _helper(self, name, arg):
+        self.helpers.add(name)
+        return "%s(%s)" % (name, arg), CALL
+
+    def _trace(self, n, arg):
+        x = n.args[0]
+        if x.shape == (1, 1):
+            return "%s[0, 0]" % _wrap(arg, CALL), ATOM
+        if x.op is sp.MatMul and x.id in self.inline:
+            a, b = x.args
+            if b.op is sp.Transpose and b.id in self.inline:
+                return "np.sum(%s * %s)" % (_wrap(self.ref(a), 51), _wrap(self.ref(b.args[0]), 51)), CALL
+            if a.op is sp.Transpose and a.id in self.inline:
+                return "np.sum(%s * %s)" % (_wrap(self.ref(a.args[0]), 51), _wrap(self.ref(b), 51)), CALL
+            return "np.sum(%s * %s.T)" % (_wrap(self.ref(a), 51), _wrap(self.ref(b), CALL)), CALL
+        return "np.trace(%s)" % arg[0], CALL
+
+    def _sum_to(self, n, arg):
+        if n.shape == ():
+            return "np.sum(%s)" % arg, CALL
+        if n.shape == (1, 1):
+            return "np.sum(%s, keepdims=True)" % arg, CALL
+        axis = 0 if n.shape[0] == 1 else 1
+        return "np.sum(%s, axis=%d, keepdims=True)" % (arg, axis), CALL
+
+    def dim(self, d):
+        d = sp.sympify(d)
+        return self.printer.doprint(d.xreplace({s: Code(self.names[s]) for s in d.free_symbols}))
+
+    def shape(self, shape):
+        return "(%s)" % ", ".join(self.dim(d) for d in shape)
+
+    # --- the function ------------------------------------------------------------------
+
+    def emit(self, fname, output_names, reduce):
+        counters = {"t": 0, "g": 0}
+        for o, name in zip(self.outputs, output_names):
+            self.names.setdefault(o.id, name)
+        body, block = [], None
+        for n in self.nodes:
+            if n.op in (Leaf, Const) or n.id in self.inline:
+                continue
+            if n.id not in self.names:
+                prefix = "t" if n.id in self.forward else "g"
+                self.names[n.id] = "%s%d" % (prefix, counters[prefix])
+                counters[prefix] += 1
+            line = "%s = %s" % (self.names[n.id], self.text(n)[0])
+            quiet = bool(self.ctx.get(n.id))
+            if quiet and block is None:
+                block = []
+                body.append(block)
+            if quiet:
+                block.append(line)
+            else:
+                block = None
+                body.append(line)
+        results = []
+        for o, name in zip(self.outputs, output_names):
+            text = self.ref(o)[0] if o.op in (Leaf, Const) else self.names[o.id]
+            results.append("np.mean(%s)" % text if reduce else text)
+        lines = ["def %s(%s):" % (fname, ", ".join(self.names[s] for s in self.p.inputs))]
+        lines += ["    %s = %s.shape[%d]" % x for x in self._dims()]
+        for item in body:
+            if isinstance(item, list):
+                lines.append('    with np.errstate(all="ignore"):  # values only one branch needs')
+                lines += ["        " + line for line in item]
+            else:
+                lines.append("    " + item)
+        if len(results) == 1:
+            lines.append("    return %s" % results[0])
+        else:
+            grads = ", ".join(results[1:]) + ("," if len(results) == 2 else "")
+            lines.append("    return %s, (%s)" % (results[0], grads))
+        return lines
+
+    def _dims(self):
+        wanted = set()
+        for n in self.nodes:
+            if n.op is Leaf and n.extra in self.p.dims:
+                wanted.add(n.extra)
+            if n.op in (Broadcast, Fill):
+                for d in n.shape:
+                    wanted |= sp.sympify(d).free_symbols
+        out = []
+        for d in sorted(wanted, key=str):
+            source = self.p.dims.get(d)
+            if source is None:
+                raise ShapeMismatch("dimension %s cannot be read from any argument's shape; pass a "
+                                    "matrix that has it as a plain dimension" % d)
+            out.append((self.names[d], self.names[source[0]], source[1]))
+        return out
+
+
+def _wrap(ref, level):
+    text, prec = ref
+    return text if prec >= level else "(%s)" % text
+
+
+def _precedence(expr):
+    from sympy.printing.precedence import precedence
+    if isinstance(expr, sp.Function) or isinstance(expr, sp.Piecewise):
+        return CALL
+    return precedence(expr)
+
+
+def _const_precedence(value):
+    if value.is_Rational and not value.is_Integer or value.is_negative:
+        return 50
+    return ATOM
+
+
+def generate(program):
+    """The source text of a module with ``value`` and ``value_and_grad`` functions."""
+    names = program.names
+    forward = {n.id for n in ancestors([program.loss])}
+    value = _Function(program, [program.loss], forward)
+    both = _Function(program, [program.loss] + list(program.grads), forward)
+    grad_names = ["grad_" + names[w] for w in program.wrt]
+    value_lines = value.emit("value", ["loss"], program.per_sample)
+    both_lines = both.emit("value_and_grad", ["loss"] + grad_names, program.per_sample)
+    special = value.printer.uses_special or both.printer.uses_special
+    header = ['"""Generated by symgrad. Regenerate rather than edit.', "",
+              _comment(program.title), "",
+              "value(%s) returns the loss; value_and_grad(...) returns (loss, (%s))."
+              % (", ".join(names[s] for s in program.inputs),
+                 ", ".join(grad_names) + ("," if len(grad_names) == 1 else "")),
+              ("Array arguments are samples along the first axis; the loss and the gradients "
+               "are means over them." if program.per_sample else
+               "Matrix arguments are 2-D arrays; dimensions are read from their shapes."),
+              '"""', "import numpy as np"]
+    if special:
+        header.append("from scipy import special")
+    parts = ["\n".join(header)]
+    for h in sorted(value.helpers | both.helpers):
+        parts.append(HELPERS[h])
+    parts.append("\n".join(value_lines))
+    parts.append("\n".join(both_lines))
+    return "\n\n\n".join(parts) + "\n"
+
+
+def _comment(title):
+    text = title.encode("ascii", "backslashreplace").decode("ascii")
+    text = text.replace('"""', "'''").replace("\n", " ")
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return "loss = " + text

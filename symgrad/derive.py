@@ -1,0 +1,190 @@
+"""Reverse accumulation over the expression graph (symbolic backpropagation).
+
+``backward`` walks the graph once from the loss towards the parameters, asking
+the rules table for each node's contribution to its arguments and summing the
+contributions each node receives. Every node is visited once, so the gradient
+costs a small constant times the loss, whatever the number of parameters.
+
+Values computed only inside one branch of a Piecewise may be NaN or infinite
+where that branch is not selected. Their contributions are masked with the
+branch's condition where they leave the branch, so nothing leaks out.
+
+``grad`` and ``hessian`` are the public faces of this stage.
+"""
+
+import itertools
+
+import sympy as sp
+
+from .errors import ShapeMismatch, SymgradError, UnsupportedExpression
+from .ir import RELATIONAL, Const, Leaf, branch_contexts
+from .lower import Lowering
+from .rules import MATRIX_RULES, RULES
+from .symbolic import Raising
+
+__all__ = ["grad", "hessian", "backward", "check_wrt"]
+
+_counter = itertools.count()
+
+
+def check_wrt(wrt, what="wrt"):
+    """Normalise ``wrt`` to a list of Symbols/MatrixSymbols; return (list, was_single)."""
+    single = not isinstance(wrt, (list, tuple))
+    items = [wrt] if single else list(wrt)
+    for w in items:
+        if not isinstance(w, (sp.Symbol, sp.MatrixSymbol)):
+            raise SymgradError("%s must be a Symbol or MatrixSymbol (or a list of them); got %r "
+                               "of type %s" % (what, w, type(w).__name__))
+    names = [str(w) for w in items]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise SymgradError("%s names %s more than once; list each parameter once" % (what, dup[0]))
+    return items, single
+
+
+def _mask(graph, contribution, inner, outer):
+    """Zero a contribution wherever the branches it was computed in are not taken."""
+    for sel in inner[len(outer):]:
+        cond = None
+        for node_id, polarity in sorted(sel):
+            lit = graph.nodes[node_id]
+            lit = lit if polarity else graph.apply(sp.Not, lit)
+            cond = lit if cond is None else graph.apply(sp.And, cond, lit)
+        contribution = graph.apply(sp.Piecewise, contribution, cond, graph.const(0),
+                                   graph.const(sp.true))
+    return contribution
+
+
+def _apply_rule(lowering, node, g):
+    rule = RULES.get(node.op)
+    if rule is None:
+        raise UnsupportedExpression("no derivative rule for %s node %r; add one to symgrad.rules.RULES"
+                                    % (getattr(node.op, "__name__", node.op), node))
+    matrix = node.op in MATRIX_RULES
+    bindings = {}
+
+    def placeholder(n, name):
+        if n.op is Const:
+            return n.value
+        if matrix and n.shape != ():
+            p = sp.MatrixSymbol("_sg_%s%d" % (name, next(_counter)), *n.shape)
+        elif _is_boolean(n):
+            p = sp.Dummy(name)
+        else:
+            p = sp.Dummy(name, real=True)
+        bindings[p] = n
+        return p
+
+    G = placeholder(g, "g")
+    ans = placeholder(node, "ans")
+    args = [placeholder(a, "x") for a in node.args]
+    return [None if c is None else lowering.lower_template(c, bindings)
+            for c in rule(G, ans, *args)]
+
+
+def _is_boolean(n):
+    return n.op in RELATIONAL or n.op in (sp.And, sp.Or, sp.Not) or \
+        (n.op is Const and n.value in (sp.true, sp.false))
+
+
+def backward(lowering, out, wrt_nodes):
+    """Adjoint nodes of ``out`` with respect to each of ``wrt_nodes`` (reverse mode)."""
+    graph = lowering.graph
+    targets = {w.id for w in wrt_nodes}
+    depends = {}
+    for n in graph.nodes[:out.id + 1]:
+        depends[n.id] = n.id in targets or any(depends.get(a.id, False) for a in n.args)
+    ctx = branch_contexts(graph, [out]) if any(n.op is sp.Piecewise for n in graph.nodes) else {}
+    adjoints = {out.id: [graph.to_shape(graph.const(1), out.shape)]}
+    found = {}
+    for n in reversed(graph.nodes[:out.id + 1]):
+        parts = adjoints.pop(n.id, None)
+        if parts is None or not depends[n.id]:
+            continue
+        g = graph.to_shape(graph.add(*parts), n.shape)
+        if n.id in targets:
+            found[n.id] = g
+            if n.op is Leaf:
+                continue
+        for a, c in zip(n.args, _apply_rule(lowering, n, g)):
+            if c is None or not depends[a.id]:
+                continue
+            c = graph.to_shape(c, a.shape)
+            if ctx and len(ctx.get(n.id, ())) > len(ctx.get(a.id, ())):
+                c = _mask(graph, c, ctx[n.id], ctx[a.id])
+            adjoints.setdefault(a.id, []).append(c)
+    return [found.get(w.id) or graph.to_shape(graph.const(0), w.shape) for w in wrt_nodes]
+
+
+def _scalar_loss(lowering, expr):
+    out = lowering(expr)
+    if out.shape not in ((), (1, 1)):
+        raise ShapeMismatch("the expression has shape (%s, %s), but a gradient needs a scalar: "
+                            "take a Trace, msum(...) or a 1 x 1 product first" % out.shape)
+    return out
+
+
+def _zero_like(w):
+    return sp.ZeroMatrix(*w.shape) if isinstance(w, sp.MatrixSymbol) else sp.S.Zero
+
+
+def _tidy(expr):
+    if isinstance(expr, sp.Expr) and expr.has(sp.Piecewise) and not expr.is_Matrix:
+        return sp.piecewise_fold(expr)
+    return expr
+
+
+def grad(expr, wrt):
+    """The gradient of a scalar-valued expression, derived by reverse accumulation.
+
+    ``wrt`` is a Symbol, a MatrixSymbol or a list of them. The result has the
+    shape of ``wrt`` (a MatrixExpr for a MatrixSymbol, with symbolic dimensions
+    kept symbolic), or is a list aligned with ``wrt``. A parameter that does not
+    occur gets a zero gradient. Symbols are treated as real.
+
+    >>> import sympy as sp
+    >>> w, x, y = sp.symbols("w x y")
+    >>> grad((w*x - y)**2, w)
+    2*x*(w*x - y)
+    >>> n, k = sp.symbols("n k", integer=True, positive=True)
+    >>> W = sp.MatrixSymbol("W", n, k)
+    >>> grad(sp.Trace(W.T * W), W)
+    2*W
+    """
+    items, single = check_wrt(wrt)
+    lowering = Lowering()
+    out = _scalar_loss(lowering, expr)
+    leaves = [lowering.leaf(w) for w in items]
+    adj = backward(lowering, out, leaves)
+    raise_ = Raising(lowering.user)
+    results = [_tidy(raise_(a)) if not (a.op is Const and a.value == 0) else _zero_like(w)
+               for w, a in zip(items, adj)]
+    return results[0] if single else results
+
+
+def hessian(expr, wrt):
+    """The matrix of second derivatives of a scalar expression (a SymPy Matrix).
+
+    ``wrt`` is a list of scalar Symbols; entry (i, j) is d2 expr / dwi dwj.
+
+    >>> import sympy as sp
+    >>> x, y = sp.symbols("x y")
+    >>> hessian(x**2*y, [x, y])
+    Matrix([
+    [2*y, 2*x],
+    [2*x,   0]])
+    """
+    items, _ = check_wrt(wrt)
+    if any(isinstance(w, sp.MatrixSymbol) for w in items):
+        raise UnsupportedExpression("hessian takes scalar Symbols; for a matrix parameter W with "
+                                    "concrete dimensions pass list(W) entries, or use check_grad(order=2)")
+    lowering = Lowering()
+    out = _scalar_loss(lowering, expr)
+    leaves = [lowering.leaf(w) for w in items]
+    first = backward(lowering, out, leaves)
+    raise_ = Raising(lowering.user)
+    rows = []
+    for gi in first:
+        row = backward(lowering, gi, leaves) if not gi.is_const else [lowering.graph.const(0)] * len(leaves)
+        rows.append([_tidy(raise_(h)) for h in row])
+    return sp.Matrix(rows)

@@ -1,0 +1,48 @@
+"""symgrad's exception family.
+
+Every error symgrad raises on purpose is a ``SymgradError``. Each message names
+the node, symbol or shape at fault and says what to do about it.
+"""
+
+__all__ = [
+    "SymgradError",
+    "UnsupportedExpression",
+    "ShapeMismatch",
+    "ParseError",
+    "ArgumentError",
+    "TrainingDiverged",
+    "ProofFailure",
+]
+
+
+class SymgradError(Exception):
+    """Base class of every error symgrad raises on purpose."""
+
+
+class UnsupportedExpression(SymgradError, TypeError):
+    """An expression node has no derivative rule or no code printer."""
+
+
+class ShapeMismatch(SymgradError, ValueError):
+    """An array's shape, or a sample count, does not match what the expression needs."""
+
+
+class ParseError(SymgradError, ValueError):
+    """User text (command line, data file) is malformed or not allowed."""
+
+
+class ArgumentError(SymgradError, TypeError):
+    """A call got the wrong number or kind of arguments."""
+
+
+class TrainingDiverged(SymgradError, FloatingPointError):
+    """The loss became NaN or infinite during training."""
+
+    def __init__(self, message, step=None, max_stable_lr=None):
+        super().__init__(message)
+        self.step = step
+        self.max_stable_lr = max_stable_lr
+
+
+class ProofFailure(SymgradError):
+    """A claim in proofs/ did not reach its expected verdict."""
