@@ -24,7 +24,9 @@ from .printer import ATOM, Code, CodePrinter
 __all__ = ["Program", "generate", "sanitize_names"]
 
 MATMUL, CALL = 45, 70
-INLINE_LIMIT = 8
+INLINE_LIMIT = 8          # inline a single-use node while its inlined tree has at most this many ops
+CHEAP_LIMIT, CHEAP_USES = 3, 4   # recompute tiny sums/products of inputs rather than store them
+DEL_AFTER = 40            # in functions longer than this, free temporaries after their last use
 RESERVED = {"np", "special", "loss", "value", "value_and_grad", "self"}
 
 HELPERS = {
@@ -103,9 +105,28 @@ class _Function:
             return
         size = 1 + sum(self.size.get(a.id, 0) for a in n.args if a.id in self.inline)
         self.size[n.id] = size
-        if self.uses.get(n.id, 0) == 1 and size <= INLINE_LIMIT and n.op is not Fill:
+        if self._cheap(n, size):
+            self.inline.add(n.id)
+        elif self.uses.get(n.id, 0) == 1 and size <= INLINE_LIMIT and n.op is not Fill:
             if self.ctx.get(n.id, ()) == self.ctx.get(self.user[n.id].id, ()):
                 self.inline.add(n.id)
+
+    def _cheap(self, n, size):
+        """Recomputing a little arithmetic on inputs beats storing it (an allocation)."""
+        return (n.op in (sp.Add, sp.Mul) and size <= CHEAP_LIMIT
+                and self.uses.get(n.id, 0) <= CHEAP_USES
+                and all(a.op in (Leaf, Const) or a.id in self.inline and a.op in (sp.Add, sp.Mul)
+                        for a in n.args))
+
+    def _refs(self, n):
+        """The named nodes a statement for ``n`` reads (through inlined arguments)."""
+        out = set()
+        for a in n.args:
+            if a.id in self.inline:
+                out |= self._refs(a)
+            elif a.op not in (Leaf, Const):
+                out.add(a.id)
+        return out
 
     # --- text of one node ---------------------------------------------------------
 
@@ -206,14 +227,25 @@ class _Function:
         for o, name in zip(self.outputs, output_names):
             self.names.setdefault(o.id, name)
         body, block = [], None
-        for n in self.nodes:
-            if n.op in (Leaf, Const) or n.id in self.inline:
-                continue
+        statements = [n for n in self.nodes if n.op not in (Leaf, Const) and n.id not in self.inline]
+        last_use = {}
+        for k, n in enumerate(statements):
+            for r in self._refs(n):
+                last_use[r] = k
+        outputs = {o.id for o in self.outputs}
+        dead_after = {}
+        if len(statements) > DEL_AFTER:
+            for r, k in last_use.items():
+                if r not in outputs:
+                    dead_after.setdefault(k, []).append(r)
+        for k, n in enumerate(statements):
             if n.id not in self.names:
                 prefix = "t" if n.id in self.forward else "g"
                 self.names[n.id] = "%s%d" % (prefix, counters[prefix])
                 counters[prefix] += 1
             line = "%s = %s" % (self.names[n.id], self.text(n)[0])
+            if k in dead_after:
+                line += "\ndel " + ", ".join(self.names[r] for r in sorted(dead_after[k]))
             quiet = bool(self.ctx.get(n.id))
             if quiet and block is None:
                 block = []
@@ -232,9 +264,9 @@ class _Function:
         for item in body:
             if isinstance(item, list):
                 lines.append('    with np.errstate(all="ignore"):  # values only one branch needs')
-                lines += ["        " + line for line in item]
+                lines += ["        " + x for line in item for x in line.split("\n")]
             else:
-                lines.append("    " + item)
+                lines += ["    " + x for x in item.split("\n")]
         if len(results) == 1:
             lines.append("    return %s" % results[0])
         else:

@@ -207,8 +207,8 @@ def _check_matrices(arrays, inputs):
     for a, s in zip(out, inputs):
         if not isinstance(s, sp.MatrixSymbol):
             continue
-        values = {d: v for d, (v, _) in bound.items()}
-        expected = tuple(sp.sympify(d).xreplace(values) for d in s.shape)
+        values = {d: sp.Integer(v) for d, (v, _) in bound.items()}
+        expected = tuple(sp.sympify(sp.sympify(d).xreplace(values)) for d in s.shape)
         if tuple(a.shape) != tuple(int(e) if e.is_Integer else -1 for e in expected):
             detail = ", ".join("%s=%d (from %s)" % (d, v, src) for d, (v, src) in bound.items()
                                if d in sp.Tuple(*s.shape).free_symbols)

@@ -179,6 +179,8 @@ class Graph:
         shape = tuple(shape)
         if x.shape == shape or shape == ():
             return x
+        if x.op is Broadcast:
+            x = x.args[0]
         return self._intern(Broadcast, (x,), shape, shape)
 
     def sum_to(self, x, shape):
