@@ -1,10 +1,22 @@
-"""symgrad: symbolic gradients for machine learning, generated NumPy code, and three-way verification."""
-from .errors import (SymgradError, UnsupportedExpression, ShapeMismatch, ParseError,
-                     TrainingDiverged, ProofFailure)
-from .nodes import sigmoid, softplus, logsumexp, softmax, msum, mean
+"""symgrad: symbolic gradients for machine learning, generated NumPy code, and three-way verification.
+
+>>> import sympy as sp, symgrad as sg
+>>> w, x, y = sp.symbols("w x y")
+>>> sg.grad((w*x - y)**2, w)
+x*(2*w*x - 2*y)
+"""
+from .check import GradCheckReport, check_grad
+from .compile import GradFunction, value_and_grad
+from .derive import grad, hessian
+from .errors import (ArgumentError, ParseError, ProofFailure, ShapeMismatch, SymgradError,
+                     TrainingDiverged, UnsupportedExpression)
+from .nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
+
+__version__ = "0.1.0"
 
 __all__ = [
-    "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError",
-    "TrainingDiverged", "ProofFailure",
+    "grad", "hessian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean",
+    "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "ArgumentError",
+    "TrainingDiverged", "ProofFailure",
 ]

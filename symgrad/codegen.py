@@ -105,7 +105,7 @@ class _Function:
             return
         size = 1 + sum(self.size.get(a.id, 0) for a in n.args if a.id in self.inline)
         self.size[n.id] = size
-        if self._cheap(n, size):
+        if self._cheap(n, size) and n not in self.outputs:
             self.inline.add(n.id)
         elif self.uses.get(n.id, 0) == 1 and size <= INLINE_LIMIT and n.op is not Fill:
             if self.ctx.get(n.id, ()) == self.ctx.get(self.user[n.id].id, ()):

@@ -102,7 +102,7 @@ def value_and_grad(expr, wrt, args=(), *, stable=True):
     >>> f = value_and_grad((w*x + b - y)**2, wrt=[w, b], args=[x, y])
     >>> value, (dw, db) = f(0.0, 0.0, [1, 2, 3, 4], [2, 4, 6, 8])
     >>> float(value), float(dw), float(db)
-    (30.0, -60.0, -20.0)
+    (30.0, -30.0, -10.0)
     """
     program = build_program(expr, wrt, args, stable=stable)
     source = generate(program)

@@ -1,0 +1,234 @@
+"""The three-way gradient check: symbolic, finite difference, generated code.
+
+At each sample point ``check_grad`` compares
+
+- the symbolic gradient (``grad``) evaluated exactly at dyadic rational points,
+  to 50 significant digits;
+- central differences of the generated loss with one Richardson step, whose own
+  error estimate sets how closely they must agree;
+- the generated NumPy gradient.
+
+Points where the expression is not differentiable (a zero under Abs or sign, a
+Max/Min tie, a Piecewise boundary) are listed in the report and not compared.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from .compile import value_and_grad
+from .derive import check_wrt, grad
+from .errors import SymgradError
+from .points import Sampler, evaluate, exact, is_finite_real, kink_values, random_dims
+
+__all__ = ["check_grad", "GradCheckReport"]
+
+RTOL_GENERATED = 1e-7     # generated float64 code against exact values
+RTOL_FD = 1e-5            # finite differences, on top of their own error estimate
+NEAR_KINK = 1e-3          # closer than this to a kink, differences straddle it
+MAX_SYMBOLIC_SAMPLES = 8  # per-sample data: exact side uses at most this many samples
+MAX_FD_ENTRIES = 24       # finite differences of a large matrix: this many entries
+
+
+@dataclass
+class Row:
+    """Largest disagreement of each pair for one parameter."""
+
+    parameter: str
+    errors: dict = field(default_factory=lambda: {p: [0.0, 0.0] for p in PAIRS})
+    ok: bool = True
+
+    def record(self, pair, a, b, tol):
+        err = float(abs(a - b))
+        rel = err / max(float(abs(b)), 1e-300)
+        e = self.errors[pair]
+        e[0], e[1] = max(e[0], err), max(e[1], rel) if err > 0 else e[1]
+        if not err <= tol:
+            self.ok = False
+
+
+PAIRS = ("symbolic~generated", "symbolic~fd", "fd~generated")
+
+
+@dataclass
+class GradCheckReport:
+    """Result of check_grad: ``ok``, a row per parameter, kinks, and notes."""
+
+    ok: bool
+    rows: list
+    points: int
+    kinks: list
+    notes: list
+
+    def __bool__(self):
+        return self.ok
+
+    def __str__(self):
+        head = "check_grad: %s at %d point(s): symbolic (exact, 50 digits) vs central+Richardson " \
+               "differences vs generated NumPy" % ("OK" if self.ok else "MISMATCH", self.points)
+        lines = [head, "%-14s %-23s %-23s %-23s %s" % ("parameter", *[p + " abs/rel" for p in PAIRS],
+                                                        "verdict")]
+        for r in self.rows:
+            cells = ["%.1e / %.1e" % tuple(r.errors[p]) for p in PAIRS]
+            lines.append("%-14s %-23s %-23s %-23s %s" % (r.parameter[:14], *cells,
+                                                         "ok" if r.ok else "MISMATCH"))
+        lines += ["not differentiable: " + k for k in self.kinks]
+        lines += ["note: " + n for n in self.notes]
+        return "\n".join(lines)
+
+
+def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3):
+    """Compare symbolic, finite-difference and generated gradients of ``expr``.
+
+    ``values`` maps symbols to numbers (or arrays); the others are drawn at
+    random inside the domain (positive under log and sqrt). Returns a
+    GradCheckReport: ``report.ok`` is the verdict and ``str(report)`` a table.
+
+    >>> import sympy as sp
+    >>> w, x = sp.symbols("w x")
+    >>> check_grad(sp.log(1 + sp.exp(w*x)), [w], [x]).ok
+    True
+    """
+    wrt, _ = check_wrt(wrt)
+    args, _ = check_wrt(list(args), "args") if len(args) else ([], False)
+    expr = sp.sympify(expr)
+    f = value_and_grad(expr, wrt, args)
+    symbolic = grad(expr, wrt)
+    inputs = wrt + args
+    given, dims, notes = _given(values or {}, inputs, f.per_sample)
+    dims = random_dims(inputs, dims, seed)
+    sampler = Sampler(expr, seed)
+    data = set(args) if f.per_sample else set()
+    rows = [Row(str(w)) for w in wrt]
+    kinks = []
+    count = 1 if all(s in given for s in inputs) else points
+    for k in range(count):
+        point = _admissible(sampler, inputs, data, given, dims, expr, symbolic)
+        _compare(f, expr, symbolic, inputs, wrt, point, dims, rows, kinks, k, notes)
+    ok = all(r.ok for r in rows)
+    return GradCheckReport(ok, rows, count, kinks, notes)
+
+
+def _given(values, inputs, per_sample):
+    given, dims, notes = {}, {}, []
+    for s, v in values.items():
+        if s not in inputs:
+            raise SymgradError("values names %s, which is in neither wrt nor args" % s)
+        a = np.asarray(v, dtype=float)
+        if isinstance(s, sp.MatrixSymbol):
+            a = a.reshape(tuple(1 if d == 1 else -1 for d in s.shape)) if a.ndim == 1 else a
+            for d, size in zip(s.shape, a.shape):
+                if isinstance(d, sp.Symbol):
+                    dims[d] = sp.Integer(size)
+            given[s] = exact(a)
+        elif a.ndim == 0:
+            given[s] = exact(a)
+        else:
+            a = a.ravel()
+            if a.size > MAX_SYMBOLIC_SAMPLES:
+                notes.append("%s: exact side used the first %d of %d samples"
+                             % (s, MAX_SYMBOLIC_SAMPLES, a.size))
+                a = a[:MAX_SYMBOLIC_SAMPLES]
+            given[s] = [exact(x) for x in a]
+    return given, dims, notes
+
+
+def _samples(point):
+    """Split a point with per-sample lists into one scalar point per sample."""
+    count = max([len(v) for v in point.values() if isinstance(v, list)], default=0)
+    if count == 0:
+        return [point]
+    return [{s: (v[i] if isinstance(v, list) else v) for s, v in point.items()} for i in range(count)]
+
+
+def _admissible(sampler, inputs, data, given, dims, expr, symbolic):
+    for attempt in range(40):
+        point = sampler.point(inputs, data, given, dims, attempt)
+        ok = True
+        for sample in _samples(point):
+            subs = {**sample, **dims}
+            if not all(is_finite_real(evaluate(e, subs, 20)) for e in [expr] + symbolic):
+                ok = False
+                break
+        if ok:
+            return point
+    raise SymgradError("check_grad found no point where %s and its gradient are finite and real; "
+                       "pass values={symbol: value} inside the domain" % sp.sstr(expr)[:80])
+
+
+def _numeric(v):
+    if isinstance(v, list):
+        return np.array([float(x) for x in v])
+    if isinstance(v, sp.MatrixBase):
+        return np.array(v.tolist(), dtype=float)
+    return float(v)
+
+
+def _compare(f, expr, symbolic, inputs, wrt, point, dims, rows, kinks, k, notes):
+    samples = _samples(point)
+    subs_list = [{**s, **dims} for s in samples]
+    on_kink, near_kink = [], False
+    for subs in subs_list:
+        for desc, u in kink_values(expr, subs):
+            if u == 0:
+                on_kink.append(desc)
+            elif abs(u) < NEAR_KINK:
+                near_kink = True
+    if on_kink:
+        kinks.append("point %d: %s at zero (not compared)" % (k + 1, sorted(set(on_kink))[0]))
+        return
+    exact_grads = []
+    for g in symbolic:
+        vals = [evaluate(g, subs) for subs in subs_list]
+        exact_grads.append(sum(vals[1:], vals[0]) / len(vals))
+    arrays = [_numeric(point[s]) for s in inputs]
+    loss, generated = f(*arrays)
+    scale = 1 + abs(float(loss)) + max((float(np.max(np.abs(g))) if np.size(g) else 0.0)
+                                       for g in generated)
+    floor = 1e-6 * scale     # an entry this small is compared in absolute terms
+    for i, (w, row) in enumerate(zip(wrt, rows)):
+        ex = np.array(exact_grads[i].tolist(), dtype=object) if isinstance(exact_grads[i], sp.MatrixBase) \
+            else np.array(exact_grads[i], dtype=object)
+        gen = np.asarray(generated[i], dtype=float)
+        entries = list(np.ndindex(*np.shape(gen))) or [()]
+        if len(entries) > MAX_FD_ENTRIES:
+            rng = np.random.default_rng(k)
+            picked = rng.choice(len(entries), MAX_FD_ENTRIES, replace=False)
+            entries = [entries[j] for j in sorted(picked)]
+            notes.append("%s: finite differences on %d of %d entries" % (w, MAX_FD_ENTRIES, gen.size))
+        for idx in entries:
+            s_val, g_val = sp.Float(ex[idx], 50), float(gen[idx])
+            size = max(abs(float(s_val)), floor)
+            row.record("symbolic~generated", sp.Float(g_val, 50), s_val, RTOL_GENERATED * size)
+            if near_kink:
+                continue
+            fd, est = _richardson(f, arrays, inputs.index(w), idx)
+            tol_fd = 10 * est + RTOL_FD * size
+            row.record("symbolic~fd", sp.Float(fd, 50), s_val, tol_fd)
+            row.record("fd~generated", sp.Float(g_val, 50), sp.Float(fd, 50), tol_fd)
+    if near_kink:
+        notes.append("point %d is within %.0e of a kink: finite differences skipped there"
+                     % (k + 1, NEAR_KINK))
+
+
+def _richardson(f, arrays, position, idx):
+    """Central difference with one Richardson step, and an estimate of its error."""
+    base = arrays[position]
+    x0 = float(base[idx]) if idx else float(base)
+    h = 2.0 ** -10 * max(1.0, abs(x0))
+
+    def at(x):
+        moved = list(arrays)
+        if idx:
+            a = np.array(base, dtype=float)
+            a[idx] = x
+            moved[position] = a
+        else:
+            moved[position] = x
+        return float(f.value(*moved))
+
+    d1 = (at(x0 + h) - at(x0 - h)) / (2 * h)
+    d2 = (at(x0 + h / 2) - at(x0 - h / 2)) / h
+    richardson = (4 * d2 - d1) / 3
+    return richardson, abs(richardson - d2) + 1e-13 * max(1.0, abs(richardson))

@@ -1,0 +1,178 @@
+"""Sample points inside an expression's domain, and evaluate SymPy at them exactly.
+
+Points are drawn as dyadic rationals (multiples of 1/256), which floats
+represent exactly, so the exact (SymPy) side and the float64 (generated) side
+see the same numbers. Symbols that sit under a log, a square root or a
+fractional power are drawn positive; square matrices under an inverse or a
+determinant are drawn symmetric positive definite.
+"""
+
+import random
+
+import numpy as np
+import sympy as sp
+
+__all__ = ["Sampler", "evaluate", "exact", "kink_values", "is_finite_real", "random_dims"]
+
+DENOMINATOR = 256
+
+
+def exact(value):
+    """An exact SymPy number (or ImmutableMatrix) for a float or array."""
+    a = np.asarray(value)
+    if a.ndim == 0:
+        return sp.Rational(float(a)) if a.dtype.kind == "f" else sp.Integer(int(a))
+    return sp.ImmutableMatrix(a.shape[0], a.shape[1], [sp.Rational(float(v)) for v in a.ravel()])
+
+
+def evaluate(expr, subs, prec=50):
+    """``expr`` at the point ``subs`` (symbols -> exact numbers/matrices), to ``prec`` digits."""
+    e = expr.xreplace(subs)
+    if getattr(e, "is_Matrix", False) or e.has(sp.MatrixExpr) or e.atoms(sp.MatrixBase):
+        e = e.doit()
+        if isinstance(e, sp.MatrixBase):
+            return e.evalf(prec)
+    return sp.sympify(e).doit().evalf(prec)
+
+
+def is_finite_real(value):
+    values = list(value) if isinstance(value, sp.MatrixBase) else [value]
+    for v in values:
+        if not (v.is_number and v.is_real and v.is_finite) or v.has(sp.nan, sp.zoo, sp.oo, sp.I):
+            return False
+    return True
+
+
+def _positive_symbols(expr):
+    """Symbols that appear directly under log, sqrt, a fractional power or a gamma function."""
+    out = set()
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Pow) and not node.exp.is_integer:
+            out |= node.base.free_symbols if node.base.is_Symbol else set()
+        elif isinstance(node, (sp.log, sp.loggamma, sp.gamma, sp.polygamma, sp.acosh)):
+            arg = node.args[-1]
+            if arg.is_Symbol:
+                out.add(arg)
+        elif isinstance(node, sp.Lambda):
+            out |= _positive_symbols(node.expr)
+    return out
+
+
+def _needs_spd(expr):
+    out = set()
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, (sp.Inverse, sp.Determinant)) or type(node).__name__ == "LogDet":
+            out |= {m for m in node.args[0].atoms(sp.MatrixSymbol) if m.shape[0] == m.shape[1]}
+    return out
+
+
+class Sampler:
+    """Draw admissible values for the symbols of an expression."""
+
+    def __init__(self, expr, seed=0, samples=4):
+        self.expr = expr
+        self.rng = random.Random(seed)
+        self.samples = samples
+        self.positive = _positive_symbols(expr)
+        self.spd = _needs_spd(expr)
+
+    def number(self, symbol, attempt):
+        r = self.rng
+        if symbol.is_integer:
+            low = 1 if symbol.is_positive else 0 if symbol.is_nonnegative else -4
+            return sp.Integer(r.randint(low, 4))
+        if symbol.is_positive or symbol in self.positive or attempt % 3 == 2:
+            k = r.randint(DENOMINATOR // 8, 2 * DENOMINATOR)
+        elif symbol.is_nonnegative:
+            k = r.randint(0, 2 * DENOMINATOR)
+        elif attempt % 3 == 1:
+            k = r.randint(-DENOMINATOR + 16, DENOMINATOR - 16)
+        else:
+            k = r.randint(-2 * DENOMINATOR, 2 * DENOMINATOR)
+        return sp.Rational(k, DENOMINATOR)
+
+    def matrix(self, m, dims, attempt):
+        rows, cols = (int(sp.sympify(d).xreplace(dims)) for d in m.shape)
+        if m in self.spd:
+            a = sp.Matrix(rows, cols, lambda i, j: sp.Rational(self.rng.randint(-128, 128), 256))
+            return sp.ImmutableMatrix(a * a.T + sp.eye(rows))
+        positive = m in self.positive or attempt % 3 == 2
+        low = DENOMINATOR // 8 if positive else -DENOMINATOR
+        return sp.ImmutableMatrix(rows, cols, lambda i, j: sp.Rational(
+            self.rng.randint(low, DENOMINATOR), DENOMINATOR))
+
+    def point(self, symbols, data, given, dims, attempt):
+        """Exact values: scalars for symbols, lists of `samples` values for data symbols."""
+        out = {}
+        for s in symbols:
+            if s in given:
+                out[s] = given[s]
+            elif isinstance(s, sp.MatrixSymbol):
+                out[s] = self.matrix(s, dims, attempt)
+            elif s in data:
+                out[s] = [self.number(s, attempt) for _ in range(self.samples)]
+            else:
+                out[s] = self.number(s, attempt)
+        return out
+
+
+def random_dims(expr_symbols, given, seed):
+    """Concrete sizes (2 or 3) for dimension symbols not fixed by given arrays."""
+    r = random.Random(seed + 7)
+    dims = dict(given)
+    for m in expr_symbols:
+        if isinstance(m, sp.MatrixSymbol):
+            for d in m.shape:
+                for s in sp.sympify(d).free_symbols:
+                    dims.setdefault(s, sp.Integer(r.randint(2, 3)))
+    return dims
+
+
+def kink_values(expr, subs):
+    """(description, value) of every kink argument at a point; a zero value is a kink.
+
+    Kinks inside ``M.applyfunc(f)`` are evaluated at every entry of M.
+    """
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+    out = []
+    for desc, u in _kink_arguments(expr):
+        out.append((desc, evaluate(u, subs, 30)))
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, ElementwiseApplyFunction) and isinstance(node.function, sp.Lambda):
+            var, body = node.function.variables[0], node.function.expr
+            entries = evaluate(node.expr, subs, 30)
+            for desc, u in _kink_arguments(body):
+                for v in entries:
+                    out.append((desc, evaluate(u.xreplace({var: v}), subs, 30)))
+    return out
+
+
+def _kink_arguments(expr):
+    """(description, argument) pairs whose zero is a point of non-differentiability."""
+    out = []
+    for node in _scalar_preorder(expr):
+        if isinstance(node, (sp.Abs, sp.sign)):
+            out.append((sp.sstr(node), node.args[0]))
+        elif isinstance(node, sp.Heaviside):
+            out.append((sp.sstr(node), node.args[0]))
+        elif isinstance(node, (sp.Max, sp.Min)):
+            args = node.args
+            for i in range(len(args)):
+                for j in range(i + 1, len(args)):
+                    out.append(("%s tie" % sp.sstr(node), args[i] - args[j]))
+        elif isinstance(node, sp.Piecewise):
+            for _, cond in node.args:
+                for rel in cond.atoms(sp.core.relational.Relational):
+                    out.append(("Piecewise boundary %s" % sp.sstr(rel), rel.lhs - rel.rhs))
+    return out
+
+
+
+def _scalar_preorder(expr):
+    """Preorder traversal that does not enter Lambda bodies."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, sp.Lambda):
+            stack.extend(reversed(node.args))
