@@ -1,0 +1,50 @@
+"""Writing files safely: atomically, and never over an existing file unless asked."""
+
+import os
+import tempfile
+
+from .errors import SymgradError
+
+__all__ = ["write_atomic", "FileExists"]
+
+
+class FileExists(SymgradError, FileExistsError):
+    """The target file exists and overwriting was not allowed."""
+
+
+def write_atomic(path, text, *, force=False):
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    An existing ``path`` is left untouched unless ``force`` is true. A reader
+    never sees a half-written file, and a failed write leaves nothing behind.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise SymgradError("%s is a directory; give a file name" % path)
+    if not os.path.isdir(directory):
+        raise SymgradError("directory %s does not exist; create it first" % directory)
+    if os.path.exists(path) and not force:
+        raise FileExists("%s already exists; pass --force (force=True) to overwrite it" % path)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if force:
+            os.replace(tmp, path)
+        else:
+            # link() fails if path appeared meanwhile, so nothing is ever overwritten
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise FileExists("%s already exists; pass --force (force=True) to overwrite it"
+                                 % path) from None
+            except OSError:
+                if os.path.exists(path):
+                    raise FileExists("%s already exists; pass --force to overwrite it" % path) from None
+                os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
