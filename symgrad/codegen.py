@@ -18,12 +18,12 @@ import sympy as sp
 
 from .errors import ShapeMismatch, UnsupportedExpression
 from .ir import (ELEMENTWISE, Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts)
-from .nodes import LogDet, RowLogSumExp, RowSoftmax
+from .nodes import LogDet, RowLogSoftmax, RowLogSumExp, RowSoftmax
 from .printer import ATOM, Code, CodePrinter
 
 __all__ = ["Program", "generate", "sanitize_names"]
 
-MATMUL, CALL = 45, 70
+ADD, MATMUL, MUL, CALL = 40, 45, 50, 70
 INLINE_LIMIT = 8          # inline a single-use node while its inlined tree has at most this many ops
 CHEAP_LIMIT, CHEAP_USES = 3, 4   # recompute tiny sums/products of inputs rather than store them
 DEL_AFTER = 40            # in functions longer than this, free temporaries after their last use
@@ -38,6 +38,21 @@ HELPERS = {
     """log(sum(exp(z), axis=1)) with a max shift, as a column."""
     m = np.max(z, axis=1, keepdims=True)
     return m + np.log(np.sum(np.exp(z - m), axis=1, keepdims=True))''',
+    "_log_softmax_rows": '''def _log_softmax_rows(z):
+    """z - logsumexp(z, axis=1), without cancellation where one entry dominates its row."""
+    top = np.argmax(z, axis=1)[:, None]
+    m = np.take_along_axis(z, top, axis=1)
+    e = np.exp(z - m)
+    np.put_along_axis(e, top, 0, axis=1)
+    return (z - m) - np.log1p(np.sum(e, axis=1, keepdims=True))''',
+    "_log_softmax": '''def _log_softmax(k, *zs):
+    """zs[k] - log(sum(exp(zs))), without cancellation when zs[k] dominates."""
+    z = np.stack(np.broadcast_arrays(*zs))
+    top = np.argmax(z, axis=0)[None]
+    m = np.take_along_axis(z, top, axis=0)[0]
+    e = np.exp(z - m)
+    np.put_along_axis(e, top, 0, axis=0)
+    return (zs[k] - m) - np.log1p(np.sum(e, axis=0))''',
     "_softmax_rows": '''def _softmax_rows(z):
     """exp(z) / sum(exp(z), axis=1) with a max shift."""
     e = np.exp(z - np.max(z, axis=1, keepdims=True))
@@ -141,18 +156,19 @@ class _Function:
         return self.names[n.id], ATOM
 
     def view(self, n):
-        """A SymPy expression for an elementwise node, its arguments as Code placeholders."""
+        """A SymPy placeholder for an argument: its number, or its printed text as Code."""
         if n.op is Const:
             return n.value
-        if n.id in self.inline and n.op in ELEMENTWISE:
-            args = [self.view(a) for a in n.args]
-            if n.op is sp.Piecewise:
-                return sp.Piecewise(*zip(args[0::2], args[1::2]), evaluate=False)
-            return n.op(*args)
         return Code(*self.ref(n))
 
     def text(self, n):
+        """(text, precedence) of one node. Sums and products print in the graph's own
+        order and grouping, so the code rounds exactly as the rewrites arranged."""
         op = n.op
+        if op is sp.Add:
+            return self._sum(n)
+        if op is sp.Mul:
+            return self._product(n)
         if op in ELEMENTWISE:
             args = [self.view(a) for a in n.args]
             if op is sp.Piecewise:
@@ -180,6 +196,8 @@ class _Function:
             return self._helper("_softmax_rows", a[0][0])
         if op is RowLogSumExp:
             return self._helper("_logsumexp_rows", a[0][0])
+        if op is RowLogSoftmax:
+            return self._helper("_log_softmax_rows", a[0][0])
         if op is SumTo:
             return self._sum_to(n, a[0][0])
         if op is Broadcast:
@@ -187,6 +205,37 @@ class _Function:
         if op is Fill:
             return "np.eye(%s)" % self.dim(n.shape[0]), CALL
         raise UnsupportedExpression("no NumPy printer for graph op %s" % getattr(op, "__name__", op))
+
+    def _sum(self, n):
+        a, b = n.args
+        left = _wrap(self.ref(a), ADD)
+        negated = self._negated(b)
+        if negated is not None:
+            return "%s - %s" % (left, _wrap(negated, ADD + 1)), ADD
+        return "%s + %s" % (left, _wrap(self.ref(b), ADD + 1)), ADD
+
+    def _negated(self, b):
+        """(text, precedence) of -b when b prints naturally as a subtraction, else None."""
+        if b.op is Const and b.value.is_negative:
+            return self.printer.doprint(-b.value), _const_precedence(-b.value)
+        if b.op is sp.Mul and b.id in self.inline and b.args[0].op is Const \
+                and b.args[0].value.is_negative:
+            c, x = -b.args[0].value, b.args[1]
+            if c == 1:
+                return self.ref(x)
+            return "%s*%s" % (_wrap((self.printer.doprint(c), _const_precedence(c)), MUL),
+                              _wrap(self.ref(x), MUL + 1)), MUL
+        return None
+
+    def _product(self, n):
+        a, b = n.args
+        if a.op is Const and a.value == -1:
+            return "-%s" % _wrap(self.ref(b), MUL), MUL
+        for num, den in ((a, b), (b, a)):
+            if den.id in self.inline and den.op is sp.Pow and den.args[1].op is Const \
+                    and den.args[1].value == -1:
+                return "%s/%s" % (_wrap(self.ref(num), MUL), _wrap(self.ref(den.args[0]), MUL + 1)), MUL
+        return "%s*%s" % (_wrap(self.ref(a), MUL), _wrap(self.ref(b), MUL + 1)), MUL
 
     def _helper(self, name, arg):
         self.helpers.add(name)
@@ -320,6 +369,8 @@ def generate(program):
     value_lines = value.emit("value", ["loss"], program.per_sample)
     both_lines = both.emit("value_and_grad", ["loss"] + grad_names, program.per_sample)
     special = value.printer.uses_special or both.printer.uses_special
+    value.helpers |= value.printer.helpers
+    both.helpers |= both.printer.helpers
     header = ['"""Generated by symgrad. Regenerate rather than edit.', "",
               _comment(program.title), "",
               "value(%s) returns the loss; value_and_grad(...) returns (loss, (%s))."

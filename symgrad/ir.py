@@ -18,7 +18,7 @@ a scalar goes with anything, and a dimension of 1 stretches to match.
 import sympy as sp
 
 from .errors import ShapeMismatch
-from .nodes import LogSumExp, Sigmoid, Softplus, XLogY, expm1, log1p
+from .nodes import LogSoftmax, LogSumExp, Sigmoid, Softplus, XLogY, expm1, log1p
 
 __all__ = ["Node", "Graph", "Leaf", "Const", "Broadcast", "SumTo", "Fill",
            "ELEMENTWISE", "RELATIONAL", "broadcast_shapes", "branch_contexts", "selection",
@@ -58,7 +58,7 @@ ELEMENTWISE = frozenset([
     sp.asin, sp.acos, sp.atan, sp.acot, sp.asec, sp.acsc,
     sp.asinh, sp.acosh, sp.atanh, sp.acoth, sp.asech, sp.acsch,
     sp.erf, sp.erfc, sp.gamma, sp.loggamma, sp.polygamma,
-    Sigmoid, Softplus, LogSumExp, XLogY, log1p, expm1,
+    Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY, log1p, expm1,
     *RELATIONAL, *BOOLEAN,
 ])
 
@@ -188,6 +188,8 @@ class Graph:
         shape = tuple(shape)
         if x.shape == shape or x.shape == ():
             return x
+        if x.op is sp.Mul and x.args[0].is_const:
+            return self.apply(sp.Mul, x.args[0], self.sum_to(x.args[1], shape))
         if x.op is Broadcast and x.args[0].shape == shape:
             # sum of a stretched value: multiply by the number of copies
             count = sp.Mul(*x.shape) / sp.Mul(*shape) if shape else sp.Mul(*x.shape)
@@ -311,6 +313,14 @@ def _drop_broadcast(a, args):
     return a
 
 
+def _is_minus_one(n):
+    return n.is_const and n.value == -1
+
+
+def _is_negation(n):
+    return n.op is sp.Mul and _is_minus_one(n.args[0])
+
+
 def _is_zero(n):
     return n.is_const and n.value == 0
 
@@ -336,6 +346,8 @@ def _simplify_elementwise(g, op, args, extra):
             return b
         if _is_zero(b) and broadcast_shapes([a.shape, b.shape]) == a.shape:
             return a
+        if _is_negation(a) and not _is_negation(b):
+            return g.apply(sp.Add, b, a)            # -a + b reads better as b - a
     elif op is sp.Mul:
         a, b = args
         if _is_one(a) and broadcast_shapes([a.shape, b.shape]) == b.shape:
@@ -344,6 +356,15 @@ def _simplify_elementwise(g, op, args, extra):
             return a
         if _is_zero(a) or _is_zero(b):
             return g.const(0)
+        if b.is_const and not a.is_const:
+            return g.apply(sp.Mul, b, a)             # coefficients first
+        if _is_minus_one(a) and _is_negation(b):
+            return b.args[1]                         # -(-x) -> x
+        for x, y in ((a, b), (b, a)):
+            if _is_negation(x) and not x is y and not a.is_const:
+                # (-x)*y -> -(x*y): signs gather at the front, exactly
+                return g.apply(sp.Mul, g.const(-1), g.apply(sp.Mul, *((x.args[1], y) if x is a
+                                                                        else (y, x.args[1]))))
         if a.is_const and b.op is sp.Mul and b.args[0].is_const:
             # fold numeric coefficients: c1 * (c2 * x) -> (c1*c2) * x
             return g.apply(sp.Mul, g.const(a.value * b.args[0].value), b.args[1])

@@ -17,7 +17,8 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .errors import ShapeMismatch, UnsupportedExpression
 from .ir import ELEMENTWISE, Broadcast, Fill, Graph, broadcast_shapes
-from .nodes import AxisSum, LogDet, Mean, RowLogSumExp, RowSoftmax, SumAll
+from .nodes import (AxisSum, ElementwiseMap, LogDet, Mean, RowLogSoftmax, RowLogSumExp,
+                    RowSoftmax, SumAll)
 
 __all__ = ["Lowering", "describe_path"]
 
@@ -198,12 +199,10 @@ class Lowering:
             raise ShapeMismatch("matrix product of shapes (%s, %s) and (%s, %s)%s: the inner "
                                 "dimensions differ" % (*a.shape, *b.shape,
                                                        " in " + _short(where) if where else ""))
-        for x, y, left in ((a, b, True), (b, a, False)):
-            if _is_fill(x, sp.Identity):
-                return y
-            if x.op is sp.Mul and any(_is_fill(p, sp.Identity) for p in x.args):
-                scale = next(p for p in x.args if not (_is_fill(p, sp.Identity)))
-                return g.apply(sp.Mul, scale, y)
+        for x, y in ((a, b), (b, a)):
+            scale = _identity_scale(g, x)
+            if scale is not None:
+                return y if scale is True else g.apply(sp.Mul, scale, y)
         rows, cols = a.shape[0], b.shape[1]
         if _is_scalar_broadcast(a):
             scale = a.args[0]
@@ -286,6 +285,16 @@ class Lowering:
         out = self._lower(body, path + ((e, 0),))
         return self.graph.broadcast(out, matrix.shape)
 
+    def _elementwise_map(self, e, path):
+        matrices = [self._lower(m, path + ((e, i + 1),)) for i, m in enumerate(e.matrices)]
+        bindings = {}
+        for var, node in zip(e.function.variables, matrices):
+            placeholder = sp.Dummy("m", real=True)
+            self.bind(placeholder, node)
+            bindings[var] = placeholder
+        out = self._lower(e.function.expr.xreplace(bindings), path + ((e, 0),))
+        return self.graph.broadcast(out, matrices[0].shape)
+
     def _fill(self, e, path):
         shape = tuple(sp.sympify(d) for d in e.shape)
         return self.graph.fill(type(e), shape)
@@ -309,6 +318,25 @@ class Lowering:
 
     def _adjoint(self, e, path):
         return self.transpose(self._args(e, path)[0])
+
+
+def _identity_scale(g, x):
+    """True for an Identity, the scale s for a product s*Identity, else None."""
+    if _is_fill(x, sp.Identity):
+        return True
+    if x.op is not sp.Mul:
+        return None
+    stack, factors = [x], []
+    while stack:
+        n = stack.pop()
+        if n.op is sp.Mul:
+            stack.extend(n.args)
+        else:
+            factors.append(n)
+    eye = [f for f in factors if _is_fill(f, sp.Identity)]
+    if len(eye) != 1:
+        return None
+    return g.mul(*[f for f in factors if f is not eye[0]])
 
 
 def _is_fill(n, kind):
@@ -354,6 +382,8 @@ _HANDLERS = {
     sp.ZeroMatrix: Lowering._fill,
     RowSoftmax: Lowering._row_op,
     RowLogSumExp: Lowering._row_op,
+    RowLogSoftmax: Lowering._row_op,
+    ElementwiseMap: Lowering._elementwise_map,
     AxisSum: Lowering._axis_sum,
     SumAll: Lowering._sum_all,
     Mean: Lowering._mean,

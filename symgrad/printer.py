@@ -62,6 +62,7 @@ class CodePrinter(NumPyPrinter):
                           "allow_unknown_functions": False, "strict": True})
         self.printmethod = None   # every node prints through this class, never itself
         self.uses_special = False
+        self.helpers = set()      # helper functions the printed code calls
 
     def _call(self, fname, *args):
         if fname.startswith("special."):
@@ -201,6 +202,10 @@ class CodePrinter(NumPyPrinter):
 
     def _print_Softplus(self, e):
         return "np.logaddexp(0, %s)" % self._print(e.args[0])
+
+    def _print_LogSoftmax(self, e):
+        self.helpers.add("_log_softmax")
+        return self._call("_log_softmax", *e.args)
 
     def _print_LogSumExp(self, e):
         return self._chain("np.logaddexp", e.args)

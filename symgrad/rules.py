@@ -25,8 +25,8 @@ of a step, which generated code evaluates as 0 away from the step.
 import sympy as sp
 
 from .ir import Broadcast, SumTo, RELATIONAL
-from .nodes import (AxisSum, LogDet, LogSumExp, RowLogSumExp, RowSoftmax, Sigmoid, Softplus,
-                    SumAll, XLogY, expm1, log1p)
+from .nodes import (AxisSum, ElementwiseMap, LogDet, LogSoftmax, LogSumExp, RowLogSoftmax,
+                    RowLogSumExp, RowSoftmax, Sigmoid, Softplus, SumAll, XLogY, expm1, log1p)
 
 __all__ = ["RULES", "MATRIX_RULES", "NO_GRADIENT"]
 
@@ -81,6 +81,20 @@ def _row_logsumexp(G, ans, M):
                                (M - ans * sp.OneMatrix(1, k)).applyfunc(sp.exp)),)
 
 
+def _log_softmax(g, ans, k, *zs):
+    # 1 - softmax_k = -expm1(ans) keeps its digits when softmax_k is near 1
+    return (None,) + tuple(-g * expm1(ans) if j == k else -g * sp.exp(z - zs[k] + ans)
+                           for j, z in enumerate(zs))
+
+
+def _row_log_softmax(G, ans, M):
+    # G - softmax*rowsum(G), arranged so neither large nor tiny softmax entries cancel
+    r = AxisSum(G, 1) * sp.OneMatrix(1, M.shape[1])
+    a, s, gg = sp.Dummy("a", real=True), sp.Dummy("s", real=True), sp.Dummy("g", real=True)
+    entry = sp.Piecewise((gg - s - s * expm1(a), a > -sp.log(2)), (gg - s * sp.exp(a), True))
+    return (ElementwiseMap(sp.Lambda((a, s, gg), entry), ans, r, G),)
+
+
 def _row_softmax(G, ans, M):
     k = M.shape[1]
     row_dot = AxisSum(sp.HadamardProduct(G, ans), 1)
@@ -102,6 +116,7 @@ RULES = {
     Sigmoid: lambda g, ans, x: (g * ans * Sigmoid(-x),),
     Softplus: lambda g, ans, x: (g * Sigmoid(x),),
     LogSumExp: lambda g, ans, *xs: tuple(g * sp.exp(x - ans) for x in xs),
+    LogSoftmax: _log_softmax,
 
     # --- trigonometric ---
     sp.sin: lambda g, ans, x: (g * sp.cos(x),),
@@ -159,6 +174,7 @@ RULES = {
     LogDet: lambda g, ans, X: (g * X.I.T,),
     RowLogSumExp: _row_logsumexp,
     RowSoftmax: _row_softmax,
+    RowLogSoftmax: _row_log_softmax,
 
     # --- shape plumbing ---
     Broadcast: lambda G, ans, x: (_sum_like(G, x),),
@@ -170,6 +186,6 @@ RULES = {
 
 # Ops whose rules take MatrixSymbol placeholders for their matrix-shaped values.
 MATRIX_RULES = frozenset([sp.MatMul, sp.Transpose, sp.Inverse, sp.Trace, sp.Determinant,
-                          LogDet, RowLogSumExp, RowSoftmax, Broadcast, SumTo])
+                          LogDet, RowLogSumExp, RowSoftmax, RowLogSoftmax, Broadcast, SumTo])
 
 NO_GRADIENT = frozenset(op for op, rule in RULES.items() if rule is _no_gradient)

@@ -10,7 +10,7 @@ single ``applyfunc`` with a readable Lambda.
 import sympy as sp
 
 from .ir import ELEMENTWISE, Broadcast, Const, Fill, Leaf, SumTo
-from .nodes import ElementwiseMap, LogDet, RowLogSumExp, RowSoftmax, SumAll
+from .nodes import ElementwiseMap, LogDet, RowLogSoftmax, RowLogSumExp, RowSoftmax, SumAll
 
 __all__ = ["Raising"]
 
@@ -50,7 +50,7 @@ class Raising:
             return sp.Inverse(args[0])
         if op is LogDet:
             return sp.log(sp.Determinant(args[0]))
-        if op in (sp.Trace, sp.Determinant, RowSoftmax, RowLogSumExp):
+        if op in (sp.Trace, sp.Determinant, RowSoftmax, RowLogSumExp, RowLogSoftmax):
             return op(args[0])
         if op is Broadcast:
             return _stretch(args[0], n.args[0].shape, n.shape)
