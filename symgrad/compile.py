@@ -73,7 +73,7 @@ def build_program(expr, wrt, args=(), *, stable=True):
     grads = [graph.to_shape(g, leaves[w].shape) for g, w in zip(grads, wrt)]
     if out.shape == (1, 1):
         out = graph.apply(sp.Trace, out, shape=())
-    out, *grads = rewrite.cleanup(graph, [out] + grads)
+    out, *grads = rewrite.cleanup(graph, [out] + grads, stable=stable)
     names = sanitize_names(inputs + sorted(set(dims) - set(inputs), key=str))
     for s, leaf in leaves.items():
         names[leaf.extra] = names[s]

@@ -273,26 +273,30 @@ class Lowering:
     def _logdet_node(self, e, path):
         return self._logdet(sp.Determinant(e.arg), path)
 
+    def _lower_bound(self, body, bindings, path):
+        """Lower a Lambda body with its variables bound to nodes (a fresh memo, so an
+        earlier binding of the same variable is never reused)."""
+        saved = self.memo, self.env
+        self.memo, self.env = {}, {**self.env, **bindings}
+        try:
+            return self._lower(body, path)
+        finally:
+            self.memo, self.env = saved
+
     def _applyfunc(self, e, path):
         matrix = self._lower(e.expr, path + ((e, 1),))
         function = e.function
-        placeholder = sp.Dummy("m", real=True)
-        self.bind(placeholder, matrix)
         if isinstance(function, sp.Lambda):
-            body = function.expr.xreplace({function.variables[0]: placeholder})
+            out = self._lower_bound(function.expr, {function.variables[0]: matrix}, path + ((e, 0),))
         else:
-            body = function(placeholder)
-        out = self._lower(body, path + ((e, 0),))
+            var = sp.Dummy("m", real=True)
+            out = self._lower_bound(function(var), {var: matrix}, path + ((e, 0),))
         return self.graph.broadcast(out, matrix.shape)
 
     def _elementwise_map(self, e, path):
         matrices = [self._lower(m, path + ((e, i + 1),)) for i, m in enumerate(e.matrices)]
-        bindings = {}
-        for var, node in zip(e.function.variables, matrices):
-            placeholder = sp.Dummy("m", real=True)
-            self.bind(placeholder, node)
-            bindings[var] = placeholder
-        out = self._lower(e.function.expr.xreplace(bindings), path + ((e, 0),))
+        bindings = dict(zip(e.function.variables, matrices))
+        out = self._lower_bound(e.function.expr, bindings, path + ((e, 0),))
         return self.graph.broadcast(out, matrices[0].shape)
 
     def _fill(self, e, path):

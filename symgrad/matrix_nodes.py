@@ -14,6 +14,16 @@ __all__ = ["RowLogSumExp", "RowSoftmax", "RowLogSoftmax", "AxisSum", "Elementwis
            "SumAll", "Mean", "LogDet"]
 
 
+def _explicit(M, hints):
+    """M evaluated: an explicit Matrix when its dimensions are numbers, else M.doit()."""
+    if not hints.get("deep", True):
+        return M
+    M = M.doit(**hints)
+    if not isinstance(M, sp.MatrixBase) and all(sp.sympify(d).is_Integer for d in M.shape):
+        M = M.as_explicit()
+    return M
+
+
 def _matrix_arg(cls, M):
     M = sp.sympify(M)
     if not getattr(M, "is_Matrix", False):
@@ -43,7 +53,7 @@ class RowLogSumExp(MatrixExpr):
         return sp.log(sp.Sum(sp.exp(self.arg[i, c]), (c, 0, k - 1)))
 
     def doit(self, **hints):
-        M = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        M = _explicit(self.arg, hints)
         if isinstance(M, sp.MatrixBase):
             return sp.ImmutableMatrix(M.rows, 1, lambda i, j: LogSumExp(*M.row(i)))
         return RowLogSumExp(M)
@@ -74,7 +84,7 @@ class RowSoftmax(MatrixExpr):
         return sp.exp(self.arg[i, j] - RowLogSumExp(self.arg)._entry_(i, 0))
 
     def doit(self, **hints):
-        M = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        M = _explicit(self.arg, hints)
         if isinstance(M, sp.MatrixBase):
             return sp.ImmutableMatrix(
                 M.rows, M.cols, lambda i, j: sp.exp(M[i, j] - LogSumExp(*M.row(i))))
@@ -122,7 +132,7 @@ class AxisSum(MatrixExpr):
         return sp.Sum(term, (t, 0, n - 1))
 
     def doit(self, **hints):
-        M = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        M = _explicit(self.arg, hints)
         if isinstance(M, sp.MatrixBase):
             if self.axis == 0:
                 return sp.ImmutableMatrix(1, M.cols, lambda i, j: sp.Add(*M.col(j)))
@@ -166,7 +176,7 @@ class ElementwiseMap(MatrixExpr):
         return self.function(*[M[i, j] for M in self.matrices])
 
     def doit(self, **hints):
-        ms = [M.doit(**hints) for M in self.matrices] if hints.get("deep", True) else self.matrices
+        ms = [_explicit(M, hints) for M in self.matrices]
         if all(isinstance(M, sp.MatrixBase) for M in ms):
             return sp.ImmutableMatrix(ms[0].rows, ms[0].cols,
                                       lambda i, j: self.function(*[M[i, j] for M in ms]))
@@ -201,7 +211,7 @@ class SumAll(_ScalarOfMatrix):
     """The sum of every entry of a matrix, a scalar."""
 
     def doit(self, **hints):
-        M = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        M = _explicit(self.arg, hints)
         if isinstance(M, sp.MatrixBase):
             return sp.Add(*M)
         return SumAll(M)
@@ -217,7 +227,7 @@ class Mean(_ScalarOfMatrix):
     """The mean of every entry of a matrix, a scalar."""
 
     def doit(self, **hints):
-        M = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        M = _explicit(self.arg, hints)
         if isinstance(M, sp.MatrixBase):
             return sp.Add(*M) / (M.rows * M.cols)
         return Mean(M)
@@ -233,7 +243,7 @@ class LogDet(_ScalarOfMatrix):
     """log(det(X)) of a square matrix, evaluated through slogdet."""
 
     def doit(self, **hints):
-        X = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        X = _explicit(self.arg, hints)
         if isinstance(X, sp.MatrixBase):
             return sp.log(X.det())
         return LogDet(X)
@@ -264,7 +274,7 @@ class RowLogSoftmax(MatrixExpr):
         return self.arg[i, j] - RowLogSumExp(self.arg)._entry_(i, 0)
 
     def doit(self, **hints):
-        M = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        M = _explicit(self.arg, hints)
         if isinstance(M, sp.MatrixBase):
             return sp.ImmutableMatrix(M.rows, M.cols, lambda i, j: M[i, j] - LogSumExp(*M.row(i)))
         return RowLogSoftmax(M)

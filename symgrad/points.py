@@ -28,10 +28,11 @@ def exact(value):
 def evaluate(expr, subs, prec=50):
     """``expr`` at the point ``subs`` (symbols -> exact numbers/matrices), to ``prec`` digits."""
     e = expr.xreplace(subs)
-    if getattr(e, "is_Matrix", False) or e.has(sp.MatrixExpr) or e.atoms(sp.MatrixBase):
+    if getattr(e, "is_Matrix", False):
         e = e.doit()
-        if isinstance(e, sp.MatrixBase):
-            return e.evalf(prec)
+        if not isinstance(e, sp.MatrixBase):
+            e = e.as_explicit()
+        return e.evalf(prec)
     return sp.sympify(e).doit().evalf(prec)
 
 

@@ -212,13 +212,13 @@ def stabilize(graph, out):
     return _fixpoint(graph, [out])[0]
 
 
-def cleanup(graph, outs):
-    """Stable forms for the loss and gradients together; a step's derivative (DiracDelta) is 0
-    away from the step. Returns the new output nodes."""
+def cleanup(graph, outs, stable=True):
+    """A step's derivative (DiracDelta) is 0 away from the step; with ``stable``, also the
+    stable forms, on the loss and the gradients together. Returns the new output nodes."""
     def no_delta(n, args):
         return graph.const(0) if n.op is sp.DiracDelta else None
     outs = graph.rebuild(outs, no_delta)
-    return _fixpoint(graph, outs)
+    return _fixpoint(graph, outs) if stable else outs
 
 
 def _fixpoint(graph, outs, passes=4):

@@ -91,7 +91,8 @@ def _row_log_softmax(G, ans, M):
     # G - softmax*rowsum(G), arranged so neither large nor tiny softmax entries cancel
     r = AxisSum(G, 1) * sp.OneMatrix(1, M.shape[1])
     a, s, gg = sp.Dummy("a", real=True), sp.Dummy("s", real=True), sp.Dummy("g", real=True)
-    entry = sp.Piecewise((gg - s - s * expm1(a), a > -sp.log(2)), (gg - s * sp.exp(a), True))
+    near_one = sp.Add(gg - s, -s * expm1(a), evaluate=False)      # (g - s) first: it is exact
+    entry = sp.Piecewise((near_one, a > -sp.log(2)), (gg - s * sp.exp(a), True))
     return (ElementwiseMap(sp.Lambda((a, s, gg), entry), ans, r, G),)
 
 
@@ -112,7 +113,7 @@ RULES = {
     sp.log: lambda g, ans, x: (g / x,),
     log1p: lambda g, ans, x: (g / (1 + x),),
     expm1: lambda g, ans, x: (g * (ans + 1),),
-    XLogY: lambda g, ans, x, y: (g * sp.log(y), g * x / y),
+    XLogY: lambda g, ans, x, y: (g * sp.log(y), g * sp.Piecewise((0, sp.Eq(x, 0)), (x / y, True))),
     Sigmoid: lambda g, ans, x: (g * ans * Sigmoid(-x),),
     Softplus: lambda g, ans, x: (g * Sigmoid(x),),
     LogSumExp: lambda g, ans, *xs: tuple(g * sp.exp(x - ans) for x in xs),
