@@ -11,11 +11,13 @@ from .derive import grad, hessian
 from .errors import (ArgumentError, ParseError, ProofFailure, ShapeMismatch, SymgradError,
                      TrainingDiverged, UnsupportedExpression)
 from .nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
+from .verify import Verdict, verify
 
 __version__ = "0.1.0"
 
 __all__ = [
     "grad", "hessian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
+    "verify", "Verdict",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean",
     "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "ArgumentError",
     "TrainingDiverged", "ProofFailure",

@@ -1,0 +1,165 @@
+"""Is this hand-derived math right? ``verify(lhs, rhs)`` answers proven, probable or refuted.
+
+The work is split by step, one helper module each:
+
+    _verify_problem   arguments -> Problem (real symbols, dimensions, assumptions)
+    _verify_sample    random admissible points, searched for a counterexample
+    _verify_numeric   exact / certified evaluation at one point
+    _verify_routes    symbolic proof routes (expand, cancel, ..., PSD tests)
+    _verify_prove     the proof set-up and its time budget (a forked child)
+
+Sampling runs first: a certified counterexample ends the search at once. Then
+the proof routes get the time budget. Only a route that reaches an exact
+certificate makes a claim "proven"; agreement at random points alone makes it
+"probable", never "proven".
+"""
+
+import random
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ._verify_numeric import PRECISIONS, shown
+from ._verify_problem import build_problem
+from ._verify_prove import prove
+from ._verify_sample import search
+from .errors import SymgradError
+
+__all__ = ["verify", "Verdict"]
+
+STATUSES = ("proven", "probable", "refuted")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of :func:`verify`.
+
+    status          "proven", "probable" or "refuted"
+    method          how it was decided (a proof route, or how the points were compared)
+    relation        the relation checked: "==", "<=", "<", ">=" or ">"
+    points          sample points used (agreeing points, or up to the counterexample)
+    lhs, rhs        the two sides as given
+    counterexample  for "refuted": {Symbol: Rational, MatrixSymbol: Matrix, dimension: int}
+    lhs_value       both sides at the counterexample (exact, or 30-digit Floats)
+    rhs_value
+    detail          for matrices, where the relation fails (an entry, a direction)
+    note            for "probable", why no proof was found
+    """
+
+    status: str
+    method: str
+    relation: str
+    points: int
+    lhs: object = field(default=None, hash=False)
+    rhs: object = field(default=None, hash=False)
+    counterexample: dict = field(default=None, hash=False)
+    lhs_value: object = None
+    rhs_value: object = None
+    detail: str = ""
+    note: str = ""
+
+    @property
+    def ok(self):
+        """True unless a counterexample was found."""
+        return self.status != "refuted"
+
+    def __str__(self):
+        lines = ["verify: %s %s %s" % (self.lhs, self.relation, self.rhs),
+                 "  verdict: %s" % self.status,
+                 "  method:  %s" % self.method,
+                 "  points:  %d" % self.points]
+        if self.note:
+            lines.append("  note:    %s" % self.note)
+        if self.counterexample is not None:
+            at = ", ".join("%s = %s" % (k, _one_line(v)) for k, v in self.counterexample.items())
+            lines += ["  counterexample: %s" % (at or "(no free symbols)"),
+                      "    lhs = %s" % _one_line(self.lhs_value),
+                      "    rhs = %s" % _one_line(self.rhs_value)]
+        if self.detail:
+            lines.append("    where: %s" % self.detail)
+        return "\n".join(lines)
+
+
+def _one_line(v):
+    if isinstance(v, sp.MatrixBase):
+        return str(v.tolist())
+    return str(v)
+
+
+def _user_point(problem, point):
+    """The point with the user's own symbols as keys, dimensions as ints."""
+    out = {}
+    for key in problem.dims + problem.scalars + [s for s, _ in problem.eliminated] + problem.matrices:
+        value = point[key]
+        out[problem.to_user.get(key, key)] = int(value) if key in problem.dims else value
+    return out
+
+
+def _no_points(problem, found, want):
+    names = ", ".join(str(problem.to_user.get(s, s)) for s in
+                      problem.dims + problem.scalars + problem.matrices) or "(none)"
+    last = found.last_error if len(found.last_error) < 200 else found.last_error[:200] + "..."
+    raise SymgradError(
+        "verify found only %d admissible points (of %d wanted, in %d draws; %d undecided) for "
+        "the symbols %s%s; add assumptions that keep both sides defined (e.g. x > 0)"
+        % (found.points, want, found.tries, found.unknown, names,
+           "; last failure: " + last if last else ""))
+
+
+def verify(lhs, rhs, relation="==", assumptions=(), seed=0, *, budget=5.0, points=None,
+           order=None, max_tries=None):
+    """Decide whether ``lhs <relation> rhs`` holds: proven, probable, or refuted with a counterexample.
+
+    Symbols are treated as real (declared assumptions such as ``positive=True``
+    are respected; Python floats are read as the decimals they print as);
+    ``assumptions`` is a list of SymPy relations (``x > 0``, ``Eq(y1 + y2 + y3,
+    1)``, ...) or predicates (``Q.symmetric(X)``, ``Q.positive_definite(X)``).
+    Both sides may be scalars, MatrixExpr with symbolic dimensions, or explicit
+    matrices, of the same shape (a matrix may also be compared with 0); matrix
+    ``<=``/``>=`` between square matrices is the Loewner order (the symmetric
+    part of the difference is PSD; ``order="elementwise"`` compares entries).
+    Points where a side is not a finite real number are skipped. ``points``
+    random admissible points (default 20 for ``==``, 60 for inequalities; at
+    most ``max_tries`` draws) from ``random.Random(seed)`` are evaluated exactly
+    where rational, else with the sign of lhs - rhs certified at up to 240
+    digits: a certified failure gives ``status="refuted"`` with a
+    ``counterexample`` covering every free symbol (dimension symbols as ints)
+    and both sides' values there. Otherwise the proof routes get ``budget``
+    seconds in a child process: a route reaching an exact certificate gives
+    ``"proven"`` (``method`` names it), else ``"probable"`` (``note`` says why).
+    Raises ``ShapeMismatch`` for sides of different shapes and ``SymgradError``
+    when too few admissible points can be found.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> verify((x + 1)**2, x**2 + 2*x + 1).status
+    'proven'
+    >>> v = verify(sp.sqrt(x**2), x)
+    >>> v.status, v.counterexample[x] < 0, v.lhs_value == -v.rhs_value
+    ('refuted', True, True)
+    >>> verify(sp.sqrt(x**2), x, assumptions=[x > 0]).method
+    'structural'
+    """
+    problem = build_problem(lhs, rhs, relation, assumptions, order)
+    want = points if points is not None else (20 if relation == "==" else 60)
+    if want < 1:
+        raise SymgradError("points must be at least 1, got %r" % (points,))
+    found = search(problem, random.Random(seed), want,
+                   max_tries if max_tries is not None else 20 * want + 100)
+    if found.counterexample is not None:
+        point, judged = found.counterexample
+        method = ("counterexample, exact rational arithmetic" if judged.exact else
+                  "counterexample, sign certified by evalf (strict, up to %d digits)" % PRECISIONS[-1])
+        return Verdict("refuted", method, relation, found.points, lhs, rhs,
+                       _user_point(problem, point), shown(judged.lhs), shown(judged.rhs),
+                       judged.detail)
+    if found.points == 0:
+        _no_points(problem, found, want)
+    route, note = prove(problem, budget)
+    if route is not None:
+        return Verdict("proven", route, relation, found.points, lhs, rhs)
+    if found.points < want:
+        _no_points(problem, found, want)
+    how = "exact rational arithmetic" if found.exact else "%d-digit evaluation" % 60
+    return Verdict("probable", "random points, %s" % how, relation, found.points, lhs, rhs,
+                   note=note)
