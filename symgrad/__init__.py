@@ -11,13 +11,14 @@ from .derive import grad, hessian
 from .errors import (ArgumentError, ParseError, ProofFailure, ShapeMismatch, SymgradError,
                      TrainingDiverged, UnsupportedExpression)
 from .nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
+from .prove import Claim, run_claims
 from .verify import Verdict, verify
 
 __version__ = "0.1.0"
 
 __all__ = [
     "grad", "hessian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
-    "verify", "Verdict",
+    "verify", "Verdict", "Claim", "run_claims",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean",
     "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "ArgumentError",
     "TrainingDiverged", "ProofFailure",
