@@ -6,7 +6,12 @@ At each sample point ``check_grad`` compares
   to 50 significant digits;
 - central differences of the generated loss with one Richardson step, whose own
   error estimate sets how closely they must agree;
-- the generated NumPy gradient.
+- the generated NumPy gradient;
+- where the expression is analytic (no Abs, Max, Piecewise, ...), the
+  complex-step derivative Im f(w + ih)/h of the generated loss, exact to
+  rounding because nothing is subtracted.
+
+``order=2`` checks second derivatives the same way (see ``hessian_check``).
 
 Points where the expression is not differentiable (a zero under Abs or sign, a
 Max/Min tie, a Piecewise boundary) are listed in the report and not compared.
@@ -38,8 +43,10 @@ class Row:
     parameter: str
     errors: dict = field(default_factory=lambda: {p: [0.0, 0.0] for p in PAIRS})
     ok: bool = True
+    compared: set = field(default_factory=set)
 
     def record(self, pair, a, b, tol):
+        self.compared.add(pair)
         err = float(abs(a - b))
         rel = err / max(float(abs(b)), 1e-300)
         e = self.errors[pair]
@@ -48,7 +55,9 @@ class Row:
             self.ok = False
 
 
-PAIRS = ("symbolic~generated", "symbolic~fd", "fd~generated")
+PAIRS = ("symbolic~generated", "symbolic~fd", "fd~generated", "symbolic~complex")
+NOT_ANALYTIC = (sp.Abs, sp.sign, sp.Heaviside, sp.Max, sp.Min, sp.Piecewise, sp.DiracDelta,
+                sp.floor, sp.ceiling)
 
 
 @dataclass
@@ -66,24 +75,28 @@ class GradCheckReport:
 
     def __str__(self):
         head = "check_grad: %s at %d point(s): symbolic (exact, 50 digits) vs central+Richardson " \
-               "differences vs generated NumPy" % ("OK" if self.ok else "MISMATCH", self.points)
-        lines = [head, "%-14s %-23s %-23s %-23s %s" % ("parameter", *[p + " abs/rel" for p in PAIRS],
-                                                        "verdict")]
+               "differences (fd) vs generated NumPy vs complex step" % (
+                   "OK" if self.ok else "MISMATCH", self.points)
+        row = "%-14s" + " %-19s" * len(PAIRS) + " %s"
+        lines = [head, "max abs / rel error of each pair:",
+                 row % ("parameter", *PAIRS, "verdict")]
         for r in self.rows:
-            cells = ["%.1e / %.1e" % tuple(r.errors[p]) for p in PAIRS]
-            lines.append("%-14s %-23s %-23s %-23s %s" % (r.parameter[:14], *cells,
-                                                         "ok" if r.ok else "MISMATCH"))
+            cells = ["%.1e / %.1e" % tuple(r.errors[p]) if p in r.compared else "n/a"
+                     for p in PAIRS]
+            lines.append(row % (r.parameter[:14], *cells, "ok" if r.ok else "MISMATCH"))
         lines += ["not differentiable: " + k for k in self.kinks]
         lines += ["note: " + n for n in self.notes]
         return "\n".join(lines)
 
 
-def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3):
+def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3, order=1):
     """Compare symbolic, finite-difference and generated gradients of ``expr``.
 
     ``values`` maps symbols to numbers (or arrays); the others are drawn at
     random inside the domain (positive under log and sqrt). Returns a
     GradCheckReport: ``report.ok`` is the verdict and ``str(report)`` a table.
+    ``order=2`` checks the Hessian instead (Hessian-vector products for
+    matrix parameters).
 
     >>> import sympy as sp
     >>> w, x = sp.symbols("w x")
@@ -93,7 +106,13 @@ def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3):
     wrt, _ = check_wrt(wrt)
     args, _ = check_wrt(list(args), "args") if len(args) else ([], False)
     expr = sp.sympify(expr)
+    if order == 2:
+        from .hessian_check import check_hessian
+        return check_hessian(expr, wrt, args, values, seed, points)
+    if order != 1:
+        raise SymgradError("check_grad order must be 1 or 2, got %r" % (order,))
     f = value_and_grad(expr, wrt, args)
+    f.complex_step = _complex_version(expr, wrt, args)
     symbolic = grad(expr, wrt)
     inputs = wrt + args
     given, dims, notes = _given(values or {}, inputs, f.per_sample)
@@ -207,9 +226,38 @@ def _compare(f, expr, symbolic, inputs, wrt, point, dims, rows, kinks, k, notes)
             tol_fd = 10 * est + RTOL_FD * size
             row.record("symbolic~fd", sp.Float(fd, 50), s_val, tol_fd)
             row.record("fd~generated", sp.Float(g_val, 50), sp.Float(fd, 50), tol_fd)
+            step = _complex_step(f.complex_step, arrays, inputs.index(w), idx)
+            if step is not None:
+                row.record("symbolic~complex", sp.Float(step, 50), s_val, RTOL_GENERATED * size)
     if near_kink:
         notes.append("point %d is within %.0e of a kink: finite differences skipped there"
                      % (k + 1, NEAR_KINK))
+
+
+def _complex_version(expr, wrt, args):
+    """The loss compiled without stable rewrites, for complex steps; None if not analytic."""
+    if expr.has(*NOT_ANALYTIC) or expr.atoms(sp.core.relational.Relational):
+        return None
+    return value_and_grad(expr, wrt, args, stable=False)
+
+
+def _complex_step(f, arrays, position, idx):
+    """Im f(w + ih)/h: a derivative with no subtraction, so no cancellation."""
+    if f is None:
+        return None
+    base = np.asarray(arrays[position], dtype=complex)
+    h = 1e-30 * max(1.0, abs(float(base[idx].real)))
+    moved = list(arrays)
+    a = base.copy()
+    a[idx] += 1j * h
+    moved[position] = a
+    try:
+        with np.errstate(all="ignore"):
+            value = f.value(*moved)
+    except (TypeError, ValueError):
+        return None
+    derivative = float(np.imag(value)) / h
+    return derivative if np.isfinite(derivative) else None
 
 
 def _richardson(f, arrays, position, idx):

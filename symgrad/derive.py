@@ -162,10 +162,15 @@ def grad(expr, wrt):
     return results[0] if single else results
 
 
-def hessian(expr, wrt):
-    """The matrix of second derivatives of a scalar expression (a SymPy Matrix).
+def hessian(expr, wrt, direction=None):
+    """Second derivatives of a scalar expression.
 
-    ``wrt`` is a list of scalar Symbols; entry (i, j) is d2 expr / dwi dwj.
+    For scalar Symbols ``wrt = [w1, w2, ...]`` the result is the SymPy Matrix
+    of d2 expr / dwi dwj. A MatrixSymbol with numeric dimensions counts as its
+    entries, row by row. For one parameter ``wrt`` (a Symbol or a MatrixSymbol,
+    symbolic dimensions allowed) and ``direction`` of the same shape, the
+    result is the Hessian-vector product H[direction] = d/dt grad(w + t*direction)
+    at t = 0, shaped like ``wrt``.
 
     >>> import sympy as sp
     >>> x, y = sp.symbols("x y")
@@ -173,11 +178,16 @@ def hessian(expr, wrt):
     Matrix([
     [2*y, 2*x],
     [2*x,   0]])
+    >>> n = sp.Symbol("n", integer=True, positive=True)
+    >>> W, A, V = (sp.MatrixSymbol(s, n, n) for s in "WAV")
+    >>> hessian(sp.Trace(W.T*A*W), W, direction=V)
+    A*V + A.T*V
     """
+    if direction is not None:
+        return _hessian_vector(expr, wrt, direction)
     items, _ = check_wrt(wrt)
     if any(isinstance(w, sp.MatrixSymbol) for w in items):
-        raise UnsupportedExpression("hessian takes scalar Symbols; for a matrix parameter W with "
-                                    "concrete dimensions pass list(W) entries, or use check_grad(order=2)")
+        expr, items = _entries(expr, items)
     lowering = Lowering()
     out = _scalar_loss(lowering, expr)
     leaves = [lowering.leaf(w) for w in items]
@@ -188,3 +198,44 @@ def hessian(expr, wrt):
         row = backward(lowering, gi, leaves) if not gi.is_const else [lowering.graph.const(0)] * len(leaves)
         rows.append([_tidy(raise_(h)) for h in row])
     return sp.Matrix(rows)
+
+
+def _entries(expr, items):
+    """Replace MatrixSymbols with numeric dimensions by matrices of scalar symbols."""
+    out, subs = [], {}
+    for w in items:
+        if not isinstance(w, sp.MatrixSymbol):
+            out.append(w)
+            continue
+        if not all(sp.sympify(d).is_Integer for d in w.shape):
+            raise UnsupportedExpression(
+                "hessian of %s with symbolic shape %s: give numeric dimensions, or pass "
+                "direction=V (a MatrixSymbol shaped like %s) for the Hessian-vector product"
+                % (w, w.shape, w))
+        rows, cols = (int(d) for d in w.shape)
+        entries = [[sp.Symbol("%s[%d,%d]" % (w.name, i, j), real=True) for j in range(cols)]
+                   for i in range(rows)]
+        subs[w] = sp.ImmutableMatrix(entries)
+        out += [e for row in entries for e in row]
+    explicit = expr.xreplace(subs).doit()
+    if getattr(explicit, "is_Matrix", False):
+        explicit = explicit.as_explicit()[0, 0]
+    return explicit, out
+
+
+def _hessian_vector(expr, wrt, direction):
+    (w,), _ = check_wrt([wrt])
+    (v,), _ = check_wrt([direction], "direction")
+    if getattr(w, "shape", ()) != getattr(v, "shape", ()) or isinstance(w, sp.MatrixSymbol) != \
+            isinstance(v, sp.MatrixSymbol):
+        raise ShapeMismatch("direction %s must have the shape of %s (%s)" % (v, w, getattr(w, "shape", "scalar")))
+    lowering = Lowering()
+    graph = lowering.graph
+    out = _scalar_loss(lowering, expr)
+    leaf = lowering.leaf(w)
+    (g,) = backward(lowering, out, [leaf])
+    inner = graph.sum_to(graph.apply(sp.Mul, g, lowering.leaf(v)), ())
+    (hv,) = backward(lowering, inner, [leaf])
+    if hv.op is Const and hv.value == 0:
+        return _zero_like(w)
+    return _tidy(Raising(lowering.user)(hv))

@@ -1,0 +1,108 @@
+"""The gradient checker itself: it passes right gradients, fails wrong ones, and says why."""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+import symgrad.rules as rules
+
+w, b, x, y = sp.symbols("w b x y")
+n = sp.Symbol("n", integer=True, positive=True)
+W, A, V = (sp.MatrixSymbol(s, n, n) for s in "WAV")
+
+
+def test_complex_step_is_used_where_the_loss_is_analytic():
+    report = sg.check_grad(sp.log(1 + sp.exp(w * x)) + sp.sin(b) * w, [w, b], [x])
+    assert report.ok
+    for row in report.rows:
+        assert "symbolic~complex" in row.compared
+        assert row.errors["symbolic~complex"][1] < 1e-12
+    assert "complex" in str(report)
+
+
+def test_complex_step_is_skipped_at_kinks_of_the_expression():
+    report = sg.check_grad(sp.Abs(w - x) + w**2, [w], [x])
+    assert report.ok
+    assert "symbolic~complex" not in report.rows[0].compared
+    assert "n/a" in str(report)
+
+
+@pytest.mark.parametrize("expr, wrt, args", [
+    (sp.log(1 + sp.exp(-y * (w * x + b))), [w, b], [x, y]),
+    (sp.sin(w) * sp.exp(b * w) + sp.atan(w * b), [w, b], []),
+    (sp.Piecewise((w**3, w > 0), (w**2, True)) * x, [w], [x]),
+])
+def test_second_order_check_passes_right_hessians(expr, wrt, args):
+    report = sg.check_grad(expr, wrt, args, order=2)
+    assert report.ok, str(report)
+    assert "second derivatives" in " ".join(report.notes)
+
+
+@pytest.mark.parametrize("expr", [sp.Trace(W.T * A * W * W.T), sp.log(sp.Determinant(W)),
+                                  sg.msum(W.applyfunc(sp.tanh))])
+def test_second_order_check_of_matrix_parameters_uses_directions(expr):
+    args = [A] if expr.has(A) else []
+    report = sg.check_grad(expr, [W], args, order=2)
+    assert report.ok, str(report)
+    assert "direction" in " ".join(report.notes)
+
+
+def test_first_order_check_fails_on_a_wrong_rule(monkeypatch):
+    monkeypatch.setitem(rules.RULES, sp.sin, lambda g, ans, t: (g * sp.sin(t),))
+    report = sg.check_grad(sp.sin(w * x), [w], [x])
+    assert not report.ok
+    assert "MISMATCH" in str(report)
+
+
+def test_first_order_check_fails_on_a_subtly_wrong_rule(monkeypatch):
+    monkeypatch.setitem(rules.RULES, sp.exp, lambda g, ans, t: (g * ans * (1 + sp.Rational(1, 10**6)),))
+    report = sg.check_grad(sp.exp(w * x), [w], [x])
+    assert not report.ok
+    row = report.rows[0]
+    assert 1e-8 < row.errors["symbolic~fd"][1] < 1e-4      # the fd pair sees the 1e-6 error
+
+
+def test_second_order_check_fails_when_only_the_second_derivative_is_wrong(monkeypatch):
+    monkeypatch.setitem(rules.RULES, sp.cos, lambda g, ans, t: (g * sp.sin(t),))   # sign slip
+    assert sg.check_grad(sp.sin(w) * x, [w], [x]).ok
+    report = sg.check_grad(sp.sin(w) * x, [w], [x], order=2)
+    assert not report.ok, str(report)
+
+
+def test_unknown_order_is_refused():
+    with pytest.raises(sg.SymgradError, match="order"):
+        sg.check_grad(w**2, [w], order=3)
+
+
+def test_hessian_of_a_matrix_with_numeric_dimensions_is_explicit():
+    M = sp.MatrixSymbol("M", 2, 2)
+    H = sg.hessian(sp.Trace(M.T * M), [M])
+    assert H == 2 * sp.eye(4)
+
+
+def test_hessian_vector_product_keeps_symbolic_dimensions():
+    hv = sg.hessian(sp.Trace(W.T * A * W), W, direction=V)
+    assert hv.shape == (n, n)
+    rng = np.random.default_rng(0)
+    a, v = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    value = sp.lambdify([A, V], hv.subs(n, 3))(a, v)
+    np.testing.assert_allclose(value, a @ v + a.T @ v, rtol=1e-12)
+
+
+def test_hessian_of_symbolic_matrix_without_direction_says_what_to_do():
+    with pytest.raises(sg.UnsupportedExpression, match="direction"):
+        sg.hessian(sp.Trace(W.T * W), [W])
+
+
+def test_kinks_are_listed_not_failed():
+    report = sg.check_grad(sp.Abs(w) + sp.Max(w, b), [w, b], values={w: 0.0, b: 0.0})
+    assert report.ok
+    assert report.kinks and "not compared" in report.kinks[0]
+
+
+def test_large_batches_are_subsampled_on_the_exact_side_and_say_so():
+    xs = np.linspace(-1, 1, 50)
+    report = sg.check_grad((w * x - 1)**2, [w], [x], values={x: xs})
+    assert report.ok
+    assert any("first 8 of 50" in note for note in report.notes)
