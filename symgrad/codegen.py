@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.printing.precedence import precedence
 
 from .errors import ShapeMismatch, UnsupportedExpression
 from .ir import (ELEMENTWISE, Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts)
@@ -123,7 +124,7 @@ class _Function:
         if self._cheap(n, size) and n not in self.outputs:
             self.inline.add(n.id)
         elif self.uses.get(n.id, 0) == 1 and size <= INLINE_LIMIT and n.op is not Fill:
-            if self.ctx.get(n.id, ()) == self.ctx.get(self.user[n.id].id, ()):
+            if self.ctx.get(n.id, frozenset()) == self.ctx.get(self.user[n.id].id, frozenset()):
                 self.inline.add(n.id)
 
     def _cheap(self, n, size):
@@ -347,16 +348,26 @@ def _wrap(ref, level):
 
 
 def _precedence(expr):
-    from sympy.printing.precedence import precedence
-    if isinstance(expr, sp.Function) or isinstance(expr, sp.Piecewise):
+    """Python precedence of the printed form (a Pow may print as np.sqrt(x) or 1/x)."""
+    if isinstance(expr, (sp.Function, sp.Piecewise)):
         return CALL
+    if isinstance(expr, sp.Pow):
+        if expr.exp == sp.S.Half:
+            return CALL
+        if expr.exp.is_number and expr.exp.is_negative:
+            return MUL
     return precedence(expr)
 
 
 def _const_precedence(value):
-    if value.is_Rational and not value.is_Integer or value.is_negative:
-        return 50
-    return ATOM
+    """Python precedence of a printed constant: 2 and pi are atoms, pi - 1 is a sum."""
+    if value.is_Integer or value.is_Float:
+        return MUL if value.is_negative else ATOM
+    if value.is_Rational:
+        return MUL
+    if isinstance(value, sp.NumberSymbol):
+        return ATOM
+    return _precedence(value) if not value.is_negative else min(MUL, _precedence(value))
 
 
 def generate(program):
@@ -365,7 +376,14 @@ def generate(program):
     forward = {n.id for n in ancestors([program.loss])}
     value = _Function(program, [program.loss], forward)
     both = _Function(program, [program.loss] + list(program.grads), forward)
-    grad_names = ["grad_" + names[w] for w in program.wrt]
+    taken = set(names.values())
+    grad_names = []
+    for w in program.wrt:
+        name = "grad_" + names[w]
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        grad_names.append(name)
     value_lines = value.emit("value", ["loss"], program.per_sample)
     both_lines = both.emit("value_and_grad", ["loss"] + grad_names, program.per_sample)
     special = value.printer.uses_special or both.printer.uses_special

@@ -44,7 +44,7 @@ def check_wrt(wrt, what="wrt"):
 
 def _mask(graph, contribution, inner, outer):
     """Zero a contribution wherever the branches it was computed in are not taken."""
-    for sel in inner[len(outer):]:
+    for sel in sorted(inner - outer, key=sorted):
         cond = None
         for node_id, polarity in sorted(sel):
             lit = graph.nodes[node_id]
@@ -110,8 +110,8 @@ def backward(lowering, out, wrt_nodes):
             if c is None or not depends[a.id]:
                 continue
             c = graph.to_shape(c, a.shape)
-            if ctx and len(ctx.get(n.id, ())) > len(ctx.get(a.id, ())):
-                c = _mask(graph, c, ctx[n.id], ctx[a.id])
+            if ctx and ctx.get(n.id, frozenset()) - ctx.get(a.id, frozenset()):
+                c = _mask(graph, c, ctx[n.id], ctx.get(a.id, frozenset()))
             adjoints.setdefault(a.id, []).append(c)
     return [found.get(w.id) or graph.to_shape(graph.const(0), w.shape) for w in wrt_nodes]
 

@@ -271,10 +271,12 @@ def _literals(c, polarity):
 def branch_contexts(graph, outs):
     """For each node below ``outs``: the Piecewise branches it is computed only inside.
 
-    A context is a tuple of branch selections (see ``selection``), outermost
-    first; () means the node is needed unconditionally.
+    A context is a frozenset of branch selections (see ``selection``): the node
+    is needed only where all of them are taken. The empty set means the node is
+    needed unconditionally. A node used in several places keeps the selections
+    common to every use, whatever order the branches nest in.
     """
-    ctx = {out.id: () for out in outs}
+    ctx = {out.id: frozenset() for out in outs}
     for n in reversed(graph.nodes[:max(out.id for out in outs) + 1]):
         here = ctx.get(n.id)
         if here is None:
@@ -283,15 +285,9 @@ def branch_contexts(graph, outs):
             use = here
             if n.op is sp.Piecewise and i % 2 == 0:
                 sel = selection(n, i // 2)
-                use = here + (sel,) if sel and (not here or here[-1] != sel) else here
+                use = here | {sel} if sel else here
             old = ctx.get(a.id)
-            if old is None:
-                ctx[a.id] = use
-            else:
-                k = 0
-                while k < min(len(old), len(use)) and old[k] == use[k]:
-                    k += 1
-                ctx[a.id] = old[:k]
+            ctx[a.id] = use if old is None else old & use
     return ctx
 
 

@@ -45,7 +45,7 @@ class RowLogSumExp(MatrixExpr):
     def shape(self):
         return (self.arg.shape[0], sp.S.One)
 
-    def _entry_(self, i, j, **kwargs):
+    def _entry(self, i, j, **kwargs):
         k = self.arg.shape[1]
         if k.is_Integer:
             return LogSumExp(*[self.arg[i, c] for c in range(int(k))])
@@ -80,8 +80,8 @@ class RowSoftmax(MatrixExpr):
     def shape(self):
         return self.arg.shape
 
-    def _entry_(self, i, j, **kwargs):
-        return sp.exp(self.arg[i, j] - RowLogSumExp(self.arg)._entry_(i, 0))
+    def _entry(self, i, j, **kwargs):
+        return sp.exp(self.arg[i, j] - RowLogSumExp(self.arg)._entry(i, 0))
 
     def doit(self, **hints):
         M = _explicit(self.arg, hints)
@@ -120,7 +120,7 @@ class AxisSum(MatrixExpr):
         r, c = self.arg.shape
         return (sp.S.One, c) if self.axis == 0 else (r, sp.S.One)
 
-    def _entry_(self, i, j, **kwargs):
+    def _entry(self, i, j, **kwargs):
         r, c = self.arg.shape
         n = r if self.axis == 0 else c
         if n.is_Integer:
@@ -172,7 +172,7 @@ class ElementwiseMap(MatrixExpr):
     def shape(self):
         return self.matrices[0].shape
 
-    def _entry_(self, i, j, **kwargs):
+    def _entry(self, i, j, **kwargs):
         return self.function(*[M[i, j] for M in self.matrices])
 
     def doit(self, **hints):
@@ -270,8 +270,8 @@ class RowLogSoftmax(MatrixExpr):
     def shape(self):
         return self.arg.shape
 
-    def _entry_(self, i, j, **kwargs):
-        return self.arg[i, j] - RowLogSumExp(self.arg)._entry_(i, 0)
+    def _entry(self, i, j, **kwargs):
+        return self.arg[i, j] - RowLogSumExp(self.arg)._entry(i, 0)
 
     def doit(self, **hints):
         M = _explicit(self.arg, hints)

@@ -12,7 +12,8 @@ import random
 import numpy as np
 import sympy as sp
 
-__all__ = ["Sampler", "evaluate", "exact", "kink_values", "is_finite_real", "random_dims"]
+__all__ = ["Sampler", "evaluate", "explicit", "exact", "kink_values", "is_finite_real",
+           "random_dims"]
 
 DENOMINATOR = 256
 
@@ -27,13 +28,27 @@ def exact(value):
 
 def evaluate(expr, subs, prec=50):
     """``expr`` at the point ``subs`` (symbols -> exact numbers/matrices), to ``prec`` digits."""
-    e = expr.xreplace(subs)
-    if getattr(e, "is_Matrix", False):
-        e = e.doit()
-        if not isinstance(e, sp.MatrixBase):
-            e = e.as_explicit()
+    e = explicit(expr.xreplace(subs))
+    if isinstance(e, sp.MatrixBase):
         return e.evalf(prec)
     return sp.sympify(e).doit().evalf(prec)
+
+
+def explicit(e):
+    """Evaluate every matrix subexpression with numeric dimensions to an explicit Matrix."""
+    if isinstance(e, sp.MatrixBase) or not isinstance(e, sp.Basic):
+        return e
+    if isinstance(e, sp.Lambda):
+        return e
+    args = [explicit(a) for a in e.args]
+    new = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+    if getattr(new, "is_Matrix", False) and not isinstance(new, sp.MatrixBase):
+        if all(sp.sympify(d).is_Integer for d in new.shape) and not new.atoms(sp.MatrixSymbol):
+            done = new.doit()
+            return done if isinstance(done, sp.MatrixBase) else done.as_explicit()
+    elif any(isinstance(a, sp.MatrixBase) for a in args):
+        return new.doit()
+    return new
 
 
 def is_finite_real(value):
@@ -137,6 +152,11 @@ def kink_values(expr, subs):
     from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
     out = []
     for desc, u in _kink_arguments(expr):
+        if desc.startswith("atan2"):                    # a jump only where x < 0
+            y, x = u
+            if evaluate(x, subs, 30) < 0:
+                out.append((desc, evaluate(y, subs, 30)))
+            continue
         out.append((desc, evaluate(u, subs, 30)))
     for node in sp.preorder_traversal(expr):
         if isinstance(node, ElementwiseApplyFunction) and isinstance(node.function, sp.Lambda):
@@ -156,6 +176,8 @@ def _kink_arguments(expr):
             out.append((sp.sstr(node), node.args[0]))
         elif isinstance(node, sp.Heaviside):
             out.append((sp.sstr(node), node.args[0]))
+        elif isinstance(node, sp.atan2):
+            out.append(("atan2 branch cut of %s" % sp.sstr(node), node.args))
         elif isinstance(node, (sp.Max, sp.Min)):
             args = node.args
             for i in range(len(args)):

@@ -1,0 +1,496 @@
+"""The spec table: every derivative rule in symgrad.rules.RULES has a spec saying where to sample it.
+
+JAX-style: each spec builds an expression that contains its operation and gives
+one input sampler per argument that stays inside the operation's domain
+(``positive`` for log, ``open_unit`` for asin, ``greater_than_one`` for acosh,
+positive definite matrices for an inverse). A second table lists
+special points: kinks (|x| at 0, Max ties, Piecewise boundaries) and smooth
+points that look special (sinc at 0).
+
+For each spec, at its sampled points:
+- check_grad is ok and reports no kink;
+- sg.grad equals sympy.diff (over real=True symbols): proven by simplify where it
+  simplifies, else equal at exact rational points to 50 digits; matrix rules
+  are compared entry by entry with sympy.diff of the explicit matrix expression;
+- the generated code equals the exact symbolic gradient.
+"""
+
+import random
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.ir import Broadcast, SumTo
+from symgrad.nodes import (AxisSum, LogDet, LogSoftmax, LogSumExp, RowLogSoftmax, RowLogSumExp,
+                           RowSoftmax, Sigmoid, Softplus, SumAll, XLogY, expm1, log1p, msum,
+                           to_standard)
+from symgrad.rules import NO_GRADIENT, RULES
+from strategies import as_real, close, exact_value
+
+n, k = sp.symbols("n k", integer=True, positive=True)
+DIMS = {n: 2, k: 3}          # non-square, so a transposed gradient cannot pass by accident
+
+
+# --- samplers: exact dyadic values inside a domain -----------------------------------------
+
+def _dyadic(rng, lo, hi, denominator=64):
+    return sp.Rational(rng.randint(int(lo * denominator), int(hi * denominator)), denominator)
+
+
+def real(rng):
+    """[-2, 2], at least 1/16 away from 0 (no accidental kink of Abs, sign, acot)."""
+    value = _dyadic(rng, sp.Rational(1, 16), 2)
+    return value if rng.random() < 0.5 else -value
+
+
+def positive(rng):
+    return _dyadic(rng, sp.Rational(1, 8), 3)
+
+
+def open_unit(rng):
+    return _dyadic(rng, sp.Rational(-7, 8), sp.Rational(7, 8))
+
+
+def unit_positive(rng):
+    return _dyadic(rng, sp.Rational(1, 8), sp.Rational(7, 8))
+
+
+def greater_than_one(rng):
+    return _dyadic(rng, sp.Rational(9, 8), 3)
+
+
+def beyond_one(rng):
+    value = greater_than_one(rng)
+    return value if rng.random() < 0.5 else -value
+
+
+def dense(rows, cols):
+    def sample(rng):
+        return sp.ImmutableMatrix(rows, cols, lambda i, j: _dyadic(rng, -1, 1))
+    sample.__name__ = "dense"
+    return sample
+
+
+def positive_definite(size):
+    """A A^T + I + (S - S^T): not symmetric (so X^-1 and X^-T differ), but its symmetric
+    part is positive definite, so it is invertible with det > 0 (log det exists)."""
+    def sample(rng):
+        a = sp.Matrix(size, size, lambda i, j: _dyadic(rng, -1, 1))
+        s = sp.Matrix(size, size, lambda i, j: _dyadic(rng, -1, 1))
+        return sp.ImmutableMatrix(a * a.T + sp.eye(size) + s - s.T)
+    sample.__name__ = "positive_definite"
+    return sample
+
+
+@dataclass
+class Spec:
+    """Where to sample one rule.
+
+    ``build(*symbols)`` returns an expression containing the rule's operation.
+    ``names`` names the symbols; ``domain`` has one sampler per symbol;
+    ``shapes`` gives a matrix symbol's shape (None for a scalar); the first
+    ``params`` symbols are parameters (wrt), the rest data (args).
+    """
+
+    build: object
+    domain: tuple
+    names: str = "x y z"
+    shapes: tuple = ()
+    params: int = None
+
+    def symbols(self):
+        names = self.names.split()[:len(self.domain)]
+        shapes = list(self.shapes) + [None] * (len(names) - len(self.shapes))
+        return [sp.MatrixSymbol(a, *shape) if shape else sp.Symbol(a)
+                for a, shape in zip(names, shapes)]
+
+    def setup(self):
+        """(expression, wrt, args)."""
+        symbols = self.symbols()
+        count = len(symbols) if self.params is None else self.params
+        return self.build(*symbols), symbols[:count], symbols[count:]
+
+    @property
+    def is_matrix(self):
+        return any(self.shapes)
+
+
+def _condition(rel):
+    """A Piecewise whose first branch is chosen by ``rel(x, y)``."""
+    return Spec(lambda x, y: sp.Piecewise((x * y, rel(x, y)), (x**2 - y, True)), (real, real))
+
+
+SPECS = {
+    # --- arithmetic ---
+    sp.Add: Spec(lambda x, y: x + 2 * y, (real, real)),
+    sp.Mul: Spec(lambda x, y: x * y, (real, real)),
+    sp.Pow: Spec(lambda x, y: x**y + sp.sqrt(x) + 1 / x + x**3 + x**sp.Rational(-3, 2),
+                 (positive, real)),
+
+    # --- exponential and logarithm ---
+    sp.exp: Spec(lambda x: sp.exp(x), (real,)),
+    sp.log: Spec(lambda x: sp.log(x), (positive,)),
+    log1p: Spec(lambda x: log1p(x), (open_unit,)),
+    expm1: Spec(lambda x: expm1(x), (real,)),
+    XLogY: Spec(lambda x, y: XLogY(x, y), (real, positive)),
+    Sigmoid: Spec(lambda x: Sigmoid(x), (real,)),
+    Softplus: Spec(lambda x: Softplus(x), (real,)),
+    LogSumExp: Spec(lambda x, y, z: LogSumExp(x, y, z), (real, real, real)),
+    LogSoftmax: Spec(lambda x, y, z: LogSoftmax(1, x, y, z), (real, real, real)),
+
+    # --- trigonometric ---
+    sp.sin: Spec(lambda x: sp.sin(x), (real,)),
+    sp.cos: Spec(lambda x: sp.cos(x), (real,)),
+    sp.tan: Spec(lambda x: sp.tan(x), (open_unit,)),
+    sp.cot: Spec(lambda x: sp.cot(x), (positive,)),
+    sp.sec: Spec(lambda x: sp.sec(x), (open_unit,)),
+    sp.csc: Spec(lambda x: sp.csc(x), (positive,)),
+    sp.asin: Spec(lambda x: sp.asin(x), (open_unit,)),
+    sp.acos: Spec(lambda x: sp.acos(x), (open_unit,)),
+    sp.atan: Spec(lambda x: sp.atan(x), (real,)),
+    sp.acot: Spec(lambda x: sp.acot(x), (real,)),
+    sp.asec: Spec(lambda x: sp.asec(x), (beyond_one,)),
+    sp.acsc: Spec(lambda x: sp.acsc(x), (beyond_one,)),
+    sp.atan2: Spec(lambda y, x: sp.atan2(y, x), (real, real), names="y x"),
+    sp.sinc: Spec(lambda x: sp.sinc(x), (real,)),
+
+    # --- hyperbolic ---
+    sp.sinh: Spec(lambda x: sp.sinh(x), (real,)),
+    sp.cosh: Spec(lambda x: sp.cosh(x), (real,)),
+    sp.tanh: Spec(lambda x: sp.tanh(x), (real,)),
+    sp.coth: Spec(lambda x: sp.coth(x), (real,)),
+    sp.sech: Spec(lambda x: sp.sech(x), (real,)),
+    sp.csch: Spec(lambda x: sp.csch(x), (real,)),
+    sp.asinh: Spec(lambda x: sp.asinh(x), (real,)),
+    sp.acosh: Spec(lambda x: sp.acosh(x), (greater_than_one,)),
+    sp.atanh: Spec(lambda x: sp.atanh(x), (open_unit,)),
+    sp.acoth: Spec(lambda x: sp.acoth(x), (beyond_one,)),
+    sp.asech: Spec(lambda x: sp.asech(x), (unit_positive,)),
+    sp.acsch: Spec(lambda x: sp.acsch(x), (real,)),
+
+    # --- kinks, steps and branches ---
+    sp.Abs: Spec(lambda x: sp.Abs(x), (real,)),
+    sp.sign: Spec(lambda x: x**2 * sp.sign(x), (real,)),
+    sp.Heaviside: Spec(lambda x: x**3 * sp.Heaviside(x), (real,)),
+    sp.DiracDelta: Spec(lambda x: x**2 + sp.DiracDelta(x - sp.Rational(1, 3)), (real,)),
+    sp.Max: Spec(lambda x, y: sp.Max(x, y), (real, real)),
+    sp.Min: Spec(lambda x, y: sp.Min(x, y), (real, real)),
+    sp.Piecewise: Spec(lambda x, y: sp.Piecewise((x**2 * y, x > y), (sp.sin(x * y), True)),
+                       (real, real)),
+
+    # --- special functions ---
+    sp.erf: Spec(lambda x: sp.erf(x), (real,)),
+    sp.erfc: Spec(lambda x: sp.erfc(x), (real,)),
+    sp.gamma: Spec(lambda x: sp.gamma(x), (positive,)),
+    sp.loggamma: Spec(lambda x: sp.loggamma(x), (positive,)),
+    sp.polygamma: Spec(lambda x: sp.polygamma(0, x) + sp.polygamma(1, x), (positive,)),
+
+    # --- matrix ---
+    sp.MatMul: Spec(lambda W, A: sp.Trace(W * A), (dense(2, 3), dense(3, 2)), "W A",
+                    ((n, k), (k, n))),
+    sp.Transpose: Spec(lambda W, B: sp.Trace(W.T * B), (dense(2, 3), dense(2, 3)), "W B",
+                       ((n, k), (n, k)), params=1),
+    sp.Inverse: Spec(lambda X, C: sp.Trace(X.I * C), (positive_definite(2), dense(2, 2)), "X C",
+                     ((n, n), (n, n)), params=1),
+    sp.Trace: Spec(lambda X: sp.Trace(X), (dense(2, 2),), "X", ((n, n),)),
+    sp.Determinant: Spec(lambda X: sp.Determinant(X), (positive_definite(2),), "X", ((n, n),)),
+    LogDet: Spec(lambda X: sp.log(sp.Determinant(X)), (positive_definite(2),), "X", ((n, n),)),
+    RowLogSumExp: Spec(lambda W: msum(RowLogSumExp(W)), (dense(2, 3),), "W", ((n, k),)),
+    RowSoftmax: Spec(lambda W, B: msum(sp.HadamardProduct(RowSoftmax(W), B)),
+                     (dense(2, 3), dense(2, 3)), "W B", ((n, k), (n, k)), params=1),
+    RowLogSoftmax: Spec(lambda W, B: msum(sp.HadamardProduct(RowLogSoftmax(W), B)),
+                        (dense(2, 3), dense(2, 3)), "W B", ((n, k), (n, k)), params=1),
+
+    # --- shape plumbing (symgrad's internal markers) ---
+    Broadcast: Spec(lambda c, A: sp.Trace(c * sp.OneMatrix(1, k) * A),
+                    (dense(2, 1), dense(3, 2)), "c A", ((n, 1), (k, n))),
+    SumTo: Spec(lambda W, B: msum(sp.HadamardProduct(W.applyfunc(sp.sin), B)),
+                (dense(2, 3), dense(2, 3)), "W B", ((n, k), (n, k)), params=1),
+
+    # --- conditions (no gradient flows): sampled as Piecewise conditions ---
+    sp.StrictGreaterThan: _condition(lambda x, y: x > y),
+    sp.GreaterThan: _condition(lambda x, y: x >= y),
+    sp.StrictLessThan: _condition(lambda x, y: x < y),
+    sp.LessThan: _condition(lambda x, y: x <= y),
+    sp.Equality: _condition(lambda x, y: sp.Eq(x, y)),
+    sp.Unequality: _condition(lambda x, y: sp.Ne(x, y)),
+    sp.And: _condition(lambda x, y: sp.And(x > 0, y > 0)),
+    sp.Or: _condition(lambda x, y: sp.Or(x > 1, y < -1)),
+    sp.Not: _condition(lambda x, y: sp.Not(x > y, evaluate=False)),
+}
+
+# the SymPy nodes a user writes for ops that are not SymPy node types themselves
+# (test_spec_exercises_its_rule checks that they do reach the op's rule)
+MARKER_SOURCES = {Broadcast: (sp.OneMatrix,), SumTo: (SumAll, AxisSum), LogDet: (LogDet, sp.log)}
+
+
+def _name(op):
+    return getattr(op, "__name__", str(op))
+
+
+def _seed(op):
+    return zlib.crc32(_name(op).encode())
+
+
+def sample_points(spec, op, count=3):
+    """``count`` exact points for a spec (deterministic per op)."""
+    rng = random.Random(_seed(op))
+    _, wrt, args = spec.setup()
+    return [{s: sampler(rng) for s, sampler in zip(wrt + args, spec.domain)} for _ in range(count)]
+
+
+def as_numbers(point):
+    """A point for check_grad / generated code: floats and float arrays (exact: dyadic)."""
+    return {s: np.array(v.tolist(), dtype=float) if isinstance(v, sp.MatrixBase) else float(v)
+            for s, v in point.items()}
+
+
+# --- exact evaluation of matrix expressions, independent of symgrad.points -------------------
+
+_FILLS = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity)
+
+
+def explicit(expr, values):
+    """``expr`` with concrete dimensions and ``values`` substituted, as explicit SymPy objects.
+
+    Values may be numbers or symbolic entries; the result is a scalar expression
+    or an explicit Matrix (symgrad's nodes rewritten into standard SymPy).
+    """
+    e = sp.sympify(expr).xreplace(DIMS)
+    e = e.xreplace({(q.xreplace(DIMS) if isinstance(q, sp.MatrixSymbol) else q): v
+                    for q, v in values.items()})
+    e = e.replace(lambda a: isinstance(a, _FILLS), lambda a: sp.ImmutableMatrix(a.as_explicit()))
+    for _ in range(4):
+        e = to_standard(e).doit()
+        e = e.replace(lambda a: isinstance(a, sp.HadamardPower) and a.base.is_Matrix
+                      and isinstance(a.base, sp.MatrixBase),
+                      lambda a: a.base.applyfunc(lambda t: t**a.exp))
+        e = e.replace(lambda a: isinstance(a, sp.HadamardProduct)
+                      and all(isinstance(m, sp.MatrixBase) for m in a.args),
+                      lambda a: sp.ImmutableMatrix(a.shape[0], a.shape[1], lambda i, j: sp.Mul(
+                          *[m[i, j] for m in a.args])))
+    if getattr(e, "is_Matrix", False):
+        return sp.Matrix(e.as_explicit()).applyfunc(lambda t: to_standard(t).doit())
+    return to_standard(e).doit()
+
+
+def entry_symbols(m):
+    rows, cols = (int(sp.sympify(d).xreplace(DIMS)) for d in m.shape)
+    return sp.ImmutableMatrix(rows, cols,
+                              lambda i, j: sp.Symbol("%s_%d%d" % (m.name, i, j), real=True))
+
+
+def entries_of(values_by_matrix):
+    """{entry symbol: exact value} for a point given as {MatrixSymbol: Matrix}."""
+    out = {}
+    for m, value in values_by_matrix.items():
+        for sym, v in zip(entry_symbols(m), value):
+            out[sym] = v
+    return out
+
+
+def numeric(expr_or_matrix, digits=50):
+    if isinstance(expr_or_matrix, sp.MatrixBase):
+        return expr_or_matrix.applyfunc(lambda t: sp.sympify(t).evalf(digits))
+    return sp.sympify(expr_or_matrix).evalf(digits)
+
+
+# --- the table covers the rules ---------------------------------------------------------------
+
+def test_spec_table_covers_rules_table_exactly():
+    missing = sorted(_name(op) for op in set(RULES) - set(SPECS))
+    extra = sorted(_name(op) for op in set(SPECS) - set(RULES))
+    assert not missing, "rules without a spec in tests/test_rules_spec.py: " + ", ".join(missing)
+    assert not extra, "specs for operations that have no rule: " + ", ".join(extra)
+
+
+def test_special_points_name_rules():
+    assert set(SPECIAL) <= set(RULES)
+    assert {sp.Abs, sp.Max, sp.Min, sp.Piecewise, sp.sign, sp.Heaviside} <= set(SPECIAL)
+
+
+SPEC_ITEMS = sorted(SPECS.items(), key=lambda item: _name(item[0]))
+SPEC_IDS = [_name(op) for op, _ in SPEC_ITEMS]
+SCALAR_ITEMS = [(op, spec) for op, spec in SPEC_ITEMS if not spec.is_matrix]
+MATRIX_ITEMS = [(op, spec) for op, spec in SPEC_ITEMS if spec.is_matrix]
+
+
+@pytest.mark.parametrize("op, spec", SPEC_ITEMS, ids=SPEC_IDS)
+def test_spec_contains_its_operation(op, spec):
+    expr, wrt, args = spec.setup()
+    types = {type(node) for node in sp.preorder_traversal(expr)}
+    assert types & set(MARKER_SOURCES.get(op, (op,))), (op, expr)
+    assert len(spec.domain) == len(wrt) + len(args)
+    assert set(wrt) <= expr.free_symbols | set(expr.atoms(sp.MatrixSymbol))
+
+
+@pytest.mark.parametrize("op, spec", SPEC_ITEMS, ids=SPEC_IDS)
+def test_spec_exercises_its_rule(op, spec, monkeypatch):
+    calls = []
+    rule = RULES[op]
+
+    def counting(*placeholders):
+        calls.append(placeholders)
+        return rule(*placeholders)
+
+    monkeypatch.setitem(RULES, op, counting)
+    expr, wrt, _ = spec.setup()
+    if op in NO_GRADIENT:
+        # no gradient flows through a condition: differentiate the condition itself
+        condition = next(node for node in sp.preorder_traversal(expr) if type(node) is op)
+        zeros = sg.grad(condition, wrt)
+        assert all(g is sp.S.Zero for g in zeros), zeros
+    else:
+        sg.grad(expr, wrt)
+    assert calls, "sg.grad of %s never used the %s rule" % (expr, _name(op))
+
+
+# --- check_grad at the sampled points -------------------------------------------------------
+
+@pytest.mark.parametrize("op, spec", [
+    pytest.param(op, spec, id=_name(op))
+    for op, spec in SPEC_ITEMS])
+def test_check_grad_at_spec_points(op, spec):
+    expr, wrt, args = spec.setup()
+    for point in sample_points(spec, op):
+        report = sg.check_grad(expr, wrt, args, values=as_numbers(point))
+        assert report.ok, "%s at %s\n%s" % (expr, point, report)
+        assert report.kinks == [], report.kinks
+
+
+# --- sg.grad equals sympy.diff -----------------------------------------------------------------
+
+@pytest.mark.parametrize("op, spec", SCALAR_ITEMS, ids=[_name(op) for op, _ in SCALAR_ITEMS])
+def test_scalar_rule_equals_sympy_diff(op, spec):
+    expr, wrt, _ = spec.setup()
+    for p, g in zip(wrt, sg.grad(expr, wrt)):
+        reference = sp.diff(as_real(to_standard(expr)), as_real(p))
+        difference = as_real(to_standard(g)) - reference
+        if sp.count_ops(difference) <= 40 and sp.simplify(difference) == 0:
+            continue                                    # proven
+        for point in sample_points(spec, op, count=4):
+            mine, theirs = exact_value(g, point), exact_value(reference, point)
+            assert mine.is_real and theirs.is_real, (expr, p, point, mine, theirs)
+            assert close(mine, theirs, 1e-30, 1e-30), (expr, p, point, mine, theirs)
+
+
+@pytest.mark.parametrize("op, spec", MATRIX_ITEMS, ids=[_name(op) for op, _ in MATRIX_ITEMS])
+def test_matrix_rule_equals_sympy_diff_entrywise(op, spec):
+    expr, wrt, args = spec.setup()
+    grads = sg.grad(expr, wrt)
+    symbolic = {m: entry_symbols(m) if isinstance(m, sp.MatrixSymbol) else sp.Symbol(m.name, real=True)
+                for m in wrt + args}
+    scalar_loss = explicit(expr, symbolic)
+    for point in sample_points(spec, op, count=2):
+        at = entries_of({m: v for m, v in point.items() if isinstance(m, sp.MatrixSymbol)})
+        at.update({symbolic[q]: v for q, v in point.items() if not isinstance(q, sp.MatrixSymbol)})
+        for p, g in zip(wrt, grads):
+            mine = numeric(explicit(g, point))
+            if isinstance(p, sp.MatrixSymbol):
+                reference = symbolic[p].applyfunc(lambda e: sp.diff(scalar_loss, e).xreplace(at))
+                assert mine.shape == reference.shape, (p, mine.shape, reference.shape)
+                pairs = zip(mine, numeric(reference))
+            else:
+                pairs = [(mine, numeric(sp.diff(scalar_loss, symbolic[p]).xreplace(at)))]
+            for a, b in pairs:
+                assert close(a, b, 1e-30, 1e-30), (expr, p, a, b)
+
+
+# --- generated code equals the exact gradient ------------------------------------------------------
+
+@pytest.mark.parametrize("op, spec", SPEC_ITEMS, ids=SPEC_IDS)
+def test_generated_code_at_spec_points(op, spec):
+    expr, wrt, args = spec.setup()
+    f = sg.value_and_grad(expr, wrt, args)
+    grads = sg.grad(expr, wrt)
+    for point in sample_points(spec, op):
+        numbers = as_numbers(point)
+        value, generated = f(*[numbers[q] for q in wrt + args])
+        exact = [numeric(explicit(e, point)) if spec.is_matrix else exact_value(e, point)
+                 for e in [expr] + grads]
+        for want, got in zip(exact, [value] + list(generated)):
+            want = np.array(want.tolist() if isinstance(want, sp.MatrixBase) else want, dtype=float)
+            np.testing.assert_allclose(np.asarray(got, dtype=float), want, rtol=1e-9,
+                                       atol=1e-12 * (1 + np.max(np.abs(want))))
+
+
+# --- special points: kinks are reported, smooth points are not --------------------------------------
+
+@dataclass
+class Special:
+    """A point where an operation is special: ``kink`` says whether check_grad must list it."""
+
+    build: object
+    point: dict
+    kink: bool
+    names: str = "x y"
+    data: str = ""
+    xfail: str = None
+    params: list = field(default_factory=list)
+
+
+_x, _y = sp.symbols("x y")
+
+SPECIAL = {
+    sp.Abs: [Special(lambda x, y: sp.Abs(x) * y, {_x: 0, _y: 2}, True),
+             Special(lambda x, y: sp.Abs(x - y), {_x: 0.25, _y: [0.25, 1.0, -1.0]}, True, data="y")],
+    sp.sign: [Special(lambda x, y: x**2 * sp.sign(x) + y, {_x: 0, _y: 1}, True)],
+    sp.Heaviside: [Special(lambda x, y: x * sp.Heaviside(x) + y, {_x: 0, _y: 1}, True)],
+    sp.Max: [Special(lambda x, y: sp.Max(x, y), {_x: 0.5, _y: 0.5}, True),
+             Special(lambda x, y: sp.Max(0, x * y), {_x: 0, _y: 1.5}, True)],
+    sp.Min: [Special(lambda x, y: sp.Min(x, 2 * y), {_x: 1, _y: 0.5}, True)],
+    sp.Piecewise: [
+        Special(lambda x, y: sp.Piecewise((x**2, x > 1), (2 * x - 1, True)) + y, {_x: 1, _y: 0}, True),
+        Special(lambda x, y: sp.Piecewise((x * y, sp.Eq(x, y)), (x**2, True)), {_x: 0.5, _y: 0.5},
+                True),
+        Special(lambda x, y: sp.Piecewise((x, sp.And(x > 0, y > 0)), (y, True)), {_x: 0, _y: 1},
+                True),
+    ],
+    sp.sinc: [Special(lambda x, y: sp.sinc(x) * y, {_x: 0, _y: 2}, False)],
+    LogSumExp: [Special(lambda x, y: LogSumExp(x, y), {_x: 0.75, _y: 0.75}, False)],
+    sp.atan2: [
+        Special(lambda x, y: sp.atan2(y, x), {_x: 1, _y: 0}, False),
+        Special(lambda x, y: sp.atan2(y, x), {_x: -1, _y: 0}, True),   # the branch cut
+    ],
+}
+
+SPECIAL_ITEMS = [(op, i, case) for op in sorted(SPECIAL, key=_name)
+                 for i, case in enumerate(SPECIAL[op])]
+
+
+@pytest.mark.parametrize("op, index, case", [
+    pytest.param(op, i, case, id="%s-%d" % (_name(op), i),
+                 marks=[pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else [])
+    for op, i, case in SPECIAL_ITEMS])
+def test_special_point(op, index, case):
+    symbols = [sp.Symbol(a) for a in case.names.split()]
+    expr = case.build(*symbols)
+    data = [q for q in symbols if q.name in case.data.split()]
+    wrt = [q for q in symbols if q not in data]
+    report = sg.check_grad(expr, wrt, data, values=case.point)
+    assert report.ok, str(report)
+    assert bool(report.kinks) == case.kink, str(report)
+    if case.kink:
+        assert "not differentiable" in str(report)
+
+
+@pytest.mark.parametrize("op, index, case", [
+    pytest.param(op, i, case, id="%s-%d" % (_name(op), i)) for op, i, case in SPECIAL_ITEMS
+    if not case.data])
+def test_generated_code_follows_the_symbolic_conventions_at_special_points(op, index, case):
+    # sign(0) = 0 and Heaviside(0) = 1/2 on both sides: the generated code and the
+    # symbolic gradient agree even where the derivative does not exist
+    symbols = [sp.Symbol(a) for a in case.names.split()]
+    expr = case.build(*symbols)
+    f = sg.value_and_grad(expr, symbols)
+    value, generated = f(*[float(case.point[q]) for q in symbols])
+    point = {q: sp.Rational(case.point[q]) for q in symbols}
+    for g, got in zip(sg.grad(expr, symbols), generated):
+        want = exact_value(g, point)
+        assert want.is_real, (g, want)
+        assert close(float(got), want, 1e-12, 1e-12), (expr, g, got, want)
+    assert close(float(value), exact_value(expr, point), 1e-12, 1e-12)
