@@ -10,8 +10,11 @@ from .compile import GradFunction, value_and_grad
 from .derive import grad, hessian
 from .errors import (ArgumentError, ParseError, ProofFailure, ShapeMismatch, SymgradError,
                      TrainingDiverged, UnsupportedExpression)
+from . import losses, models
 from .nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
+from .optim import GD, SGD, Adam, Momentum, Nesterov
 from .prove import Claim, run_claims
+from .train import FitResult, fit
 from .verify import Verdict, verify
 
 __version__ = "0.1.0"
@@ -19,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "grad", "hessian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
     "verify", "Verdict", "Claim", "run_claims",
+    "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "losses", "models",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean",
     "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "ArgumentError",
     "TrainingDiverged", "ProofFailure",

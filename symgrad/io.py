@@ -13,7 +13,7 @@ class FileExists(SymgradError, FileExistsError):
 
 
 def write_atomic(path, text, *, force=False):
-    """Write ``text`` to ``path`` through a temporary file and a rename.
+    """Write ``text`` (str, or bytes) to ``path`` through a temporary file and a rename.
 
     An existing ``path`` is left untouched unless ``force`` is true. A reader
     never sees a half-written file, and a failed write leaves nothing behind.
@@ -28,7 +28,9 @@ def write_atomic(path, text, *, force=False):
         raise FileExists("%s already exists; pass --force (force=True) to overwrite it" % path)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        binary = isinstance(text, bytes)
+        with (os.fdopen(fd, "wb") if binary else
+              os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
