@@ -49,9 +49,10 @@ class Row:
     def record(self, pair, a, b, tol):
         self.compared.add(pair)
         err = float(abs(a - b))
-        rel = err / max(float(abs(b)), 1e-300)
+        rel = err / max(float(abs(b)), 1e-300) if err == err else err
         e = self.errors[pair]
-        e[0], e[1] = max(e[0], err), max(e[1], rel) if err > 0 else e[1]
+        worse = lambda new, old: new if (new != new or new > old) else old   # NaN counts as worst
+        e[0], e[1] = worse(err, e[0]), worse(rel, e[1]) if err != 0 else e[1]
         if not err <= tol:
             self.ok = False
 
@@ -203,7 +204,11 @@ def _compare(f, expr, symbolic, inputs, wrt, point, dims, rows, kinks, k, notes)
         vals = [evaluate(g, subs) for subs in subs_list]
         exact_grads.append(sum(vals[1:], vals[0]) / len(vals))
     arrays = [_numeric(point[s]) for s in inputs]
-    loss, generated = f(*arrays)
+    with np.errstate(all="ignore"):
+        loss, generated = f(*arrays)
+    if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in generated)):
+        notes.append("point %d: the generated float64 code gives inf or NaN (overflow?) where the "
+                     "exact values are finite" % (k + 1))
     scale = 1 + abs(float(loss)) + max((float(np.max(np.abs(g))) if np.size(g) else 0.0)
                                        for g in generated)
     floor = 1e-6 * scale     # an entry this small is compared in absolute terms
@@ -291,7 +296,8 @@ def _richardson_at(f, arrays, position, idx, step):
             moved[position] = a
         else:
             moved[position] = x
-        return float(f.value(*moved))
+        with np.errstate(all="ignore"):       # overflow shows in the report, not as warnings
+            return float(f.value(*moved))
 
     d1 = (at(x0 + h) - at(x0 - h)) / (2 * h)
     d2 = (at(x0 + h / 2) - at(x0 - h / 2)) / h

@@ -28,6 +28,9 @@ def write_atomic(path, text, *, force=False):
         raise FileExists("%s already exists; pass --force (force=True) to overwrite it" % path)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)       # what open() would have made, not mkstemp's 0600
         binary = isinstance(text, bytes)
         with (os.fdopen(fd, "wb") if binary else
               os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as handle:

@@ -122,7 +122,12 @@ def run(paths=("proofs",), report=None, force=False, stream=None):
     stream = stream or sys.stdout
     sections, status, total, failed = [], 0, 0, 0
     for path in _files(list(paths)):
-        title, claims = load_claims(path)
+        try:
+            title, claims = load_claims(path)
+        except Exception as e:      # a broken proof file is a failed proof, not a crash
+            print("== %s: could not load: %s: %s" % (path, type(e).__name__, e), file=stream)
+            status, failed = 1, failed + 1
+            continue
         status |= run_claims(claims, title, stream)
         total += len(claims)
         failed += sum(not c.passed for c in claims)

@@ -41,17 +41,29 @@ def _const(n, value=None):
 
 def _terms(n):
     """The terms of a chain of binary Adds, as (coefficient, node) pairs."""
-    if n.op is sp.Add:
-        return _terms(n.args[0]) + _terms(n.args[1])
-    if n.op is sp.Mul and _const(n.args[0]) and not _const(n.args[1]):
-        return [(n.args[0].value, n.args[1])]
-    return [(sp.S.One, n)]
+    out = []
+    for t in _flatten(n, sp.Add):
+        if t.op is sp.Mul and _const(t.args[0]) and not _const(t.args[1]):
+            out.append((t.args[0].value, t.args[1]))
+        else:
+            out.append((sp.S.One, t))
+    return out
 
 
 def _factors(n):
-    if n.op is sp.Mul:
-        return _factors(n.args[0]) + _factors(n.args[1])
-    return [n]
+    return _flatten(n, sp.Mul)
+
+
+def _flatten(n, op):
+    """Operands of nested binary ``op`` nodes, left to right, without recursion."""
+    out, stack = [], [n]
+    while stack:
+        node = stack.pop()
+        if node.op is op:
+            stack += [node.args[1], node.args[0]]
+        else:
+            out.append(node)
+    return out
 
 
 class _Rewriter:

@@ -39,6 +39,8 @@ class Raising:
             return sp.Identity(n.shape[0]) if n.extra[0] is sp.Identity else n.extra[0](*n.shape)
         if op in ELEMENTWISE:
             if n.shape == ():
+                if op in (sp.Add, sp.Mul):         # a long chain: flatten without recursion
+                    return _apply(op, [self(a) for a in chain(n)])
                 return _apply(op, [self(a) for a in n.args])
             return self._elementwise_matrix(n)
         args = [self(a) for a in n.args]
@@ -98,6 +100,16 @@ class Raising:
         matrices = [p for p in parts if getattr(p, "is_Matrix", False)]
         matrix = matrices[0] if len(matrices) == 1 else sp.HadamardProduct(*matrices)
         return sp.Mul(*scalars) * matrix if scalars else matrix
+
+
+def chain(n):
+    """The operands of a left-nested chain of one binary op, in order, without recursion."""
+    out, node = [], n
+    while node.op is n.op and node.shape == n.shape:
+        out.append(node.args[1])
+        node = node.args[0]
+    out.append(node)
+    return out[::-1]
 
 
 def _is_structural(n, root):
