@@ -159,9 +159,19 @@ def _canonical_trace(tr):
     return coeff * sp.Trace(sp.MatMul(*best) if len(best) > 1 else best[0])
 
 
+def _alpha(e):
+    """Rename every Lambda's variables canonically, so equal maps compare equal."""
+    def rename(lam):
+        names = [sp.Dummy("v%d" % i, dummy_index=5120000 + i, **v.assumptions0)
+                 for i, v in enumerate(lam.variables)]
+        return sp.Lambda(tuple(names), lam.expr.xreplace(dict(zip(lam.variables, names))))
+    return e.replace(lambda x: isinstance(x, sp.Lambda), rename)
+
+
 def matrix_canonical(D):
-    """doit, distribute, 1x1 entries as traces, traces in a cyclic canonical form."""
-    C = sp.expand(D.doit())
+    """doit, distribute, 1x1 entries as traces, traces in a cyclic canonical form, Lambdas
+    with canonical variables."""
+    C = sp.expand(_alpha(D).doit())
     C = C.replace(lambda e: isinstance(e, MatrixElement) and e.parent.shape == (1, 1),
                   lambda e: sp.Trace(e.parent))
     C = C.replace(lambda e: isinstance(e, sp.Trace), _canonical_trace)

@@ -70,7 +70,7 @@ class Raising:
                 value = self._structural(n) if n.op in ELEMENTWISE else self(n)
                 if n.shape != root.shape:
                     value = _stretch(value, n.shape, root.shape)
-                sources[n.id] = (sp.Dummy("x%d" % len(sources), real=True), value)
+                sources[n.id] = (_variable(len(sources)), value)
             return sources[n.id][0]
 
         def body(n):
@@ -100,6 +100,22 @@ class Raising:
         matrices = [p for p in parts if getattr(p, "is_Matrix", False)]
         matrix = matrices[0] if len(matrices) == 1 else sp.HadamardProduct(*matrices)
         return sp.Mul(*scalars) * matrix if scalars else matrix
+
+
+def _variable(i):
+    """The i-th Lambda variable: a Dummy with a fixed index, so equal results compare equal."""
+    return sp.Dummy("x%d" % i, dummy_index=7340000 + i, real=True)
+
+
+def _arithmetic(expr, sources):
+    """True when expr is built from the sources by +, * and integer powers only."""
+    if expr in sources or not any(expr.has(d) for d in sources):
+        return True
+    if isinstance(expr, (sp.Add, sp.Mul)):
+        return all(_arithmetic(a, sources) for a in expr.args)
+    if isinstance(expr, sp.Pow):
+        return expr.exp.is_Integer and expr.exp > 0 and _arithmetic(expr.base, sources)
+    return False
 
 
 def chain(n):
@@ -137,7 +153,7 @@ def _assemble(expr, sources, shape):
         return expr * sp.OneMatrix(*shape)
     if expr in sources:
         return sources[expr]
-    if len(used) == 1:
+    if len(used) == 1 and not _arithmetic(expr, sources):
         d = used[0]
         return sources[d].applyfunc(sp.Lambda(d, expr))
     if isinstance(expr, sp.Add):
@@ -151,7 +167,7 @@ def _assemble(expr, sources, shape):
         return sp.HadamardPower(_assemble(expr.base, sources, shape), expr.exp)
     inner = [i for i, a in enumerate(expr.args) if any(a.has(d) for d in used)]
     if len(inner) == 1 and not isinstance(expr, sp.Piecewise):
-        d = sp.Dummy("x", real=True)
+        d = _variable(len(sources))
         args = list(expr.args)
         matrix = _assemble(args[inner[0]], sources, shape)
         args[inner[0]] = d

@@ -1,0 +1,210 @@
+"""Every claim in proofs/ reaches the verdict it expects, honestly, and proofs/REPORT.md is current.
+
+One test per claim (so a failure names the claim), then the rules the proof
+files must follow as a whole:
+
+- at least 30 claims, at least 2 of them refuted;
+- a "proven" verdict names a symbolic proof route, never sampling; a
+  "probable" one names sampling; a "refuted" one carries a counterexample at
+  which the relation really fails (re-evaluated here by plain substitution);
+- each file uses only ``import symgrad as sg`` (names in ``sg.__all__``) and ends with the
+  ``__main__`` block that runs it on its own;
+- proofs/REPORT.md equals the report rendered from this run, holds no timings,
+  and a second run in a subprocess with another PYTHONHASHSEED renders the same text.
+"""
+
+import ast
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.prove import load_claims, render_report
+
+ROOT = Path(__file__).resolve().parent.parent
+PROOFS = ROOT / "proofs"
+REPORT = PROOFS / "REPORT.md"
+FILES = sorted(p for p in PROOFS.glob("*.py") if not p.name.startswith("_"))
+
+# Names of verify's symbolic proof routes (symgrad/_verify_routes.py). A proven
+# verdict must name one of them, possibly wrapped as "matrix canonical form + R",
+# "explicit entries + R" or "principal minors (R)".
+ROUTES = ("structural", "expand", "cancel/together", "trigsimp", "exp/log rewrite",
+          "Piecewise folding", "simplify", "sign analysis", "sum of squares", "quadratic form",
+          "real root isolation", "matrix canonical form", "PSD structure",
+          r"exact PSD test (LDL^T)")
+_ROUTE = "(?:%s)" % "|".join(re.escape(r) for r in ROUTES)
+SYMBOLIC = re.compile(r"^(?:{r}|matrix canonical form \+ {r}|explicit entries \+ {r}"
+                      r"|principal minors \({r}\))$".format(r=_ROUTE))
+SAMPLED = re.compile(r"^random points, ")
+REFUTED = re.compile(r"^counterexample, ")
+
+
+def _load(path):
+    try:
+        title, claims = load_claims(str(path))
+    except Exception as exc:          # reported by test_file_loads, not a collection error
+        return None, None, "%s: %s" % (type(exc).__name__, exc)
+    return title, claims, None
+
+
+LOADED = {p.name: _load(p) for p in FILES}
+CASES = [pytest.param(name, i, id="%s-%02d-%s" % (name[:-3], i, re.sub(r"\W+", "_", c.statement)[:50]))
+         for name, (_, claims, _) in LOADED.items() for i, c in enumerate(claims or [])]
+
+
+def _checked(name, i):
+    claim = LOADED[name][1][i]
+    if claim.verdict is None:
+        claim.check()
+    return claim
+
+
+def _all_checked():
+    return [(name, title, [_checked(name, i) for i in range(len(claims))])
+            for name, (title, claims, _) in LOADED.items() if claims is not None]
+
+
+# --- a second, concurrent run with another PYTHONHASHSEED -------------------------------------
+
+SECOND_RUN = """
+import io, sys
+import symgrad.prove as p
+sys.exit(p.run([{proofs!r}], report={report!r}, force=True, stream=io.StringIO()))
+"""
+
+
+@pytest.fixture(scope="session")
+def second_run():
+    """Start the whole proof run in a subprocess now; the fixture's value waits for its report."""
+    seed = os.environ.get("PYTHONHASHSEED", "")
+    other = str(int(seed) + 1) if seed.isdigit() else "12345"
+    env = dict(os.environ, PYTHONHASHSEED=other,
+               PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    with tempfile.TemporaryDirectory() as tmp:
+        report, errors = os.path.join(tmp, "REPORT.md"), os.path.join(tmp, "stderr.txt")
+        with open(errors, "wb") as stderr:
+            proc = subprocess.Popen([sys.executable, "-c", SECOND_RUN.format(proofs=str(PROOFS), report=report)],
+                                    cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+
+        def wait():
+            proc.wait(timeout=600)
+            assert proc.returncode == 0, "second run failed (exit %s): %s" % (
+                proc.returncode, Path(errors).read_text(encoding="utf-8", errors="replace")[-2000:])
+            return Path(report).read_text(encoding="utf-8"), other
+
+        try:
+            yield wait
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+# --- one test per claim -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", [p.name for p in FILES])
+def test_file_loads(name):
+    title, claims, error = LOADED[name]
+    assert error is None, "proofs/%s does not load: %s" % (name, error)
+    assert title and claims, "proofs/%s has no title or no claims" % name
+
+
+@pytest.mark.parametrize("name, i", CASES)
+def test_claim(name, i, second_run):
+    claim = _checked(name, i)
+    v = claim.verdict
+    assert v.status == claim.expect, "%s: expected %s\n%s" % (claim.statement, claim.expect, v)
+    assert claim.hand.strip(), "%s has no hand= form" % claim.statement
+    if v.status == "proven":
+        assert SYMBOLIC.match(v.method), "proven by a non-symbolic method: %r" % v.method
+    elif v.status == "probable":
+        assert SAMPLED.match(v.method), v.method
+    else:
+        assert REFUTED.match(v.method), v.method
+        assert fails_at(claim, v.counterexample), "the counterexample does not break the claim"
+
+
+# --- the counterexample, re-evaluated without verify ------------------------------------------------
+
+def _at(expr, point):
+    dims = {k: sp.Integer(v) for k, v in point.items() if isinstance(v, int)}
+    values = {(k.xreplace(dims) if isinstance(k, sp.MatrixSymbol) else k): v
+              for k, v in point.items() if not isinstance(v, int)}
+    e = sp.sympify(expr).xreplace(dims).xreplace(values).doit()
+    if getattr(e, "is_Matrix", False):
+        e = e if isinstance(e, sp.MatrixBase) else e.as_explicit()
+        return sp.Matrix(e).applyfunc(lambda t: t.doit())
+    return e
+
+
+def _sign(d):
+    """Sign of a closed-form real number: exact for rationals, else at 60 digits (|d| > 1e-40)."""
+    d = sp.sympify(d)
+    if d.is_Rational:
+        return 1 if d > 0 else -1 if d < 0 else 0
+    value = d.evalf(60)
+    assert value.is_real and abs(value) > sp.Float("1e-40"), "cannot certify the sign of %s" % d
+    return 1 if value > 0 else -1
+
+
+def fails_at(claim, point):
+    assert point is not None
+    lhs, rhs = _at(claim.lhs, point), _at(claim.rhs, point)
+    for a in claim.assumptions:
+        assert sp.sympify(a).xreplace(point) in (sp.true, True), "assumption %s fails there" % a
+    if getattr(lhs, "is_Matrix", False) or getattr(rhs, "is_Matrix", False):
+        assert claim.relation == "==", "re-evaluation of matrix inequalities is not implemented"
+        sides = [sp.Matrix(e) if getattr(e, "is_Matrix", False) else e for e in (lhs, rhs)]
+        diff = sides[0] - sides[1] if all(isinstance(e, sp.MatrixBase) for e in sides) else \
+            (sides[0] if isinstance(sides[0], sp.MatrixBase) else -sides[1])
+        assert all(isinstance(e, sp.MatrixBase) for e in sides) or (lhs == 0 or rhs == 0)
+        return any(e != 0 and _sign(e) != 0 for e in diff)
+    s = _sign(lhs - rhs) if lhs - rhs != 0 else 0
+    return {"==": s != 0, "<=": s > 0, "<": s >= 0, ">=": s < 0, ">": s <= 0}[claim.relation]
+
+
+# --- the collection as a whole -------------------------------------------------------------------------
+
+def test_totals():
+    claims = [c for _, _, cs in _all_checked() for c in cs]
+    assert len(claims) >= 30
+    assert sum(c.expect == "refuted" for c in claims) >= 2
+    assert sum(c.verdict.status == "refuted" for c in claims) >= 2
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_file_uses_only_the_public_api_and_runs_on_its_own(path):
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module)
+    assert {m for m in imported if m and m.startswith("symgrad")} == {"symgrad"}, imported
+    used = set(re.findall(r"\bsg\.(\w+)", source))
+    assert used <= set(sg.__all__), "not in symgrad.__all__: %s" % sorted(used - set(sg.__all__))
+    docstring = ast.get_docstring(tree, clean=False)
+    assert docstring and docstring.splitlines()[0].strip(), "the first docstring line is the title"
+    assert 'sys.exit(sg.run_claims(CLAIMS, __doc__.splitlines()[0]))' in source
+    assert 'if __name__ == "__main__":' in source
+
+
+def test_report_is_current_and_run_independent(second_run):
+    text = render_report(_all_checked())
+    committed = REPORT.read_text(encoding="utf-8")
+    assert text == committed, ("proofs/REPORT.md is out of date; regenerate it with\n  python -c \"import "
+                               "symgrad.prove as p; p.run(['proofs'], report='proofs/REPORT.md', force=True)\"")
+    header = "| claim | formula | expected | verdict | method |"
+    assert text.count(header) == len(FILES)
+    assert not re.search(r"\btime\b|\b\d+\.\d+ ?s\b|\bseconds\b", text)
+    other, seed = second_run()
+    assert other == text, "the report differs under PYTHONHASHSEED=%s" % seed
