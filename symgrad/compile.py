@@ -127,8 +127,9 @@ class GradFunction:
     def __call__(self, *values):
         arrays, dtype = self.prepare(values)
         value, grads = self.raw(*arrays)
-        return _finish(value, dtype), tuple(_finish(g, dtype, _shape_of(w, arrays, self.inputs))
-                                             for g, w in zip(grads, self.wrt))
+        # each gradient has the shape its parameter was given in (a 1-D vector stays 1-D)
+        return _finish(value, dtype), tuple(_finish(g, dtype, np.shape(values[i]))
+                                             for i, g in enumerate(grads))
 
     def value(self, *values):
         """The loss alone (a forward pass, no gradients)."""
@@ -218,15 +219,12 @@ def _check_matrices(arrays, inputs):
     return out
 
 
-def _shape_of(w, arrays, inputs):
-    return arrays[inputs.index(w)].shape
-
-
 def _finish(x, dtype, shape=()):
     a = np.asarray(x, dtype=dtype)
-    if a.shape != tuple(shape):
-        if a.size == 1 and shape == ():
-            a = a.reshape(())
+    shape = tuple(shape)
+    if a.shape != shape:
+        if a.size == int(np.prod(shape)):
+            a = a.reshape(shape)
         else:
             a = np.broadcast_to(a, shape).copy()
     return a[()] if a.shape == () else a

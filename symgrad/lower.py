@@ -195,6 +195,8 @@ class Lowering:
         g = self.graph
         if a.shape == () or b.shape == ():
             return g.apply(sp.Mul, a, b)
+        if _is_zero_fill(a) or _is_zero_fill(b):
+            return g.broadcast(g.const(0), (a.shape[0], b.shape[1]))
         if a.shape[1] != b.shape[0] and sp.simplify(a.shape[1] - b.shape[0]) != 0:
             raise ShapeMismatch("matrix product of shapes (%s, %s) and (%s, %s)%s: the inner "
                                 "dimensions differ" % (*a.shape, *b.shape,
@@ -259,15 +261,24 @@ class Lowering:
         return out
 
     def _trace(self, e, path):
-        x = self._square(e, self._args(e, path)[0], path)
+        x = self._args(e, path)[0]
+        if x.shape == ():              # a 1 x 1 matrix already read as its entry
+            return x
+        x = self._square(e, x, path)
         return self.graph.apply(sp.Trace, x, shape=())
 
     def _determinant(self, e, path):
-        x = self._square(e, self._args(e, path)[0], path)
+        x = self._args(e, path)[0]
+        if x.shape == ():
+            return x
+        x = self._square(e, x, path)
         return self.graph.apply(sp.Determinant, x, shape=())
 
     def _logdet(self, det, path):
-        x = self._square(det, self._lower(det.args[0], path + ((det, 0),)), path)
+        x = self._lower(det.args[0], path + ((det, 0),))
+        if x.shape == ():
+            return self.graph.apply(sp.log, x)
+        x = self._square(det, x, path)
         return self.graph.apply(LogDet, x, shape=())
 
     def _logdet_node(self, e, path):
@@ -338,9 +349,14 @@ def _identity_scale(g, x):
         else:
             factors.append(n)
     eye = [f for f in factors if _is_fill(f, sp.Identity)]
-    if len(eye) != 1:
-        return None
-    return g.mul(*[f for f in factors if f is not eye[0]])
+    rest = [f for f in factors if not _is_fill(f, sp.Identity)]
+    if len(eye) != 1 or any(f.shape != () for f in rest):
+        return None          # an entrywise product with a matrix is not a scaled identity
+    return g.mul(*rest)
+
+
+def _is_zero_fill(n):
+    return n.op is Broadcast and n.args[0].is_const and n.args[0].value == 0
 
 
 def _is_fill(n, kind):

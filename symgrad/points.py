@@ -110,8 +110,11 @@ class Sampler:
     def matrix(self, m, dims, attempt):
         rows, cols = (int(sp.sympify(d).xreplace(dims)) for d in m.shape)
         if m in self.spd:
+            # A A^T + I + (N - N^T): its symmetric part is positive definite, so det > 0, and it
+            # is not symmetric, so X^-1 and X^-T differ and a missing transpose shows
             a = sp.Matrix(rows, cols, lambda i, j: sp.Rational(self.rng.randint(-128, 128), 256))
-            return sp.ImmutableMatrix(a * a.T + sp.eye(rows))
+            s = sp.Matrix(rows, cols, lambda i, j: sp.Rational(self.rng.randint(-128, 128), 256))
+            return sp.ImmutableMatrix(a * a.T + sp.eye(rows) + s - s.T)
         positive = m in self.positive or attempt % 3 == 2
         low = DENOMINATOR // 8 if positive else -DENOMINATOR
         return sp.ImmutableMatrix(rows, cols, lambda i, j: sp.Rational(

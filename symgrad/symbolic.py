@@ -154,8 +154,7 @@ def _assemble(expr, sources, shape):
     if expr in sources:
         return sources[expr]
     if len(used) == 1 and not _arithmetic(expr, sources):
-        d = used[0]
-        return sources[d].applyfunc(sp.Lambda(d, expr))
+        return _map(used[0], expr, sources[used[0]])
     if isinstance(expr, sp.Add):
         return sp.MatAdd(*[_assemble(t, sources, shape) for t in expr.args]).doit(deep=False)
     if isinstance(expr, sp.Mul):
@@ -171,8 +170,16 @@ def _assemble(expr, sources, shape):
         args = list(expr.args)
         matrix = _assemble(args[inner[0]], sources, shape)
         args[inner[0]] = d
-        return matrix.applyfunc(sp.Lambda(d, expr.func(*args)))
+        return _map(d, expr.func(*args), matrix)
     return ElementwiseMap(sp.Lambda(tuple(used), expr), *[sources[d] for d in used])
+
+
+def _map(d, body, matrix):
+    """``matrix.applyfunc(Lambda(d, body))``; a 1 x 1 matrix is read through its entry,
+    because SymPy applies functions to 1 x 1 matrices directly."""
+    if tuple(matrix.shape) == (1, 1):
+        return body.xreplace({d: sp.Trace(matrix)}) * sp.OneMatrix(1, 1)
+    return matrix.applyfunc(sp.Lambda(d, body))
 
 
 def _stretch(x, from_shape, to_shape):

@@ -3,9 +3,7 @@ Hypothesis strategies for random matrix expressions with consistent shapes.
 
 Evaluation here is deliberately independent of symgrad: ``explicit`` rebuilds an
 expression bottom-up with plain SymPy matrix arithmetic, so the reference side of
-every comparison never goes through symgrad's code. The predicates at the end
-describe the patterns of known symgrad bugs, which the Hypothesis test skips (each
-bug has its own strict-xfail test in test_matrix_cookbook.py).
+every comparison never goes through symgrad's code.
 """
 
 import random
@@ -276,33 +274,3 @@ def scalar_loss(draw, depth=3):
     symbols = sorted(sp.sympify(loss).atoms(sp.MatrixSymbol), key=str)
     wrt_count = draw(st.integers(1, len(symbols)))
     return loss, symbols[:wrt_count], symbols[wrt_count:]
-
-
-ELEMENTWISE_NODES = (sp.HadamardProduct, sp.HadamardPower, ElementwiseApplyFunction)
-
-
-def trace_of_elementwise_product(loss):
-    """True when a Trace covers an elementwise node over a matrix product: the pattern of
-    the known bug where symgrad reads I o F (a masked adjoint) as the scalar multiple F*I
-    in a product (see test_matrix_cookbook.test_trace_of_elementwise_function_of_a_product)."""
-    for tr in sp.preorder_traversal(loss):
-        if isinstance(tr, sp.Trace):
-            for node in sp.preorder_traversal(tr.arg):
-                if isinstance(node, ELEMENTWISE_NODES) and node.has(sp.MatMul, sp.MatPow):
-                    return True
-    return False
-
-
-def elementwise_on_1x1(loss):
-    """True when an elementwise function is applied to a 1 x 1 matrix: the pattern of the
-    known bug where symgrad raises its gradient with ``M.applyfunc(Lambda)``, which SymPy
-    1.14 evaluates at once for a 1 x 1 M and fails on ("Mix of Matrix and Scalar symbols")."""
-    return any(isinstance(node, ElementwiseApplyFunction) and node.shape == (1, 1)
-               for node in sp.preorder_traversal(loss))
-
-
-def trace_of_1x1_power(loss):
-    """True for a Trace of a 1 x 1 MatPow: the pattern of the known bug where symgrad lowers
-    the 1 x 1 power to a scalar and then refuses the Trace of a non-square (scalar) value."""
-    return any(isinstance(node, (sp.Trace, sp.Determinant)) and isinstance(node.arg, sp.MatPow)
-               and node.arg.shape == (1, 1) for node in sp.preorder_traversal(loss))

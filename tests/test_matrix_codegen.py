@@ -144,8 +144,10 @@ def test_column_symbol_accepts_a_1d_array():
     value, (grad,) = f(x, m)
     assert np.ndim(value) == 0
     np.testing.assert_allclose(value, x @ m @ x, rtol=RTOL)
-    assert grad.shape == (4, 1)                   # the shape of the MatrixSymbol v
-    np.testing.assert_allclose(grad[:, 0], (m + m.T) @ x, rtol=RTOL)
+    assert grad.shape == (4,)             # the shape v was given in, so x - lr*grad stays 1-D
+    np.testing.assert_allclose(grad, (m + m.T) @ x, rtol=RTOL)
+    _, (column,) = f(x[:, None], m)
+    assert column.shape == (4, 1)
 
 
 def test_a_row_symbol_accepts_a_1d_array(mlp):

@@ -22,15 +22,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import assume, given
+from hypothesis import given
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 import symgrad as sg
 from symgrad.nodes import LogDet
 from symgrad.rules import RULES
-from matrix_strategies import (assert_same, at, elementwise_on_1x1, entrywise_gradient,
-                               random_values, scalar_loss, trace_of_1x1_power,
-                               trace_of_elementwise_product)
+from matrix_strategies import assert_same, at, entrywise_gradient, random_values, scalar_loss
 
 n, k = sp.symbols("n k", integer=True, positive=True)
 
@@ -366,15 +364,14 @@ def test_same_structure_for_any_dimension(row):
         assert not concrete.atoms(MatrixElement), "the gradient was expanded into entries"
 
 
-# --- known bugs and weaknesses (strict xfail: they fail today, and pass once fixed) ---------
+# --- regressions: bugs and a weakness these tests found, now fixed ---------------------------
 
 BUG_IDENTITY_MASK = (
-    "bug: lower.matmul (_identity_scale) reads the elementwise product I o F, the adjoint a "
+    "fixed bug: lower.matmul (_identity_scale) reads the elementwise product I o F, the adjoint a "
     "Trace sends through an elementwise function, as the scalar multiple F*I, so (I o F) @ B "
     "becomes F o B")
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_IDENTITY_MASK)
 def test_trace_of_elementwise_function_of_a_product():
     """d Tr(tanh(XB))/dX = (I o (1 - tanh(XB)^2)) B^T."""
     loss = sp.Trace((X * B).applyfunc(sp.tanh))
@@ -385,25 +382,23 @@ def test_trace_of_elementwise_function_of_a_product():
 
 
 BUG_APPLYFUNC_1X1 = (
-    "bug: symbolic._assemble raises a gradient over a 1 x 1 matrix as M.applyfunc(Lambda); "
+    "fixed bug: symbolic._assemble raises a gradient over a 1 x 1 matrix as M.applyfunc(Lambda); "
     "SymPy 1.14 substitutes the matrix into the Lambda at once and raises TypeError")
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=BUG_APPLYFUNC_1X1)
 def test_elementwise_function_of_a_1x1_matrix():
     m, t = M("m", 1, 1), sp.Rational(1, 3)
     loss = m.applyfunc(lambda u: sp.tanh(sp.exp(u)))
-    ours = sg.grad(loss, m)                           # raises TypeError today
+    ours = sg.grad(loss, m)
     closed = sp.exp(t) * (1 - sp.tanh(sp.exp(t))**2)
     assert_same(at(ours, {m: sp.ImmutableMatrix([[t]])}, {}), closed, False)
 
 
 BUG_TRACE_1X1_POWER = (
-    "bug: lower._matpow turns a 1 x 1 MatPow into a scalar, and _trace/_determinant then "
+    "fixed bug: lower._matpow turns a 1 x 1 MatPow into a scalar, and _trace/_determinant then "
     "raise ShapeMismatch ('needs a square matrix, got shape scalar') for Trace(m**2)")
 
 
-@pytest.mark.xfail(strict=True, raises=sg.ShapeMismatch, reason=BUG_TRACE_1X1_POWER)
 def test_trace_of_a_1x1_matrix_power():
     m = M("m", 1, 1)
     values = {m: sp.ImmutableMatrix([[sp.Rational(3, 2)]])}
@@ -411,12 +406,11 @@ def test_trace_of_a_1x1_matrix_power():
 
 
 WEAKNESS_SPD_SAMPLING = (
-    "weakness: check_grad draws matrices under an inverse or determinant symmetric (points.py "
+    "fixed weakness: check_grad drew matrices under an inverse or determinant symmetric (points.py "
     "Sampler.matrix), where X^-1 == X^-T, so a gradient transposed by mistake passes; drawing "
     "M M^T + I + (N - N^T) keeps det > 0 and tells them apart")
 
 
-@pytest.mark.xfail(strict=True, reason=WEAKNESS_SPD_SAMPLING)
 def test_check_grad_catches_a_transposed_inverse(monkeypatch):
     """A LogDet rule giving X^-1 instead of X^-T must make check_grad report a mismatch."""
     monkeypatch.setitem(RULES, LogDet, lambda g, ans, x_: (g * x_.I,))
@@ -429,8 +423,5 @@ def test_check_grad_catches_a_transposed_inverse(monkeypatch):
 @given(scalar_loss())
 def test_random_matrix_expressions_check_grad(case):
     loss, wrt, args = case
-    assume(not trace_of_elementwise_product(loss))   # BUG_IDENTITY_MASK; drop once fixed
-    assume(not elementwise_on_1x1(loss))             # BUG_APPLYFUNC_1X1; drop once fixed
-    assume(not trace_of_1x1_power(loss))             # BUG_TRACE_1X1_POWER; drop once fixed
     report = sg.check_grad(loss, wrt, args)
     assert report.ok, "%s\n%s" % (loss, report)
