@@ -25,6 +25,8 @@ import sympy as sp
 from .compile import value_and_grad
 from .derive import check_wrt, grad
 from .errors import SymgradError
+from .nodes import (LogDet, LogSoftmax, LogSumExp, RowLogSoftmax, RowLogSumExp, RowSoftmax,
+                    Sigmoid, Softplus, XLogY)
 from .points import Sampler, evaluate, exact, is_finite_real, kink_values, random_dims
 
 __all__ = ["check_grad", "GradCheckReport"]
@@ -60,6 +62,9 @@ class Row:
 PAIRS = ("symbolic~generated", "symbolic~fd", "fd~generated", "symbolic~complex")
 NOT_ANALYTIC = (sp.Abs, sp.sign, sp.Heaviside, sp.Max, sp.Min, sp.Piecewise, sp.DiracDelta,
                 sp.floor, sp.ceiling)
+# symgrad's nodes print through real-only helpers (max shifts, abs, expit): no complex steps
+REAL_ONLY = (Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY, RowLogSumExp, RowSoftmax,
+             RowLogSoftmax, LogDet, sp.Determinant, sp.atan2)
 
 
 @dataclass
@@ -246,7 +251,7 @@ def _compare(f, expr, symbolic, inputs, wrt, point, dims, rows, kinks, k, notes)
 
 def _complex_version(expr, wrt, args):
     """The loss compiled without stable rewrites, for complex steps; None if not analytic."""
-    if expr.has(*NOT_ANALYTIC, sp.Determinant, sp.atan2) or expr.atoms(sp.core.relational.Relational):
+    if expr.has(*NOT_ANALYTIC, *REAL_ONLY) or expr.atoms(sp.core.relational.Relational):
         return None
     return value_and_grad(expr, wrt, args, stable=False)
 

@@ -31,6 +31,17 @@ DEL_AFTER = 40            # in functions longer than this, free temporaries afte
 RESERVED = {"np", "special", "loss", "value", "value_and_grad", "self"}
 
 HELPERS = {
+    "_softplus": '''def _softplus(z):
+    """log(1 + exp(z)) without overflow."""
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))''',
+    "_logsumexp": '''def _logsumexp(*zs):
+    """log(exp(z1) + ... + exp(zn)) with a max shift."""
+    m = zs[0]
+    for z in zs[1:]:
+        m = np.maximum(m, z)
+    if len(zs) == 2:
+        return m + np.log1p(np.exp(-np.abs(zs[0] - zs[1])))
+    return m + np.log(sum(np.exp(z - m) for z in zs))''',
     "_logdet": '''def _logdet(x):
     """log(det(x)) through slogdet; NaN where det(x) <= 0."""
     sign, logabsdet = np.linalg.slogdet(x)
@@ -236,6 +247,8 @@ class _Function:
             if den.id in self.inline and den.op is sp.Pow and den.args[1].op is Const \
                     and den.args[1].value == -1:
                 return "%s/%s" % (_wrap(self.ref(num), MUL), _wrap(self.ref(den.args[0]), MUL + 1)), MUL
+        if b.op is sp.MatMul and a.op is not sp.MatMul and b.id in self.inline:
+            a, b = b, a      # the product first: its result's memory is reused, not faulted in
         return "%s*%s" % (_wrap(self.ref(a), MUL), _wrap(self.ref(b), MUL + 1)), MUL
 
     def _helper(self, name, arg):

@@ -115,7 +115,8 @@ class GradFunction:
     def __init__(self, program, source, namespace):
         self.source = source
         self.wrt = list(program.wrt)
-        self.args = [s for s in program.inputs if s not in program.wrt]
+        params = set(program.wrt)
+        self.args = [s for s in program.inputs if s not in params]
         self.inputs = list(program.inputs)
         self.per_sample = program.per_sample
         self.raw = namespace["value_and_grad"]

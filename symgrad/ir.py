@@ -64,7 +64,8 @@ ELEMENTWISE = frozenset([
 
 
 def _dims_equal(a, b):
-    return sp.simplify(a - b) == 0 if a != b else True
+    """Whether two dimensions are the same (numbers, symbols, or sums and products of them)."""
+    return a == b or sp.expand(a - b) == 0
 
 
 def broadcast_shapes(shapes, where=""):
@@ -78,11 +79,13 @@ def broadcast_shapes(shapes, where=""):
             continue
         dims = []
         for a, b in zip(out, s):
-            if a == b or _dims_equal(a, b):
+            if a == b:
                 dims.append(a)
             elif a == 1:
                 dims.append(b)
             elif b == 1:
+                dims.append(a)
+            elif _dims_equal(a, b):
                 dims.append(a)
             else:
                 raise ShapeMismatch(

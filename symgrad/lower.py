@@ -197,7 +197,7 @@ class Lowering:
             return g.apply(sp.Mul, a, b)
         if _is_zero_fill(a) or _is_zero_fill(b):
             return g.broadcast(g.const(0), (a.shape[0], b.shape[1]))
-        if a.shape[1] != b.shape[0] and sp.simplify(a.shape[1] - b.shape[0]) != 0:
+        if a.shape[1] != b.shape[0] and sp.expand(a.shape[1] - b.shape[0]) != 0:
             raise ShapeMismatch("matrix product of shapes (%s, %s) and (%s, %s)%s: the inner "
                                 "dimensions differ" % (*a.shape, *b.shape,
                                                        " in " + _short(where) if where else ""))
@@ -231,7 +231,7 @@ class Lowering:
 
     def _square(self, e, node, path):
         if node.shape == () or node.shape[0] != node.shape[1] and \
-                sp.simplify(node.shape[0] - node.shape[1]) != 0:
+                sp.expand(node.shape[0] - node.shape[1]) != 0:
             raise ShapeMismatch("%s needs a square matrix, got shape %s %s"
                                 % (type(e).__name__, node.shape or "scalar", describe_path(path)))
         return node

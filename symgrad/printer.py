@@ -201,14 +201,16 @@ class CodePrinter(NumPyPrinter):
         return self._call("special.polygamma", order, x)
 
     def _print_Softplus(self, e):
-        return "np.logaddexp(0, %s)" % self._print(e.args[0])
+        self.helpers.add("_softplus")                 # faster than np.logaddexp(0, z)
+        return self._call("_softplus", *e.args)
 
     def _print_LogSoftmax(self, e):
         self.helpers.add("_log_softmax")
         return self._call("_log_softmax", *e.args)
 
     def _print_LogSumExp(self, e):
-        return self._chain("np.logaddexp", e.args)
+        self.helpers.add("_logsumexp")
+        return self._call("_logsumexp", *e.args)
 
     def emptyPrinter(self, e):
         raise UnsupportedExpression("no NumPy printer for %s node %s" % (type(e).__name__, e))
