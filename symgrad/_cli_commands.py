@@ -143,6 +143,12 @@ def run_derive(args):
         print(_line(label, g, style))
     for note in _unused(expr, wrt):
         print(note)
+    if getattr(args, "stable", False):
+        loss, stable = value_and_grad(expr, wrt, data).stable_form
+        print("stable form, as the generated code computes it:")
+        print(_line("  f", loss, style))
+        for w, g in zip(wrt, stable):
+            print(_line("  d/d%s" % w, g, style))
     if args.code:
         print()
         print(value_and_grad(expr, wrt, data).source, end="")

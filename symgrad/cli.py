@@ -157,6 +157,8 @@ def build_parser():
     style.add_argument("--latex", action="store_true", help="print LaTeX")
     style.add_argument("--pretty", action="store_true", help="print 2-D text")
     p.add_argument("--code", action="store_true", help="also print the generated NumPy module")
+    p.add_argument("--stable", action="store_true",
+                   help="also print the numerically stable form the generated code computes")
     p.add_argument("--no-check", action="store_true", help="skip the three-way check")
     p.add_argument("--seed", default="0", metavar="N", help="seed of the check's random points")
 

@@ -86,6 +86,7 @@ class Program:
     names: dict                   # user symbol, leaf symbol and dimension -> identifier
     dims: dict = field(default_factory=dict)   # dimension symbol -> (matrix symbol, axis)
     title: str = ""
+    user: dict = field(default_factory=dict)   # real stand-in -> user symbol (for raising)
 
 
 def sanitize_names(symbols, taken=()):

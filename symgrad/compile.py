@@ -78,7 +78,8 @@ def build_program(expr, wrt, args=(), *, stable=True):
     for s, leaf in leaves.items():
         names[leaf.extra] = names[s]
     return Program(graph=graph, inputs=inputs, leaves=leaves, loss=out, grads=grads, wrt=wrt,
-                   per_sample=per_sample, names=names, dims=dims, title=sp.sstr(expr))
+                   per_sample=per_sample, names=names, dims=dims, title=sp.sstr(expr),
+                   user=dict(lowering.user))
 
 
 def _is_dimension(s, expr):
@@ -121,6 +122,15 @@ class GradFunction:
         self.per_sample = program.per_sample
         self.raw = namespace["value_and_grad"]
         self.raw_value = namespace["value"]
+        self._program = program
+
+    @property
+    def stable_form(self):
+        """(loss, [gradients]) as SymPy, in the rewritten form the code computes: Sigmoid,
+        Softplus, LogSumExp, log1p, ... where the expression as written would overflow."""
+        from .symbolic import Raising
+        raise_ = Raising(self._program.user)
+        return raise_(self._program.loss), [raise_(g) for g in self._program.grads]
 
     def __repr__(self):
         return "<value_and_grad of %d parameter(s): %s>" % (len(self.wrt), ", ".join(map(str, self.wrt)))

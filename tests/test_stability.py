@@ -219,3 +219,23 @@ def test_check_grad_compares_rewritten_code_with_original_math():
     expr = -sp.log(sp.exp(z1) / total)
     report = sg.check_grad(expr, [z1, z2, z3], [])
     assert report.ok, str(report)
+
+
+def test_an_option_shows_the_stable_form():
+    expr = -y * sp.log(sigma) - (1 - y) * sp.log(1 - sigma)
+    loss, (dz,) = sg.value_and_grad(expr, [z], [y]).stable_form
+    assert loss.has(sg.nodes.Softplus) and dz.has(sg.nodes.Sigmoid)
+    zr = sp.Symbol("z", real=True)
+    for value in (-3, sp.Rational(1, 2), 4):
+        point = {z: value, y: sp.Rational(1, 3)}
+        assert abs(sg.nodes.to_standard(loss).xreplace(point).evalf(40)
+                   - expr.xreplace(point).evalf(40)) < 1e-35
+        exact = sp.diff(expr.xreplace({z: zr}), zr).xreplace({zr: value, y: sp.Rational(1, 3)})
+        assert abs(sg.nodes.to_standard(dz).xreplace(point).evalf(40) - exact.evalf(40)) < 1e-35
+
+
+def test_the_command_line_shows_the_stable_form(capsys):
+    from symgrad.cli import main
+    code = main(["derive", "log(1 + exp(w*x))", "--wrt", "w", "--stable", "--no-check"])
+    out = capsys.readouterr().out
+    assert code == 0 and "stable form" in out and "softplus" in out
