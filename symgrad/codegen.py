@@ -20,6 +20,7 @@ from sympy.printing.precedence import precedence
 from .errors import ShapeMismatch, UnsupportedExpression
 from .ir import (ELEMENTWISE, Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts)
 from .nodes import LogDet, RowLogSoftmax, RowLogSumExp, RowSoftmax
+from .codegen_helpers import HELPERS
 from .printer import ATOM, Code, CodePrinter
 
 __all__ = ["Program", "generate", "sanitize_names"]
@@ -30,46 +31,6 @@ CHEAP_LIMIT, CHEAP_USES = 3, 4   # recompute tiny sums/products of inputs rather
 DEL_AFTER = 40            # in functions longer than this, free temporaries after their last use
 RESERVED = {"np", "special", "loss", "value", "value_and_grad", "self"}
 
-HELPERS = {
-    "_softplus": '''def _softplus(z):
-    """log(1 + exp(z)) without overflow."""
-    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))''',
-    "_logsumexp": '''def _logsumexp(*zs):
-    """log(exp(z1) + ... + exp(zn)) with a max shift."""
-    m = zs[0]
-    for z in zs[1:]:
-        m = np.maximum(m, z)
-    if len(zs) == 2:
-        return m + np.log1p(np.exp(-np.abs(zs[0] - zs[1])))
-    return m + np.log(sum(np.exp(z - m) for z in zs))''',
-    "_logdet": '''def _logdet(x):
-    """log(det(x)) through slogdet; NaN where det(x) <= 0."""
-    sign, logabsdet = np.linalg.slogdet(x)
-    return np.where(sign > 0, logabsdet, np.nan)''',
-    "_logsumexp_rows": '''def _logsumexp_rows(z):
-    """log(sum(exp(z), axis=1)) with a max shift, as a column."""
-    m = np.max(z, axis=1, keepdims=True)
-    return m + np.log(np.sum(np.exp(z - m), axis=1, keepdims=True))''',
-    "_log_softmax_rows": '''def _log_softmax_rows(z):
-    """z - logsumexp(z, axis=1), without cancellation where one entry dominates its row."""
-    top = np.argmax(z, axis=1)[:, None]
-    m = np.take_along_axis(z, top, axis=1)
-    e = np.exp(z - m)
-    np.put_along_axis(e, top, 0, axis=1)
-    return (z - m) - np.log1p(np.sum(e, axis=1, keepdims=True))''',
-    "_log_softmax": '''def _log_softmax(k, *zs):
-    """zs[k] - log(sum(exp(zs))), without cancellation when zs[k] dominates."""
-    z = np.stack(np.broadcast_arrays(*zs))
-    top = np.argmax(z, axis=0)[None]
-    m = np.take_along_axis(z, top, axis=0)[0]
-    e = np.exp(z - m)
-    np.put_along_axis(e, top, 0, axis=0)
-    return (zs[k] - m) - np.log1p(np.sum(e, axis=0))''',
-    "_softmax_rows": '''def _softmax_rows(z):
-    """exp(z) / sum(exp(z), axis=1) with a max shift."""
-    e = np.exp(z - np.max(z, axis=1, keepdims=True))
-    return e / np.sum(e, axis=1, keepdims=True)''',
-}
 
 
 @dataclass

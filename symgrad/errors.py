@@ -4,6 +4,8 @@ Every error symgrad raises on purpose is a ``SymgradError``. Each message names
 the node, symbol or shape at fault and says what to do about it.
 """
 
+import sympy as sp
+
 __all__ = [
     "SymgradError",
     "UnsupportedExpression",
@@ -46,3 +48,18 @@ class TrainingDiverged(SymgradError, FloatingPointError):
 
 class ProofFailure(SymgradError):
     """A claim in proofs/ did not reach its expected verdict."""
+
+
+# --- where a node sits, for messages ------------------------------------------------------
+
+def describe_path(path):
+    """'argument 1 of log(...), argument 0 of Add' style location text."""
+    if not path:
+        return "at the top of the expression"
+    parts = ["argument %d of %s" % (i, short_text(p)) for p, i in reversed(path)]
+    return "in " + ", in ".join(parts[:4]) + (" ..." if len(parts) > 4 else "")
+
+
+def short_text(expr, limit=60):
+    text = sp.sstr(expr)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

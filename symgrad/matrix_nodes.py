@@ -31,8 +31,8 @@ def _matrix_arg(cls, M):
     return M
 
 
-class RowLogSumExp(MatrixExpr):
-    """Row-wise log-sum-exp: an n x k matrix gives an n x 1 column."""
+class _RowNode(MatrixExpr):
+    """A matrix function of one matrix argument, applied row by row."""
 
     def __new__(cls, M):
         return sp.Basic.__new__(cls, _matrix_arg(cls, M))
@@ -40,6 +40,10 @@ class RowLogSumExp(MatrixExpr):
     @property
     def arg(self):
         return self.args[0]
+
+
+class RowLogSumExp(_RowNode):
+    """Row-wise log-sum-exp: an n x k matrix gives an n x 1 column."""
 
     @property
     def shape(self):
@@ -66,15 +70,8 @@ class RowLogSumExp(MatrixExpr):
             printer._module_format("scipy.special.logsumexp"), printer._print(self.arg))
 
 
-class RowSoftmax(MatrixExpr):
+class RowSoftmax(_RowNode):
     """Row-wise softmax: exp(M) divided by its row sums, same shape as M."""
-
-    def __new__(cls, M):
-        return sp.Basic.__new__(cls, _matrix_arg(cls, M))
-
-    @property
-    def arg(self):
-        return self.args[0]
 
     @property
     def shape(self):
@@ -256,15 +253,8 @@ class LogDet(_ScalarOfMatrix):
                               printer._print(self.arg))
 
 
-class RowLogSoftmax(MatrixExpr):
+class RowLogSoftmax(_RowNode):
     """Row-wise log-softmax: M minus its row-wise log-sum-exp, same shape as M."""
-
-    def __new__(cls, M):
-        return sp.Basic.__new__(cls, _matrix_arg(cls, M))
-
-    @property
-    def arg(self):
-        return self.args[0]
 
     @property
     def shape(self):

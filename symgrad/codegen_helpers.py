@@ -1,0 +1,45 @@
+"""Helper functions the generated modules carry: stable or fused forms NumPy has no single
+call for. A generated module includes only the helpers its code calls; each is plain NumPy."""
+
+__all__ = ["HELPERS"]
+
+HELPERS = {
+    "_softplus": '''def _softplus(z):
+    """log(1 + exp(z)) without overflow."""
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))''',
+    "_logsumexp": '''def _logsumexp(*zs):
+    """log(exp(z1) + ... + exp(zn)) with a max shift."""
+    m = zs[0]
+    for z in zs[1:]:
+        m = np.maximum(m, z)
+    if len(zs) == 2:
+        return m + np.log1p(np.exp(-np.abs(zs[0] - zs[1])))
+    return m + np.log(sum(np.exp(z - m) for z in zs))''',
+    "_logdet": '''def _logdet(x):
+    """log(det(x)) through slogdet; NaN where det(x) <= 0."""
+    sign, logabsdet = np.linalg.slogdet(x)
+    return np.where(sign > 0, logabsdet, np.nan)''',
+    "_logsumexp_rows": '''def _logsumexp_rows(z):
+    """log(sum(exp(z), axis=1)) with a max shift, as a column."""
+    m = np.max(z, axis=1, keepdims=True)
+    return m + np.log(np.sum(np.exp(z - m), axis=1, keepdims=True))''',
+    "_log_softmax_rows": '''def _log_softmax_rows(z):
+    """z - logsumexp(z, axis=1), without cancellation where one entry dominates its row."""
+    top = np.argmax(z, axis=1)[:, None]
+    m = np.take_along_axis(z, top, axis=1)
+    e = np.exp(z - m)
+    np.put_along_axis(e, top, 0, axis=1)
+    return (z - m) - np.log1p(np.sum(e, axis=1, keepdims=True))''',
+    "_log_softmax": '''def _log_softmax(k, *zs):
+    """zs[k] - log(sum(exp(zs))), without cancellation when zs[k] dominates."""
+    z = np.stack(np.broadcast_arrays(*zs))
+    top = np.argmax(z, axis=0)[None]
+    m = np.take_along_axis(z, top, axis=0)[0]
+    e = np.exp(z - m)
+    np.put_along_axis(e, top, 0, axis=0)
+    return (zs[k] - m) - np.log1p(np.sum(e, axis=0))''',
+    "_softmax_rows": '''def _softmax_rows(z):
+    """exp(z) / sum(exp(z), axis=1) with a max shift."""
+    e = np.exp(z - np.max(z, axis=1, keepdims=True))
+    return e / np.sum(e, axis=1, keepdims=True)''',
+}
