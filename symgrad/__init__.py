@@ -3,7 +3,7 @@
 >>> import sympy as sp, symgrad as sg
 >>> w, x, y = sp.symbols("w x y")
 >>> sg.grad((w*x - y)**2, w)
-x*(2*w*x - 2*y)
+2*x*(w*x - y)
 """
 from .check import GradCheckReport, check_grad
 from .compile import GradFunction, value_and_grad

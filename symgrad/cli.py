@@ -11,7 +11,7 @@ run failed, 2 bad input (one line on stderr says what), 3 an internal error.
 
 >>> main(["derive", "(w*x - y)**2", "--wrt", "w", "--no-check"])
 f = (w*x - y)**2
-d/dw = x*(2*w*x - 2*y)
+d/dw = 2*x*(w*x - y)
 0
 """
 import argparse

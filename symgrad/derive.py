@@ -145,7 +145,7 @@ def grad(expr, wrt):
     >>> import sympy as sp
     >>> w, x, y = sp.symbols("w x y")
     >>> grad((w*x - y)**2, w)
-    x*(2*w*x - 2*y)
+    2*x*(w*x - y)
     >>> n, k = sp.symbols("n k", integer=True, positive=True)
     >>> W = sp.MatrixSymbol("W", n, k)
     >>> grad(sp.Trace(W.T * W), W)

@@ -50,7 +50,7 @@ def test_derive_prints_each_gradient_then_the_check_verdict(capsys):
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0] == "f = (b + w*x - y)**2"
-    assert lines[1] == "d/dw = x*(2*b + 2*w*x - 2*y)"
+    assert lines[1] == "d/dw = 2*x*(b + w*x - y)"
     assert lines[2] == "d/db = 2*b + 2*w*x - 2*y"
     assert lines[3].startswith("check_grad: OK at 3 point(s)") and len(lines) == 4
     expected = sg.grad(parse_expr(LOSS), [w, b])

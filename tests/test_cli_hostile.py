@@ -78,7 +78,7 @@ def test_hostile_command_lines_are_refused_with_one_line(capsys, monkeypatch, tm
 # --- real processes: exit codes, and never a traceback ---------------------------------------
 
 @pytest.mark.parametrize("argv, code, stream", [
-    (["derive", LOSS, "--wrt", "w", "b"], 0, "d/dw = x*(2*b + 2*w*x - 2*y)"),
+    (["derive", LOSS, "--wrt", "w", "b"], 0, "d/dw = 2*x*(b + w*x - y)"),
     (["verify", "sqrt(x**2)", "x"], 1, "verdict: refuted"),
     (["derive", "__import__('os').system('touch PWNED')", "--wrt", "x"], 2, None),
     (["derive", "(" * 10_000 + "x" + ")" * 10_000, "--wrt", "x"], 2, None),
