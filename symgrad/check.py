@@ -17,8 +17,6 @@ Points where the expression is not differentiable (a zero under Abs or sign, a
 Max/Min tie, a Piecewise boundary) are listed in the report and not compared.
 """
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import sympy as sp
 
@@ -27,73 +25,18 @@ from .derive import check_wrt, grad
 from .errors import SymgradError
 from .nodes import (LogDet, LogSoftmax, LogSumExp, RowLogSoftmax, RowLogSumExp, RowSoftmax,
                     Sigmoid, Softplus, XLogY)
-from .points import Sampler, evaluate, exact, is_finite_real, kink_values, random_dims
+from .check_report import (MAX_FD_ENTRIES, NEAR_KINK, RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD,
+                           GradCheckReport, Row, admissible_point, given_values, numeric, split_samples)
+from .hessian_check import check_hessian
+from .points import Sampler, evaluate, kink_values, random_dims
 
 __all__ = ["check_grad", "GradCheckReport"]
 
-RTOL_GENERATED = 1e-7     # generated float64 code against exact values
-RTOL_FD = 1e-5            # finite differences, on top of their own error estimate
-NEAR_KINK = 1e-3          # closer than this to a kink, differences straddle it
-UNRELIABLE_FD = 1e-5      # a Richardson error estimate this large (relative) means no derivative
-MAX_SYMBOLIC_SAMPLES = 8  # per-sample data: exact side uses at most this many samples
-MAX_FD_ENTRIES = 24       # finite differences of a large matrix: this many entries
-
-
-@dataclass
-class Row:
-    """Largest disagreement of each pair for one parameter."""
-
-    parameter: str
-    errors: dict = field(default_factory=lambda: {p: [0.0, 0.0] for p in PAIRS})
-    ok: bool = True
-    compared: set = field(default_factory=set)
-
-    def record(self, pair, a, b, tol):
-        self.compared.add(pair)
-        err = float(abs(a - b))
-        rel = err / max(float(abs(b)), 1e-300) if err == err else err
-        e = self.errors[pair]
-        worse = lambda new, old: new if (new != new or new > old) else old   # NaN counts as worst
-        e[0], e[1] = worse(err, e[0]), worse(rel, e[1]) if err != 0 else e[1]
-        if not err <= tol:
-            self.ok = False
-
-
-PAIRS = ("symbolic~generated", "symbolic~fd", "fd~generated", "symbolic~complex")
 NOT_ANALYTIC = (sp.Abs, sp.sign, sp.Heaviside, sp.Max, sp.Min, sp.Piecewise, sp.DiracDelta,
                 sp.floor, sp.ceiling)
 # symgrad's nodes print through real-only helpers (max shifts, abs, expit): no complex steps
 REAL_ONLY = (Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY, RowLogSumExp, RowSoftmax,
              RowLogSoftmax, LogDet, sp.Determinant, sp.atan2)
-
-
-@dataclass
-class GradCheckReport:
-    """Result of check_grad: ``ok``, a row per parameter, kinks, and notes."""
-
-    ok: bool
-    rows: list
-    points: int
-    kinks: list
-    notes: list
-
-    def __bool__(self):
-        return self.ok
-
-    def __str__(self):
-        head = "check_grad: %s at %d point(s): symbolic (exact, 50 digits) vs central+Richardson " \
-               "differences (fd) vs generated NumPy vs complex step" % (
-                   "OK" if self.ok else "MISMATCH", self.points)
-        row = "%-14s" + " %-19s" * len(PAIRS) + " %s"
-        lines = [head, "max abs / rel error of each pair:",
-                 row % ("parameter", *PAIRS, "verdict")]
-        for r in self.rows:
-            cells = ["%.1e / %.1e" % tuple(r.errors[p]) if p in r.compared else "n/a"
-                     for p in PAIRS]
-            lines.append(row % (r.parameter[:14], *cells, "ok" if r.ok else "MISMATCH"))
-        lines += ["not differentiable: " + k for k in self.kinks]
-        lines += ["note: " + n for n in self.notes]
-        return "\n".join(lines)
 
 
 def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3, order=1):
@@ -114,7 +57,6 @@ def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3, order=1):
     args, _ = check_wrt(list(args), "args") if len(args) else ([], False)
     expr = sp.sympify(expr)
     if order == 2:
-        from .hessian_check import check_hessian
         return check_hessian(expr, wrt, args, values, seed, points)
     if order != 1:
         raise SymgradError("check_grad order must be 1 or 2, got %r" % (order,))
@@ -122,7 +64,7 @@ def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3, order=1):
     f.complex_step = _complex_version(expr, wrt, args)
     symbolic = grad(expr, wrt)
     inputs = wrt + args
-    given, dims, notes = _given(values or {}, inputs, f.per_sample)
+    given, dims, notes = given_values(values or {}, inputs, f.per_sample)
     dims = random_dims(inputs, dims, seed)
     sampler = Sampler(expr, seed)
     data = set(args) if f.per_sample else set()
@@ -130,69 +72,14 @@ def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3, order=1):
     kinks = []
     count = 1 if all(s in given for s in inputs) else points
     for k in range(count):
-        point = _admissible(sampler, inputs, data, given, dims, expr, symbolic)
+        point = admissible_point(sampler, inputs, data, given, dims, expr, symbolic)
         _compare(f, expr, symbolic, inputs, wrt, point, dims, rows, kinks, k, notes)
     ok = all(r.ok for r in rows)
     return GradCheckReport(ok, rows, count, kinks, notes)
 
 
-def _given(values, inputs, per_sample):
-    given, dims, notes = {}, {}, []
-    for s, v in values.items():
-        if s not in inputs:
-            raise SymgradError("values names %s, which is in neither wrt nor args" % s)
-        a = np.asarray(v, dtype=float)
-        if isinstance(s, sp.MatrixSymbol):
-            a = a.reshape(tuple(1 if d == 1 else -1 for d in s.shape)) if a.ndim == 1 else a
-            for d, size in zip(s.shape, a.shape):
-                if isinstance(d, sp.Symbol):
-                    dims[d] = sp.Integer(size)
-            given[s] = exact(a)
-        elif a.ndim == 0:
-            given[s] = exact(a)
-        else:
-            a = a.ravel()
-            if a.size > MAX_SYMBOLIC_SAMPLES:
-                notes.append("%s: exact side used the first %d of %d samples"
-                             % (s, MAX_SYMBOLIC_SAMPLES, a.size))
-                a = a[:MAX_SYMBOLIC_SAMPLES]
-            given[s] = [exact(x) for x in a]
-    return given, dims, notes
-
-
-def _samples(point):
-    """Split a point with per-sample lists into one scalar point per sample."""
-    count = max([len(v) for v in point.values() if isinstance(v, list)], default=0)
-    if count == 0:
-        return [point]
-    return [{s: (v[i] if isinstance(v, list) else v) for s, v in point.items()} for i in range(count)]
-
-
-def _admissible(sampler, inputs, data, given, dims, expr, symbolic):
-    for attempt in range(40):
-        point = sampler.point(inputs, data, given, dims, attempt)
-        ok = True
-        for sample in _samples(point):
-            subs = {**sample, **dims}
-            if not all(is_finite_real(evaluate(e, subs, 20)) for e in [expr] + symbolic):
-                ok = False
-                break
-        if ok:
-            return point
-    raise SymgradError("check_grad found no point where %s and its gradient are finite and real; "
-                       "pass values={symbol: value} inside the domain" % sp.sstr(expr)[:80])
-
-
-def _numeric(v):
-    if isinstance(v, list):
-        return np.array([float(x) for x in v])
-    if isinstance(v, sp.MatrixBase):
-        return np.array(v.tolist(), dtype=float)
-    return float(v)
-
-
 def _compare(f, expr, symbolic, inputs, wrt, point, dims, rows, kinks, k, notes):
-    samples = _samples(point)
+    samples = split_samples(point)
     subs_list = [{**s, **dims} for s in samples]
     on_kink, near_kink = [], False
     for subs in subs_list:
@@ -208,7 +95,7 @@ def _compare(f, expr, symbolic, inputs, wrt, point, dims, rows, kinks, k, notes)
     for g in symbolic:
         vals = [evaluate(g, subs) for subs in subs_list]
         exact_grads.append(sum(vals[1:], vals[0]) / len(vals))
-    arrays = [_numeric(point[s]) for s in inputs]
+    arrays = [numeric(point[s]) for s in inputs]
     with np.errstate(all="ignore"):
         loss, generated = f(*arrays)
     if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in generated)):

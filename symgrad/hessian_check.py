@@ -10,8 +10,8 @@ the Hessian-vector product H[V] along a random dyadic direction V.
 import numpy as np
 import sympy as sp
 
-from .check import (RTOL_FD, RTOL_GENERATED, GradCheckReport, Row, _admissible, _given, _numeric,
-                    _samples)
+from .check_report import (RTOL_FD, RTOL_GENERATED, GradCheckReport, Row, admissible_point,
+                           given_values, numeric, split_samples)
 from .compile import value_and_grad
 from .derive import grad, hessian
 from .points import Sampler, evaluate, kink_values, random_dims
@@ -25,7 +25,7 @@ def check_hessian(expr, wrt, args, values, seed, points):
     inputs = wrt + args
     directions = {w: sp.MatrixSymbol("d_" + w.name, *w.shape) for w in wrt
                   if isinstance(w, sp.MatrixSymbol)}
-    given, dims, notes = _given(values or {}, inputs, f.per_sample)
+    given, dims, notes = given_values(values or {}, inputs, f.per_sample)
     dims = random_dims(inputs, dims, seed)
     sampler = Sampler(expr, seed)
     data = set(args) if f.per_sample else set()
@@ -46,8 +46,8 @@ def check_hessian(expr, wrt, args, values, seed, points):
     count = 1 if all(s in given for s in inputs) else points
     first = grad(expr, wrt)
     for k in range(count):
-        point = _admissible(sampler, inputs, data, given, dims, expr, first)
-        samples = [{**s, **dims} for s in _samples(point)]
+        point = admissible_point(sampler, inputs, data, given, dims, expr, first)
+        samples = [{**s, **dims} for s in split_samples(point)]
         if any(u == 0 for subs in samples for _, u in kink_values(expr, subs)):
             kinks.append("point %d: on a kink (not compared)" % (k + 1))
             continue
@@ -66,7 +66,7 @@ def sg_inner(G, V):
 
 def _compare_row(f, w, scalars, directions, symbolic, generated, inputs, point, samples, row,
                  v_exact):
-    arrays = [_numeric(point[s]) for s in inputs]
+    arrays = [numeric(point[s]) for s in inputs]
     if w in directions:
         subs_v = {directions[w]: v_exact}
         exact = _mean([evaluate(symbolic[0], {**s, **subs_v}) for s in samples])
