@@ -15,6 +15,9 @@ these patterns however they are written and replaces them with stable nodes:
     z_k - LogSumExp(z)       -> LogSoftmax(k, z)     (no cancellation when z_k dominates)
     log(exp(u))              -> u
     log(1 + x)               -> log1p(x)
+    log(1 - exp(u))          -> log(-expm1(u)) or log1p(-exp(u)), whichever keeps digits
+    log(exp(u) - 1)          -> u + log(1 - exp(-u))
+    log(cosh(u))             -> log1p(2 sinh(u/2)^2) or |u| + log1p(exp(-2|u|)) - log 2
     exp(x) - 1               -> expm1(x)
     x*log(y)                 -> XLogY(x, y)          (0*log(0) = 0, scipy's xlogy)
 
@@ -69,6 +72,7 @@ def _flatten(n, op):
 class _Rewriter:
     def __init__(self, graph):
         self.g = graph
+        self.final = set()      # nodes a rewrite produced in their final form: leave them alone
 
     def neg(self, x):
         """-x, pushing the sign into sums and coefficients rather than wrapping it."""
@@ -93,6 +97,10 @@ class _Rewriter:
 
     def rewrite(self, n):
         op = n.op
+        if n.id in self.final:
+            return n
+        if op is sp.Piecewise:
+            return self.piecewise(n)
         if op is sp.Pow:
             return self.power(n)
         if op is sp.log:
@@ -124,6 +132,13 @@ class _Rewriter:
             return self.neg(g.apply(Softplus, self.neg(x.args[0])))
         if x.op is RowSoftmax:
             return g.apply(RowLogSoftmax, x.args[0], shape=x.shape)
+        if x.op is sp.cosh:
+            return self.log_cosh(x.args[0])
+        if x.op is expm1:                             # log(e^u - 1) = u + log(1 - e^-u)
+            u = x.args[0]
+            return g.apply(sp.Add, u, self.log1mexp(self.neg(u)))
+        if x.op is sp.Mul and _const(x.args[0], -1) and x.args[1].op is expm1:
+            return self.log1mexp(x.args[1].args[0])   # log(1 - e^u)
         if x.op is SumTo and x.args[0].op is sp.exp and _is_row_sum(x):
             return g.apply(RowLogSumExp, x.args[0].args[0], shape=x.shape)
         if x.op is sp.Add:
@@ -137,6 +152,40 @@ class _Rewriter:
                     return g.apply(Softplus, rest[0][1].args[0])
                 return g.apply(log1p, self.total(rest))
         return g.apply(sp.log, x)
+
+    def log_cosh(self, u):
+        """log cosh u: log1p(2 sinh(u/2)^2) near 0, |u| + log1p(e^-2|u|) - log 2 beyond."""
+        g = self.g
+        half = g.apply(sp.sinh, g.apply(sp.Mul, g.const(sp.S.Half), u))
+        small = g.apply(log1p, g.apply(sp.Mul, g.const(2), g.apply(sp.Pow, half, g.const(2))))
+        a = g.apply(sp.Abs, u)
+        large = g.add(a, g.apply(log1p, g.apply(sp.exp, g.apply(sp.Mul, g.const(-2), a))),
+                      g.const(-sp.log(2)))
+        return g.apply(sp.Piecewise, small, g.apply(sp.StrictLessThan, a, g.const(1)), large,
+                       g.const(sp.true))
+
+    def log1mexp(self, u):
+        """log(1 - e^u) for u < 0, choosing the form that keeps its digits (Maechler 2012)."""
+        g = self.g
+        near_zero = g.apply(sp.log, self.neg(g.apply(expm1, u)))
+        self.final.add(near_zero.id)
+        far = g.apply(log1p, self.neg(g.apply(sp.exp, u)))
+        return g.apply(sp.Piecewise, near_zero, g.apply(sp.StrictGreaterThan, u, g.const(-sp.log(2))),
+                       far, g.const(sp.true))
+
+    def piecewise(self, n):
+        """where(c, where(c, a, _), b) -> where(c, a, b), and likewise in the other branch."""
+        args = list(n.args)
+        if len(args) != 4 or not _const(args[3], sp.true):
+            return n
+        value, cond, other = args[0], args[1], args[2]
+        if value.op is sp.Piecewise and len(value.args) == 4 and value.args[1] is cond:
+            value = value.args[0]
+        if other.op is sp.Piecewise and len(other.args) == 4 and other.args[1] is cond:
+            other = other.args[2]
+        if value is args[0] and other is args[2]:
+            return n
+        return self.g.apply(sp.Piecewise, value, cond, other, args[3])
 
     def sum(self, n):
         terms = _terms(n)
@@ -175,6 +224,13 @@ class _Rewriter:
             shift = next((f for f in factors if _is_inverse_sum_of_exps(f)), None)
             if shift is not None:                     # exp(a)/sum(exp) -> exp(a - lse)
                 return self._replace(factors, [e, shift], self._softmax(e, shift.args[0]))
+        masks = [f for f in factors if _is_mask(f)]
+        if masks and len(factors) > 1:                # x*where(c, 1, 0) -> where(c, x, 0)
+            rest = [f for f in factors if f is not masks[0]]
+            shapes = {f.shape for f in factors}
+            if len(shapes) == 1:
+                return g.apply(sp.Piecewise, g.mul(*rest), masks[0].args[1], g.const(0),
+                               g.const(sp.true))
         logs = [f for f in factors if f.op is sp.log]
         if len(logs) == 1 and len(factors) > 1:
             others = [f for f in factors if f is not logs[0]]
@@ -200,6 +256,12 @@ class _Rewriter:
         for u in used:
             rest.remove(u)
         return self.g.mul(*rest, new) if rest else new
+
+
+def _is_mask(f):
+    """where(c, 1, 0): a Piecewise that selects by a condition."""
+    return (f.op is sp.Piecewise and len(f.args) == 4 and _const(f.args[0], 1)
+            and _const(f.args[2], 0) and _const(f.args[3], sp.true))
 
 
 def _is_row_sum(x):

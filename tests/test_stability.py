@@ -70,6 +70,15 @@ CASES = {
     "log-sum-exp, naive": (
         sp.log(total), [z1, z2, z3], [], mp_lse,
         [(500.0, 300.0, -200.0), (-900.0, -950.0, -1000.0), (800.0, 799.0, 798.0)]),
+    "log-cosh loss log(cosh(x))": (
+        sp.log(sp.cosh(x)), [x], [], lambda t: mpmath.log(mpmath.cosh(t)),
+        [(1000.0,), (-800.0,), (1e-8,), (3.0,)]),
+    "log(1 - exp(-x))": (
+        sp.log(1 - sp.exp(-x)), [x], [], lambda t: mpmath.log(1 - mpmath.exp(-t)),
+        [(1e-10,), (0.5,), (50.0,), (700.0,)]),
+    "log(exp(x) - 1)": (
+        sp.log(sp.exp(x) - 1), [x], [], lambda t: mpmath.log(mpmath.exp(t) - 1),
+        [(1e-12,), (3.0,), (800.0,)]),
     "KL term y*log(y/p) at y = 0": (
         y * sp.log(y / p), [p], [y], lambda pp, yy: yy * mpmath.log(yy / pp) if yy else m(0),
         [(0.3, 0.0), (1e-20, 0.0), (0.5, 0.25)]),
