@@ -12,7 +12,7 @@ from .errors import (ArgumentError, ParseError, ProofFailure, ShapeMismatch, Sym
                      TrainingDiverged, UnsupportedExpression)
 from . import losses, models
 from .nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
-from .optim import GD, SGD, Adam, Momentum, Nesterov
+from .optim import GD, SGD, Adam, Momentum, Nesterov, Optimizer
 from .prove import Claim, run_claims
 from .train import FitResult, fit
 from .verify import Verdict, verify
@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "grad", "hessian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
     "verify", "Verdict", "Claim", "run_claims",
-    "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "losses", "models",
+    "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "Optimizer", "losses", "models",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean",
     "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "ArgumentError",
     "TrainingDiverged", "ProofFailure",

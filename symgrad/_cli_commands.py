@@ -5,7 +5,6 @@ through :mod:`symgrad.parse`; the commands only call the public pipeline
 (``grad``, ``value_and_grad``, ``check_grad``, ``verify``, ``fit``). Output
 goes to stdout; errors are raised (``SymgradError``) and printed by ``main``.
 """
-import importlib
 import os
 import sys
 
@@ -16,20 +15,20 @@ from ._parse_guards import declare, short
 from ._parse_text import to_text
 from .check import check_grad
 from .compile import value_and_grad
+from .data import load_csv, save_result_json
 from .derive import grad
-from .errors import ArgumentError, ParseError, SymgradError
+from .errors import ArgumentError, ParseError
 from .io import FileExists, write_atomic
+from .optim import make_optimizer
 from .parse import parse_assignment, parse_expr, parse_matrix_decl, parse_name, parse_relation
+from .prove import run as run_proofs
+from .train import fit
 from .verify import verify
 
-__all__ = ["COMMANDS", "Unavailable"]
+__all__ = ["COMMANDS"]
 
 MAX_STEPS = 1_000_000
 MAX_SEED = 2 ** 32 - 1
-
-
-class Unavailable(SymgradError):
-    """A command needs a part of symgrad that is not installed."""
 
 
 # --- reading the command line through the parser --------------------------------------------
@@ -234,18 +233,8 @@ def run_verify(args):
 
 # --- fit and prove: thin calls into symgrad.train, symgrad.data and symgrad.prove -------------
 
-def _module(name, command):
-    try:
-        return importlib.import_module("symgrad." + name)
-    except ModuleNotFoundError as e:
-        if e.name != "symgrad." + name:
-            raise
-        raise Unavailable("`symgrad %s` is not available: this installation has no "
-                          "symgrad.%s module" % (command, name)) from None
-
 
 def _optimizer(args):
-    optim = _module("optim", "fit")
     kwargs = {}
     if args.lr is not None:
         kwargs["lr"] = number(args.lr, "--lr", 0, 1e6)
@@ -254,9 +243,7 @@ def _optimizer(args):
             raise ArgumentError("--batch-size: gd is full-batch; use --optimizer sgd (or "
                                 "momentum, nesterov, adam) for mini-batches")
         kwargs["batch_size"] = integer(args.batch_size, "--batch-size", 1, 10 ** 9)
-    cls = {"gd": optim.GD, "sgd": optim.SGD, "momentum": optim.Momentum,
-           "nesterov": optim.Nesterov, "adam": optim.Adam}[args.optimizer]
-    return cls(**kwargs)
+    return make_optimizer(args.optimizer, **kwargs)
 
 
 def _format(v):
@@ -266,7 +253,6 @@ def _format(v):
 
 
 def run_fit(args):
-    train, data_module = _module("train", "fit"), _module("data", "fit")
     steps = integer(args.steps, "--steps", 1, MAX_STEPS)
     seed = integer(args.seed, "--seed", 0, MAX_SEED)
     validation = None if args.validation is None else \
@@ -288,9 +274,9 @@ def run_fit(args):
     if names and args.data is None:
         raise ArgumentError("the loss has data symbols (%s); give --data FILE.csv with a column "
                             "for each" % ", ".join(names))
-    columns = data_module.load_csv(args.data, names) if names else {}
+    columns = load_csv(args.data, names) if names else {}
     data = {sp.Symbol(n, real=True): columns[n] for n in names}
-    res = train.fit(loss, params, data, optimizer, steps, validation=validation,
+    res = fit(loss, params, data, optimizer, steps, validation=validation,
                     early_stopping=patience, seed=seed)
     for symbol, value in res.params.items():
         print("%s = %s" % (symbol, _format(value)))
@@ -301,16 +287,14 @@ def run_fit(args):
         line += "; stopped early, best after %d steps" % res.best_step
     print(line)
     if args.out is not None:
-        data_module.save_result_json(args.out, res, force=args.force)
+        save_result_json(args.out, res, force=args.force)
         print("wrote %s" % args.out)
     return 0
 
 
 def run_prove(args):
-    prove = _module("prove", "prove")
     paths = {"paths": list(args.paths)} if args.paths else {}      # default: proofs/
-    code = prove.run(report=args.report, force=args.force, **paths)
-    return code if isinstance(code, int) and not isinstance(code, bool) else 0 if code else 1
+    return run_proofs(report=args.report, force=args.force, **paths)
 
 
 COMMANDS = {"derive": run_derive, "check": run_check, "codegen": run_codegen,

@@ -20,6 +20,7 @@ from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from .errors import ParseError, ShapeMismatch, SymgradError, UnsupportedExpression
+from .ir import dims_equal
 from .nodes import to_standard
 
 RELATIONS = ("==", "<=", "<", ">=", ">")
@@ -231,7 +232,7 @@ def _match_shapes(lhs, rhs):
             return (sp.Trace(mat), rhs) if lm else (lhs, sp.Trace(mat))
         raise ShapeMismatch("lhs is %s but rhs is %s; compare a matrix with a matrix of the "
                             "same shape (or with 0)" % (_shape_text(lhs), _shape_text(rhs)))
-    if lm and any(sp.simplify(a - b) != 0 for a, b in zip(lhs.shape, rhs.shape)):
+    if lm and not all(dims_equal(a, b) for a, b in zip(lhs.shape, rhs.shape)):
         raise ShapeMismatch("lhs has shape %s but rhs has shape %s; both sides must have the "
                             "same shape" % (tuple(lhs.shape), tuple(rhs.shape)))
     return lhs, rhs
@@ -366,8 +367,8 @@ def build_problem(lhs, rhs, relation, assumptions, order):
     kind = "matrix" if getattr(lhs, "is_Matrix", False) else "scalar"
     shape = tuple(lhs.shape) if kind == "matrix" else None
     if kind == "matrix" and relation != "==" and order is None:
-        order = "loewner" if sp.simplify(shape[0] - shape[1]) == 0 else "elementwise"
-    if order == "loewner" and kind == "matrix" and sp.simplify(shape[0] - shape[1]) != 0:
+        order = "loewner" if dims_equal(shape[0], shape[1]) else "elementwise"
+    if order == "loewner" and kind == "matrix" and not dims_equal(shape[0], shape[1]):
         raise ShapeMismatch("the Loewner order needs square matrices, got shape %s" % (shape,))
     intervals, integers, equalities, checks, kinds = _classify_assumptions(
         items, (scalars, dims, matrices))

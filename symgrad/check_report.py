@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from .errors import SymgradError
+from .errors import ArgumentError, ShapeMismatch, SymgradError
 from .points import evaluate, exact, is_finite_real
 
 __all__ = ["GradCheckReport", "Row", "PAIRS", "given_values", "split_samples", "admissible_point",
@@ -38,10 +38,13 @@ class Row:
     def record(self, pair, a, b, tol):
         self.compared.add(pair)
         err = float(abs(a - b))
-        rel = err / max(float(abs(b)), 1e-300) if err == err else err
+        scale = float(abs(b))
+        rel = err / scale if scale > 0 else (0.0 if err == 0 else None)
         e = self.errors[pair]
         worse = lambda new, old: new if (new != new or new > old) else old   # NaN counts as worst
-        e[0], e[1] = worse(err, e[0]), worse(rel, e[1]) if err != 0 else e[1]
+        e[0] = worse(err, e[0])
+        if rel is not None:                  # no relative error against an exact zero
+            e[1] = worse(rel, e[1])
         if not err <= tol:
             self.ok = False
 
@@ -80,9 +83,18 @@ def given_values(values, inputs, per_sample):
     for s, v in values.items():
         if s not in inputs:
             raise SymgradError("values names %s, which is in neither wrt nor args" % s)
-        a = np.asarray(v, dtype=float)
+        try:
+            a = np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            raise ArgumentError("values[%s] is not numeric: %r" % (s, v)) from None
+        if not np.all(np.isfinite(a)):
+            raise ArgumentError("values[%s] holds NaN or inf; check_grad needs finite points" % s)
         if isinstance(s, sp.MatrixSymbol):
-            a = a.reshape(tuple(1 if d == 1 else -1 for d in s.shape)) if a.ndim == 1 else a
+            if a.ndim == 1 and 1 in s.shape:
+                a = a.reshape((1, -1) if s.shape[0] == 1 else (-1, 1))
+            if a.ndim != 2:
+                raise ShapeMismatch("values[%s] has shape %s; %s is a %s x %s matrix"
+                                    % (s, a.shape, s, *s.shape))
             for d, size in zip(s.shape, a.shape):
                 if isinstance(d, sp.Symbol):
                     dims[d] = sp.Integer(size)
@@ -92,7 +104,8 @@ def given_values(values, inputs, per_sample):
         else:
             a = a.ravel()
             if a.size > MAX_SYMBOLIC_SAMPLES:
-                notes.append("%s: exact side used the first %d of %d samples"
+                notes.append("%s: compared at the first %d of %d samples (exact side at 50 "
+                             "digits, generated code and differences alike)"
                              % (s, MAX_SYMBOLIC_SAMPLES, a.size))
                 a = a[:MAX_SYMBOLIC_SAMPLES]
             given[s] = [exact(x) for x in a]
@@ -107,17 +120,23 @@ def split_samples(point):
     return [{s: (v[i] if isinstance(v, list) else v) for s, v in point.items()} for i in range(count)]
 
 
-def admissible_point(sampler, inputs, data, given, dims, expr, symbolic):
+def admissible_point(sampler, inputs, data, given, dims, expr, symbolic, prec=50):
+    """A point where ``expr`` and every expression in ``symbolic`` are finite and real.
+
+    Returns (point, values): ``values[i][j]`` is ``symbolic[j]`` at sample i, to ``prec``
+    digits, so callers need not evaluate them again.
+    """
     for attempt in range(40):
         point = sampler.point(inputs, data, given, dims, attempt)
-        ok = True
+        values = []
         for sample in split_samples(point):
             subs = {**sample, **dims}
-            if not all(is_finite_real(evaluate(e, subs, 20)) for e in [expr] + symbolic):
-                ok = False
+            here = [evaluate(e, subs, prec) for e in [expr] + list(symbolic)]
+            if not all(is_finite_real(v) for v in here):
                 break
-        if ok:
-            return point
+            values.append(here[1:])
+        else:
+            return point, values
     raise SymgradError("check_grad found no point where %s and its gradient are finite and real; "
                        "pass values={symbol: value} inside the domain" % sp.sstr(expr)[:80])
 

@@ -21,7 +21,7 @@ import textwrap
 import warnings
 
 from . import __version__
-from ._cli_commands import COMMANDS, Unavailable
+from ._cli_commands import COMMANDS
 from ._parse_tables import CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, MAX_ARGS, arity_text
 from .errors import ProofFailure, SymgradError, TrainingDiverged
 
@@ -262,8 +262,6 @@ def main(argv=None):
         return _fail("error", e, EXIT_BAD_INPUT)
     except (TrainingDiverged, ProofFailure) as e:
         return _fail("failed", e, EXIT_FAILED)
-    except Unavailable as e:
-        return _fail("error", e, EXIT_INTERNAL)
     except SymgradError as e:
         return _fail("error", e, EXIT_BAD_INPUT)
     except BrokenPipeError:                          # e.g. `symgrad codegen ... | head`

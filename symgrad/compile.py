@@ -18,7 +18,7 @@ from .derive import backward, check_wrt
 from .errors import ArgumentError, ShapeMismatch
 from .lower import Lowering
 
-__all__ = ["value_and_grad", "GradFunction", "compile_source", "build_program"]
+__all__ = ["value_and_grad", "GradFunction", "compile_source", "build_program", "check_args"]
 
 
 def compile_source(source):
@@ -31,7 +31,7 @@ def compile_source(source):
     return namespace
 
 
-def _check_args(wrt, args):
+def check_args(wrt, args):
     wrt, _ = check_wrt(wrt, "wrt")
     args, _ = check_wrt(list(args) if isinstance(args, (list, tuple)) else [args], "args") \
         if args is not None else ([], False)
@@ -44,7 +44,7 @@ def _check_args(wrt, args):
 
 def build_program(expr, wrt, args=(), *, stable=True):
     """Derive and rewrite: the Program that codegen prints (no compilation)."""
-    wrt, args = _check_args(wrt, args)
+    wrt, args = check_args(wrt, args)
     expr = sp.sympify(expr)
     inputs = wrt + args
     dims = {}
@@ -53,9 +53,9 @@ def build_program(expr, wrt, args=(), *, stable=True):
             for axis, d in enumerate(s.shape):
                 if isinstance(d, sp.Symbol):
                     dims.setdefault(d, (s, axis))
-    known = set(inputs) | set(dims)
-    missing = sorted((str(s) for s in expr.free_symbols
-                      if s not in known and not _is_dimension(s, expr)), key=str)
+    known = {str(s) for s in inputs} | {str(d) for d in dims}
+    missing = sorted(str(s) for s in expr.free_symbols
+                     if str(s) not in known and not _is_dimension(s, expr))
     if missing:
         raise ArgumentError("symbol %s occurs in the expression but is in neither wrt nor args; "
                             "add it to one of them" % missing[0])
@@ -123,6 +123,8 @@ class GradFunction:
         self.raw = namespace["value_and_grad"]
         self.raw_value = namespace["value"]
         self._program = program
+        self._specs = _shape_specs(self.inputs)
+        self._params = set(self.wrt)
 
     @property
     def stable_form(self):
@@ -159,9 +161,9 @@ class GradFunction:
             dtype = np.dtype(np.float64)
         arrays = [a.astype(dtype, copy=False) for a in arrays]
         if self.per_sample:
-            _check_samples(arrays, self.inputs, set(self.wrt))
+            _check_samples(arrays, self.inputs, self._params)
         else:
-            arrays = _check_matrices(arrays, self.inputs)
+            arrays = _check_matrices(arrays, self._specs)
         return arrays, dtype
 
 
@@ -196,32 +198,53 @@ def _check_samples(arrays, inputs, params):
                                     "argument the same number of samples" % (s, a.shape[0], first, count))
 
 
-def _check_matrices(arrays, inputs):
-    bound = {}
-    out = []
-    for a, s in zip(arrays, inputs):
+def _shape_specs(inputs):
+    """Per input: (symbol, None) for a scalar, else (symbol, [(axis kind, value)]), kind "int" (a
+    fixed size), "dim" (a dimension symbol) or "expr" (a size like n + 1); built once."""
+    specs = []
+    for s in inputs:
         if not isinstance(s, sp.MatrixSymbol):
+            specs.append((s, None))
+            continue
+        axes = []
+        for d in (sp.sympify(d) for d in s.shape):
+            kind = "int" if d.is_Integer else "dim" if isinstance(d, sp.Symbol) else "expr"
+            axes.append((kind, int(d) if kind == "int" else d))
+        specs.append((s, axes))
+    return specs
+
+
+def _check_matrices(arrays, specs):
+    """Check matrix arguments against their declared shapes; dimensions bind on first use."""
+    bound, out = {}, []
+    for a, (s, axes) in zip(arrays, specs):
+        if axes is None:
             if a.ndim != 0:
                 raise ShapeMismatch("scalar %s must be a single number; got shape %s" % (s, a.shape))
             out.append(a)
             continue
-        rows, cols = s.shape
-        if a.ndim == 1 and (rows == 1 or cols == 1):
-            a = a.reshape((1, -1) if rows == 1 else (-1, 1))
+        if a.ndim == 1 and any(k == "int" and v == 1 for k, v in axes):
+            a = a.reshape((1, -1) if axes[0] == ("int", 1) else (-1, 1))
         if a.ndim != 2:
             raise ShapeMismatch("%s is declared %s x %s but got an array of shape %s"
-                                % (s, rows, cols, a.shape))
-        for axis, d in enumerate(s.shape):
-            d = sp.sympify(d)
-            if isinstance(d, sp.Symbol) and d not in bound:
-                bound[d] = (a.shape[axis], s)
+                                % (s, s.shape[0], s.shape[1], a.shape))
+        for (kind, d), size in zip(axes, a.shape):
+            if kind == "dim" and d not in bound:
+                bound[d] = (size, s)
         out.append(a)
-    for a, s in zip(out, inputs):
-        if not isinstance(s, sp.MatrixSymbol):
+    for a, (s, axes) in zip(out, specs):
+        if axes is None:
             continue
-        values = {d: sp.Integer(v) for d, (v, _) in bound.items()}
-        expected = tuple(sp.sympify(sp.sympify(d).xreplace(values)) for d in s.shape)
-        if tuple(a.shape) != tuple(int(e) if e.is_Integer else -1 for e in expected):
+        expected = []
+        for kind, d in axes:
+            if kind == "int":
+                expected.append(d)
+            elif kind == "dim":
+                expected.append(bound[d][0])
+            else:
+                size = d.xreplace({k: sp.Integer(v) for k, (v, _) in bound.items()})
+                expected.append(int(size) if size.is_Integer else -1)
+        if tuple(a.shape) != tuple(expected):
             detail = ", ".join("%s=%d (from %s)" % (d, v, src) for d, (v, src) in bound.items()
                                if d in sp.Tuple(*s.shape).free_symbols)
             raise ShapeMismatch("%s: expected shape (%s, %s) = %s but got %s%s"
@@ -238,5 +261,7 @@ def _finish(x, dtype, shape=()):
             a = a.reshape(shape)
         else:
             a = np.broadcast_to(a, shape).copy()
+    if not a.flags.writeable:                   # generated code may return a broadcast view
+        a = a.copy()
     return a[()] if a.shape == () else a
 

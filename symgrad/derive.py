@@ -12,11 +12,9 @@ branch's condition where they leave the branch, so nothing leaks out.
 ``grad`` and ``hessian`` are the public faces of this stage.
 """
 
-import itertools
-
 import sympy as sp
 
-from .errors import ShapeMismatch, SymgradError, UnsupportedExpression
+from .errors import ArgumentError, ShapeMismatch, UnsupportedExpression
 from .ir import RELATIONAL, Const, Leaf, branch_contexts
 from .lower import Lowering
 from .rules import MATRIX_RULES, RULES
@@ -24,7 +22,6 @@ from .symbolic import Raising
 
 __all__ = ["grad", "hessian", "backward", "check_wrt"]
 
-_counter = itertools.count()
 
 
 def check_wrt(wrt, what="wrt"):
@@ -33,12 +30,12 @@ def check_wrt(wrt, what="wrt"):
     items = [wrt] if single else list(wrt)
     for w in items:
         if not isinstance(w, (sp.Symbol, sp.MatrixSymbol)):
-            raise SymgradError("%s must be a Symbol or MatrixSymbol (or a list of them); got %r "
-                               "of type %s" % (what, w, type(w).__name__))
+            raise ArgumentError("%s must be a Symbol or MatrixSymbol (or a list of them); got %r "
+                                "of type %s" % (what, w, type(w).__name__))
     names = [str(w) for w in items]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise SymgradError("%s names %s more than once; list each parameter once" % (what, dup[0]))
+        raise ArgumentError("%s names %s more than once; list each parameter once" % (what, dup[0]))
     return items, single
 
 
@@ -67,7 +64,7 @@ def _apply_rule(lowering, node, g):
         if n.op is Const:
             return n.value
         if matrix and n.shape != ():
-            p = sp.MatrixSymbol("_sg_%s%d" % (name, next(_counter)), *n.shape)
+            p = sp.MatrixSymbol("_sg_%s%d" % (name, next(lowering.placeholders)), *n.shape)
         elif _is_boolean(n):
             p = sp.Dummy(name)
         else:

@@ -12,6 +12,18 @@ class FileExists(SymgradError, FileExistsError):
     """The target file exists and overwriting was not allowed."""
 
 
+def _umask():
+    """The process umask, read without changing it (Linux), else the usual 0o022."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
 def write_atomic(path, text, *, force=False):
     """Write ``text`` (str, or bytes) to ``path`` through a temporary file and a rename.
 
@@ -28,9 +40,7 @@ def write_atomic(path, text, *, force=False):
         raise FileExists("%s already exists; pass --force (force=True) to overwrite it" % path)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)       # what open() would have made, not mkstemp's 0600
+        os.fchmod(fd, 0o666 & ~_umask())    # what open() would have made, not mkstemp's 0600
         binary = isinstance(text, bytes)
         with (os.fdopen(fd, "wb") if binary else
               os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as handle:

@@ -20,7 +20,7 @@ import sympy as sp
 from .errors import ShapeMismatch
 from .nodes import LogSoftmax, LogSumExp, Sigmoid, Softplus, XLogY, expm1, log1p
 
-__all__ = ["Node", "Graph", "Leaf", "Const", "Broadcast", "SumTo", "Fill",
+__all__ = ["Node", "Graph", "Leaf", "Const", "Broadcast", "SumTo", "Fill", "dims_equal",
            "ELEMENTWISE", "RELATIONAL", "broadcast_shapes", "branch_contexts", "selection",
            "ancestors"]
 
@@ -63,7 +63,7 @@ ELEMENTWISE = frozenset([
 ])
 
 
-def _dims_equal(a, b):
+def dims_equal(a, b):
     """Whether two dimensions are the same (numbers, symbols, or sums and products of them)."""
     return a == b or sp.expand(a - b) == 0
 
@@ -85,7 +85,7 @@ def broadcast_shapes(shapes, where=""):
                 dims.append(b)
             elif b == 1:
                 dims.append(a)
-            elif _dims_equal(a, b):
+            elif dims_equal(a, b):
                 dims.append(a)
             else:
                 raise ShapeMismatch(

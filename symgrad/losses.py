@@ -12,6 +12,7 @@ used where the textbook form overflows (softplus, logsumexp).
 import sympy as sp
 
 from .errors import ArgumentError, ShapeMismatch
+from .ir import dims_equal
 from .nodes import AxisSum, Mean, RowLogSumExp, Sigmoid, Softplus, SumAll, XLogY, LogSumExp
 
 __all__ = [
@@ -42,7 +43,7 @@ def _operands(name, *args):
     if kinds == {True}:
         shape = args[0].shape
         for a in args[1:]:
-            if any(sp.simplify(p - q) != 0 for p, q in zip(a.shape, shape)):
+            if not all(dims_equal(p, q) for p, q in zip(a.shape, shape)):
                 raise ShapeMismatch("%s: %s has shape %s but %s has shape %s; pass matrices of one "
                                     "shape" % (name, args[0], shape, a, a.shape))
     return args, kinds == {True}

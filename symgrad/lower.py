@@ -11,6 +11,8 @@ for the whole derivation (``user_symbol`` maps it back), so no result contains
 ``re()`` or ``im()``.
 """
 
+import itertools
+
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
@@ -33,21 +35,27 @@ class Lowering(MatrixLowering):
         self.graph = graph if graph is not None else Graph()
         self.memo = {}
         self.env = {}          # placeholder symbol -> node (rule templates, lambda bodies)
-        self._real = {}        # user symbol -> real stand-in
+        self._real = {}        # symbol name -> real stand-in
         self.user = {}         # real stand-in -> user symbol
-        self._dims = set()
+        self._dims = {}        # dimension name -> dimension symbol
+        self.placeholders = itertools.count()   # names for the rules' matrix placeholders
 
     # --- symbols ------------------------------------------------------------------
 
     def real_symbol(self, s):
-        """The real stand-in for a user symbol (the symbol itself when already real)."""
-        if s.is_real or s in self._dims:
-            return s
-        r = self._real.get(s)
+        """The real stand-in for a user symbol: the symbol itself when already real.
+
+        Symbols are identified by name, so ``w`` and ``Symbol("w", real=True)`` are one
+        parameter (every symbol is treated as real anyway); a dimension keeps its symbol.
+        """
+        key = s if isinstance(s, sp.Dummy) else s.name
+        r = self._real.get(key)
         if r is None:
-            r = sp.Dummy(s.name, real=True)
-            self._real[s] = r
-            self.user[r] = s
+            r = self._dims.get(s.name, s if s.is_real else None)
+            if r is None:
+                r = sp.Dummy(s.name, real=True)
+                self.user[r] = s
+            self._real[key] = r
         return r
 
     def leaf(self, s):
@@ -59,10 +67,8 @@ class Lowering(MatrixLowering):
 
     def _note_dims(self, m):
         for d in m.shape:
-            self._dims.update(sp.sympify(d).free_symbols)
-
-    def bind(self, placeholder, node):
-        self.env[placeholder] = node
+            for s in sp.sympify(d).free_symbols:
+                self._dims.setdefault(s.name, s)
 
     # --- entry point ----------------------------------------------------------------
 

@@ -8,6 +8,8 @@ Trace. Symbolic dimensions stay symbolic; ``doit()`` evaluates explicit matrices
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
+from .errors import ArgumentError
+
 from .scalar_nodes import LogSumExp
 
 __all__ = ["RowLogSumExp", "RowSoftmax", "RowLogSoftmax", "AxisSum", "ElementwiseMap",
@@ -27,7 +29,7 @@ def _explicit(M, hints):
 def _matrix_arg(cls, M):
     M = sp.sympify(M)
     if not getattr(M, "is_Matrix", False):
-        raise TypeError("%s needs a matrix argument, got %s" % (cls.__name__, M))
+        raise ArgumentError("%s needs a matrix argument, got %s" % (cls.__name__, M))
     return M
 
 
@@ -101,7 +103,7 @@ class AxisSum(MatrixExpr):
     def __new__(cls, M, axis):
         axis = sp.sympify(axis)
         if axis not in (0, 1):
-            raise ValueError("AxisSum axis must be 0 or 1, got %s" % axis)
+            raise ArgumentError("AxisSum axis must be 0 or 1, got %s" % axis)
         return sp.Basic.__new__(cls, _matrix_arg(cls, M), axis)
 
     @property
@@ -154,7 +156,7 @@ class ElementwiseMap(MatrixExpr):
     def __new__(cls, function, *matrices):
         matrices = [_matrix_arg(cls, M) for M in matrices]
         if not isinstance(function, sp.Lambda) or len(function.variables) != len(matrices):
-            raise TypeError("ElementwiseMap needs a Lambda with one variable per matrix")
+            raise ArgumentError("ElementwiseMap needs a Lambda with one variable per matrix")
         return sp.Basic.__new__(cls, function, *matrices)
 
     @property
@@ -249,8 +251,10 @@ class LogDet(_ScalarOfMatrix):
         return r"\log\det\left(%s\right)" % printer._print(self.arg)
 
     def _numpycode(self, printer):
-        return "%s(%s)[1]" % (printer._module_format("numpy.linalg.slogdet"),
-                              printer._print(self.arg))
+        slogdet, x = printer._module_format("numpy.linalg.slogdet"), printer._print(self.arg)
+        return "%s(%s(%s)[0] > 0, %s(%s)[1], %s)" % (
+            printer._module_format("numpy.where"), slogdet, x, slogdet, x,
+            printer._module_format("numpy.nan"))
 
 
 class RowLogSoftmax(_RowNode):
@@ -271,3 +275,7 @@ class RowLogSoftmax(_RowNode):
 
     def _latex(self, printer):
         return r"\log\operatorname{softmax}_{\mathrm{row}}\left(%s\right)" % printer._print(self.arg)
+
+    def _numpycode(self, printer):
+        return "%s(%s, axis=1)" % (printer._module_format("scipy.special.log_softmax"),
+                                   printer._print(self.arg))

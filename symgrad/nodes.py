@@ -19,14 +19,17 @@ Matrix nodes (symbolic dimensions stay symbolic):
     LogDet(X)         scalar, log(det(X)); symgrad reads log(Determinant(X)) as this
     ElementwiseMap(f, A, B, ...)   f applied entry by entry to same-shape matrices
 
-Each node prints for NumPy (``_numpycode``, so ``sympy.lambdify`` works too) and
-for LaTeX (``_latex``), evaluates numerically, and rewrites into standard SymPy
-through :func:`to_standard`. SymPy's own ``log1p`` and ``expm1`` (from
+Each node prints for LaTeX (``_latex``), evaluates numerically, and rewrites
+into standard SymPy through :func:`to_standard`. All but ElementwiseMap also
+print for NumPy (``_numpycode``), so ``sympy.lambdify`` works on them; symgrad's
+own generated code uses the stable forms in ``symgrad.codegen_helpers``. SymPy's own ``log1p`` and ``expm1`` (from
 ``sympy.codegen.cfunctions``) are used as they are.
 """
 
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
+
+from .errors import ArgumentError
 
 from .matrix_nodes import (AxisSum, ElementwiseMap, LogDet, Mean, RowLogSoftmax, RowLogSumExp,
                            RowSoftmax, SumAll)
@@ -65,7 +68,8 @@ def logsumexp(*zs, axis=None):
     """log(sum(exp(z))): of scalars, or of a matrix along ``axis=1`` (rows)."""
     if len(zs) == 1 and _is_matrix(zs[0]):
         if axis != 1:
-            raise ValueError("logsumexp of a matrix supports axis=1 (row-wise) only")
+            raise ArgumentError("logsumexp of a matrix supports axis=1 (row-wise) only; for "
+                                "columns use logsumexp(M.T, axis=1)")
         return RowLogSumExp(zs[0])
     return LogSumExp(*zs)
 

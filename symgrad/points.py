@@ -4,7 +4,8 @@ Points are drawn as dyadic rationals (multiples of 1/256), which floats
 represent exactly, so the exact (SymPy) side and the float64 (generated) side
 see the same numbers. Symbols that sit under a log, a square root or a
 fractional power are drawn positive; square matrices under an inverse or a
-determinant are drawn symmetric positive definite.
+determinant are drawn with a positive definite symmetric part but not
+symmetric, so det > 0 and X^-1 differs from X^-T.
 """
 
 import random
@@ -153,22 +154,28 @@ def kink_values(expr, subs):
     Kinks inside ``M.applyfunc(f)`` are evaluated at every entry of M.
     """
     from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-    out = []
-    for desc, u in _kink_arguments(expr):
+
+    from .nodes import ElementwiseMap
+
+    def value(desc, u, at):
         if desc.startswith("atan2"):                    # a jump only where x < 0
             y, x = u
-            if evaluate(x, subs, 30) < 0:
-                out.append((desc, evaluate(y, subs, 30)))
-            continue
-        out.append((desc, evaluate(u, subs, 30)))
+            return evaluate(y.xreplace(at), subs, 30) if evaluate(x.xreplace(at), subs, 30) < 0 else None
+        return evaluate(u.xreplace(at), subs, 30)
+
+    out = [(desc, value(desc, u, {})) for desc, u in _kink_arguments(expr)]
     for node in sp.preorder_traversal(expr):
         if isinstance(node, ElementwiseApplyFunction) and isinstance(node.function, sp.Lambda):
-            var, body = node.function.variables[0], node.function.expr
-            entries = evaluate(node.expr, subs, 30)
-            for desc, u in _kink_arguments(body):
-                for v in entries:
-                    out.append((desc, evaluate(u.xreplace({var: v}), subs, 30)))
-    return out
+            variables, matrices = node.function.variables, [node.expr]
+        elif isinstance(node, ElementwiseMap):
+            variables, matrices = node.function.variables, node.matrices
+        else:
+            continue
+        entries = [list(evaluate(m, subs, 30)) for m in matrices]
+        for desc, u in _kink_arguments(node.function.expr):
+            for values in zip(*entries):
+                out.append((desc, value(desc, u, dict(zip(variables, values)))))
+    return [(desc, v) for desc, v in out if v is not None]
 
 
 def _kink_arguments(expr):

@@ -17,20 +17,19 @@ from .errors import UnsupportedExpression
 __all__ = ["Code", "CodePrinter", "ATOM"]
 
 ATOM = PRECEDENCE["Atom"]
-_PRECEDENCE = {}
 
 
 class Code(sp.Symbol):
-    """A placeholder that prints as ``text`` and parenthesizes by ``precedence``."""
+    """A placeholder that prints as ``text`` and parenthesizes by ``precedence``.
+
+    Made with ``__xnew__``, outside SymPy's symbol cache, so each carries its own
+    precedence and none outlives the printing that made it.
+    """
 
     def __new__(cls, text, precedence=ATOM):
-        obj = super().__new__(cls, text)
-        _PRECEDENCE[text] = precedence
+        obj = sp.Symbol.__xnew__(cls, text)
+        obj.precedence = precedence
         return obj
-
-    @property
-    def precedence(self):
-        return _PRECEDENCE.get(self.name, ATOM)
 
 
 # SymPy function name -> NumPy / SciPy function

@@ -59,16 +59,30 @@ class Claim:
                                % (self.statement, self.expect, ", ".join(VERDICTS)))
 
     def check(self):
-        """Decide the claim with verify; remember and return the Verdict."""
+        """Decide the claim with verify; remember and return the Verdict. A claim verify
+        cannot decide (a SymgradError) gets the status "error", which no claim expects."""
         start = time.perf_counter()
-        self.verdict = verify(self.lhs, self.rhs, relation=self.relation,
-                              assumptions=tuple(self.assumptions), seed=self.seed, budget=self.budget)
+        try:
+            self.verdict = verify(self.lhs, self.rhs, relation=self.relation,
+                                  assumptions=tuple(self.assumptions), seed=self.seed,
+                                  budget=self.budget)
+        except SymgradError as e:
+            self.verdict = _Undecided("error", "%s: %s" % (type(e).__name__, e))
         self.seconds = time.perf_counter() - start
         return self.verdict
 
     @property
     def passed(self):
         return self.verdict is not None and self.verdict.status == self.expect
+
+
+@dataclass
+class _Undecided:
+    """The verdict of a claim verify raised on: it fails, and says why."""
+
+    status: str
+    method: str
+    counterexample: object = None
 
 
 def load_claims(path):

@@ -6,6 +6,8 @@ numerically, and rewrites into standard SymPy (``rewrite(sp.exp)``).
 
 import sympy as sp
 
+from .errors import ArgumentError
+
 __all__ = ["Sigmoid", "Softplus", "LogSumExp", "LogSoftmax", "XLogY"]
 
 
@@ -55,7 +57,7 @@ class Sigmoid(sp.Function):
 
 
 class Softplus(sp.Function):
-    """log(1 + exp(z)), printed as the stable ``logaddexp(0, z)``."""
+    """log(1 + exp(z)), evaluated without overflow (max(z, 0) + log1p(exp(-|z|)))."""
 
     nargs = 1
 
@@ -96,7 +98,7 @@ class LogSumExp(sp.Function):
     @classmethod
     def eval(cls, *zs):
         if len(zs) == 0:
-            raise TypeError("LogSumExp needs at least one argument")
+            raise ArgumentError("LogSumExp needs at least one argument")
         if len(zs) == 1:
             return zs[0]
 
@@ -120,8 +122,9 @@ class LogSumExp(sp.Function):
             _arg_latex(printer, z) for z in self.args)
 
     def _numpycode(self, printer):
-        return "%s([%s], axis=0)" % (printer._module_format("scipy.special.logsumexp"),
-                                     ", ".join(printer._print(z) for z in self.args))
+        return "%s(%s(%s), axis=0)" % (printer._module_format("scipy.special.logsumexp"),
+                                       printer._module_format("numpy.broadcast_arrays"),
+                                       ", ".join(printer._print(z) for z in self.args))
 
 
 class XLogY(sp.Function):
@@ -170,7 +173,7 @@ class LogSoftmax(sp.Function):
     @classmethod
     def eval(cls, k, *zs):
         if not k.is_Integer or not 0 <= int(k) < len(zs):
-            raise TypeError("LogSoftmax needs a literal index 0 <= k < %d first, got %s" % (len(zs), k))
+            raise ArgumentError("LogSoftmax needs a literal index 0 <= k < %d first, got %s" % (len(zs), k))
         if len(zs) == 1:
             return sp.S.Zero
 
@@ -201,3 +204,9 @@ class LogSoftmax(sp.Function):
     def _latex(self, printer):
         return r"\log\operatorname{softmax}_{%d}\left(%s\right)" % (
             self.index, ", ".join(printer._print(z) for z in self.args[1:]))
+
+    def _numpycode(self, printer):
+        zs = self.args[1:]
+        return "(%s - %s(%s(%s), axis=0))" % (
+            printer._print(zs[self.index]), printer._module_format("scipy.special.logsumexp"),
+            printer._module_format("numpy.broadcast_arrays"), ", ".join(printer._print(z) for z in zs))

@@ -140,9 +140,14 @@ def fit(loss, params, data=None, optimizer=None, steps=1000, *, validation=None,
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             run.loop(steps)
-            return run.result(list(params))
+            res = run.result(list(params))
     except TrainingDiverged as err:
         raise _explain(err, loss, list(params), list(data), f, train, optimizer) from None
+    for s, given in params.items():               # a 1-D vector given stays 1-D
+        shape = np.shape(given)
+        if np.ndim(res.params[s]) and np.size(res.params[s]) == int(np.prod(shape)):
+            res.params[s] = np.reshape(res.params[s], shape)
+    return res
 
 
 # --- the loop -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ._verify_numeric import PRECISIONS, shown
+from ._verify_numeric import AGREE_DIGITS, PRECISIONS, shown
 from ._verify_problem import build_problem
 from ._verify_prove import prove
 from ._verify_sample import search
@@ -160,6 +160,6 @@ def verify(lhs, rhs, relation="==", assumptions=(), seed=0, *, budget=5.0, point
         return Verdict("proven", route, relation, found.points, lhs, rhs)
     if found.points < want:
         _no_points(problem, found, want)
-    how = "exact rational arithmetic" if found.exact else "%d-digit evaluation" % 60
+    how = "exact rational arithmetic" if found.exact else "%d-digit evaluation" % AGREE_DIGITS
     return Verdict("probable", "random points, %s" % how, relation, found.points, lhs, rhs,
                    note=note)

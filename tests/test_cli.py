@@ -3,8 +3,6 @@ the exit code and never raises). Hostile input and real processes: test_cli_host
 import importlib.util
 import json
 import re
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -277,21 +275,26 @@ def test_fit_minibatch_with_validation_and_early_stopping(capsys, line_csv):
     assert code == 0 and "validation loss" in out
 
 
-def test_prove_calls_symgrad_prove_run(capsys, monkeypatch):
+def test_prove_passes_its_arguments_to_the_runner(capsys, monkeypatch):
     calls = []
-    fake = types.ModuleType("symgrad.prove")
-    fake.run = lambda paths=("proofs",), report=None, force=False: calls.append(
+    fake = lambda paths=("proofs",), report=None, force=False: calls.append(
         (list(paths), report, force)) or (1 if "bad.py" in paths else 0)
-    monkeypatch.setitem(sys.modules, "symgrad.prove", fake)
+    monkeypatch.setattr(_cli_commands, "run_proofs", fake)
     assert run(capsys, "prove")[0] == 0
     assert run(capsys, "prove", "a.py", "bad.py", "--report", "r.md", "--force")[0] == 1
     assert calls == [(["proofs"], None, False), (["a.py", "bad.py"], "r.md", True)]
 
 
-def test_prove_unavailable_is_a_clear_error(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "symgrad.prove", None)
-    code, out, err = run(capsys, "prove")
-    assert code == 3 and out == "" and "not available" in one_error_line(err)
+def test_prove_exit_code_follows_the_verdicts(capsys, tmp_path):
+    good, bad = tmp_path / "good.py", tmp_path / "bad.py"
+    claim = ('"""Squares."""\nimport sympy as sp\nimport symgrad as sg\nx = sp.Symbol("x")\n'
+             'CLAIMS = [sg.Claim("square of a sum", (x + 1)**2, x**2 + 2*x + 1, expect="%s")]\n')
+    good.write_text(claim % "proven")
+    bad.write_text(claim % "refuted")
+    code, out, _ = run(capsys, "prove", str(good))
+    assert code == 0 and "1 claims, 1 as expected" in out
+    code, out, _ = run(capsys, "prove", str(bad))
+    assert code == 1 and "expected refuted" in out
 
 
 # --- help, version, internal errors ----------------------------------------------------------
