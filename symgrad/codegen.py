@@ -207,8 +207,11 @@ class _Function:
             return "-%s" % _wrap(self.ref(b), MUL), MUL
         for num, den in ((a, b), (b, a)):
             if den.id in self.inline and den.op is sp.Pow and den.args[1].op is Const \
-                    and den.args[1].value == -1:
-                return "%s/%s" % (_wrap(self.ref(num), MUL), _wrap(self.ref(den.args[0]), MUL + 1)), MUL
+                    and den.args[1].value.is_Integer and den.args[1].value < 0:
+                k = -den.args[1].value
+                base = _wrap(self.ref(den.args[0]), CALL)
+                below = base if k == 1 else "%s**%d" % (base, k)
+                return "%s/%s" % (_wrap(self.ref(num), MUL), below), MUL
         if b.op is sp.MatMul and a.op is not sp.MatMul and b.id in self.inline:
             a, b = b, a      # the product first: its result's memory is reused, not faulted in
         return "%s*%s" % (_wrap(self.ref(a), MUL), _wrap(self.ref(b), MUL + 1)), MUL

@@ -5,7 +5,7 @@ People write the sigmoid as 1/(1 + exp(-z)) and cross-entropy as
 returns inf or NaN once |z| passes a few hundred. ``stabilize`` recognises
 these patterns however they are written and replaces them with stable nodes:
 
-    1/(1 + exp(-z))          -> Sigmoid(z)           (printed as scipy's expit)
+    1/(1 + exp(-z))          -> Sigmoid(z)           (printed as scipy's expit; powers too)
     exp(z)/(1 + exp(z))      -> Sigmoid(z)
     1 - Sigmoid(z)           -> Sigmoid(-z)
     log(Sigmoid(z))          -> -Softplus(-z)        (printed as logaddexp(0, .))
@@ -17,6 +17,11 @@ these patterns however they are written and replaces them with stable nodes:
     log(1 + x)               -> log1p(x)
     log(1 - exp(u))          -> log(-expm1(u)) or log1p(-exp(u)), whichever keeps digits
     log(exp(u) - 1)          -> u + log(1 - exp(-u))
+    log(c*e^u*sigmoid(v)*w)  -> log c + u - Softplus(-v) + log w (positive factors split off)
+    softplus(u) - u          -> Softplus(-u)
+    sigmoid(u) - sigmoid(-u) -> tanh(u/2)
+    1 - tanh(u)^2            -> 1/cosh(min(|u|, 355))^2  (tanh's derivative, keeping its digits)
+    (e^a - e^b)/(e^a + e^b)  -> tanh((a - b)/2)
     log(cosh(u))             -> log1p(2 sinh(u/2)^2) or |u| + log1p(exp(-2|u|)) - log 2
     exp(x) - 1               -> expm1(x)
     x*log(y)                 -> XLogY(x, y)          (0*log(0) = 0, scipy's xlogy)
@@ -115,13 +120,15 @@ class _Rewriter:
 
     def power(self, n):
         base, exponent = n.args
-        if not _const(exponent, -1) or base.op is not sp.Add:
+        k = exponent.value if _const(exponent) else None
+        if k is None or not (k.is_Integer and k < 0) or base.op is not sp.Add:
             return n
         terms = _terms(base)
         if len(terms) == 2:
             for (c1, one), (c2, e) in (terms, terms[::-1]):
                 if c1 == 1 and _const(one, 1) and c2 == 1 and e.op is sp.exp:
-                    return self.g.apply(Sigmoid, self.neg(e.args[0]))       # 1/(1 + exp(u))
+                    s = self.g.apply(Sigmoid, self.neg(e.args[0]))          # 1/(1 + exp(u))
+                    return s if k == -1 else self.g.apply(sp.Pow, s, self.g.const(-k))
         return n
 
     def logarithm(self, x):
@@ -141,10 +148,21 @@ class _Rewriter:
             return self.log1mexp(x.args[1].args[0])   # log(1 - e^u)
         if x.op is SumTo and x.args[0].op is sp.exp and _is_row_sum(x):
             return g.apply(RowLogSumExp, x.args[0].args[0], shape=x.shape)
+        if x.op is sp.Mul:
+            split = self.log_product(x)
+            if split is not None:
+                return split
         if x.op is sp.Add:
             terms = _terms(x)
-            if len(terms) >= 2 and all(c == 1 and t.op is sp.exp for c, t in terms):
-                return g.apply(LogSumExp, *[t.args[0] for _, t in terms])
+            if len(terms) == 2 and all(c == 1 and t.op is sp.exp for c, t in terms) \
+                    and self.neg(terms[0][1].args[0]) is terms[1][1].args[0]:
+                # log(e^u + e^-u) = log 2 + log cosh u: no cancellation in its gradient near 0
+                return g.apply(sp.Add, self.log_cosh(terms[0][1].args[0]), g.const(sp.log(2)))
+            exponents = [self._exponent(c, t) for c, t in terms]
+            if len(terms) >= 2 and all(e is not None for e in exponents) and \
+                    any(t.op is sp.exp for _, t in terms) and not (
+                        len(terms) == 2 and any(_const(t, 1) and c == 1 for c, t in terms)):
+                return g.apply(LogSumExp, *exponents)      # sum of c*e^u and positive constants
             ones = [i for i, (c, t) in enumerate(terms) if _const(t, 1) and c == 1]
             if ones:
                 rest = terms[:ones[0]] + terms[ones[0] + 1:]
@@ -152,6 +170,43 @@ class _Rewriter:
                     return g.apply(Softplus, rest[0][1].args[0])
                 return g.apply(log1p, self.total(rest))
         return g.apply(sp.log, x)
+
+    def _exponent(self, c, t):
+        """u with c*t = e^u, for t = e^v with c > 0 or a positive constant; else None."""
+        g = self.g
+        if not (c.is_number and c.is_positive):
+            return None
+        if t.op is sp.exp:
+            return t.args[0] if c == 1 else g.apply(sp.Add, t.args[0], g.const(sp.log(c)))
+        if _const(t) and t.value.is_positive and t.value.is_finite:
+            return g.const(sp.log(c * t.value))
+        return None
+
+    def _sum_of_exponentials(self, f):
+        """A sum of c*e^u terms and positive constants: positive, with a stable log."""
+        if f.op is not sp.Add:
+            return False
+        terms = _terms(f)
+        return any(t.op is sp.exp for _, t in terms) and \
+            all(self._exponent(c, t) is not None for c, t in terms)
+
+    def log_product(self, x):
+        """log of a product with positive factors (e^u, sigmoid, positive powers of them,
+        positive constants): a sum of their logs, which are stable, plus log of the rest."""
+        g = self.g
+        parts, rest = [], []
+        for f in _factors(x):
+            if _positive(f) or self._sum_of_exponentials(f):
+                parts.append(self.logarithm(f))
+            elif f.op is sp.Pow and _positive(f.args[0]) and _const(f.args[1]):
+                parts.append(g.apply(sp.Mul, f.args[1], self.logarithm(f.args[0])))
+            else:
+                rest.append(f)
+        if not parts:
+            return None
+        if rest:
+            parts.append(self.logarithm(g.mul(*rest)))
+        return g.add(*parts)
 
     def log_cosh(self, u):
         """log cosh u: log1p(2 sinh(u/2)^2) near 0, |u| + log1p(e^-2|u|) - log 2 beyond."""
@@ -163,6 +218,12 @@ class _Rewriter:
                       g.const(-sp.log(2)))
         return g.apply(sp.Piecewise, small, g.apply(sp.StrictLessThan, a, g.const(1)), large,
                        g.const(sp.true))
+
+    def sech2(self, u):
+        """1/cosh(u)^2 with |u| capped at 355, where it underflows anyway: no overflow."""
+        g = self.g
+        capped = g.apply(sp.Min, g.apply(sp.Abs, u), g.const(355))
+        return g.apply(sp.Pow, g.apply(sp.cosh, capped), g.const(-2))
 
     def log1mexp(self, u):
         """log(1 - e^u) for u < 0, choosing the form that keeps its digits (Maechler 2012)."""
@@ -191,6 +252,22 @@ class _Rewriter:
         terms = _terms(n)
         g = self.g
         for i, (c, t) in enumerate(terms):
+            if t.op is Sigmoid:                           # sigmoid(u) - sigmoid(-u) = tanh(u/2)
+                for j, (c1, s) in enumerate(terms):
+                    if c1 == -c and s.op is Sigmoid and self.neg(s.args[0]) is t.args[0]:
+                        rest = [x for k, x in enumerate(terms) if k not in (i, j)]
+                        half = g.apply(sp.Mul, g.const(sp.S.Half), t.args[0])
+                        return self.total(rest + [(c, g.apply(sp.tanh, half))])
+            if t.op is sp.Pow and t.args[0].op is sp.tanh and _const(t.args[1], 2):
+                for j, (c1, one) in enumerate(terms):     # 1 - tanh(u)^2 -> sech(u)^2
+                    if _const(one) and c1 * one.value == -c:
+                        rest = [x for k, x in enumerate(terms) if k not in (i, j)]
+                        return self.total(rest + [(-c, self.sech2(t.args[0].args[0]))])
+            if t.op is Softplus:                          # softplus(u) - u -> softplus(-u)
+                for j, (c1, u) in enumerate(terms):
+                    if c1 == -c and u is t.args[0]:
+                        rest = [x for k, x in enumerate(terms) if k not in (i, j)]
+                        return self.total(rest + [(c, g.apply(Softplus, self.neg(u)))])
             if t.op in (LogSumExp, RowLogSumExp):       # z_k - logsumexp(z) -> log softmax
                 for j, (c1, z) in enumerate(terms):
                     if c1 == -c and (z in t.args if t.op is LogSumExp else z is t.args[0]):
@@ -221,9 +298,18 @@ class _Rewriter:
                             self.neg(f.args[0]) is e.args[0]), None)
             if partner is not None:                   # exp(z)*sigmoid(-z) -> sigmoid(z)
                 return self._replace(factors, [e, partner], g.apply(Sigmoid, e.args[0]))
+            power = next((f for f in factors if f.op is sp.Pow and f.args[0].op is Sigmoid and
+                          self.neg(f.args[0].args[0]) is e.args[0] and _const(f.args[1]) and
+                          f.args[1].value.is_Integer and f.args[1].value > 1), None)
+            if power is not None:                     # exp(z)*sigmoid(-z)^k
+                rest = g.apply(sp.Pow, power.args[0], g.const(power.args[1].value - 1))
+                return self._replace(factors, [e, power], g.mul(g.apply(Sigmoid, e.args[0]), rest))
             shift = next((f for f in factors if _is_inverse_sum_of_exps(f)), None)
             if shift is not None:                     # exp(a)/sum(exp) -> exp(a - lse)
                 return self._replace(factors, [e, shift], self._softmax(e, shift.args[0]))
+        ratio = self._tanh(factors)
+        if ratio is not None:
+            return ratio
         masks = [f for f in factors if _is_mask(f)]
         if masks and len(factors) > 1:                # x*where(c, 1, 0) -> where(c, x, 0)
             rest = [f for f in factors if f is not masks[0]]
@@ -241,6 +327,25 @@ class _Rewriter:
                 return g.mul(*consts, core) if consts else core
         return n
 
+    def _tanh(self, factors):
+        """(e^a - e^b) / (e^a + e^b) -> tanh((a - b)/2)."""
+        g = self.g
+        for d in factors:
+            if d.op is not sp.Pow or not _const(d.args[1], -1) or d.args[0].op is not sp.Add:
+                continue
+            below = _terms(d.args[0])
+            if len(below) != 2 or not all(c == 1 and t.op is sp.exp for c, t in below):
+                continue
+            for n in factors:
+                above = _terms(n) if n.op is sp.Add else []
+                if len(above) == 2 and {c for c, _ in above} == {1, -1} and \
+                        {t for _, t in above} == {t for _, t in below}:
+                    a = next(t for c, t in above if c == 1).args[0]
+                    b = next(t for c, t in above if c == -1).args[0]
+                    half = g.apply(sp.Mul, g.const(sp.S.Half), g.apply(sp.Add, a, self.neg(b)))
+                    return self._replace(factors, [n, d], g.apply(sp.tanh, half))
+        return None
+
     def _softmax(self, e, total):
         g = self.g
         if total.op is Broadcast:
@@ -256,6 +361,11 @@ class _Rewriter:
         for u in used:
             rest.remove(u)
         return self.g.mul(*rest, new) if rest else new
+
+
+def _positive(f):
+    """Known positive by construction: e^u, sigmoid, or a positive constant."""
+    return f.op in (sp.exp, Sigmoid) or (_const(f) and f.value.is_positive and f.value.is_finite)
 
 
 def _is_mask(f):

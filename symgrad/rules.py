@@ -112,7 +112,7 @@ RULES = {
     sp.exp: lambda g, ans, x: (g * ans,),
     sp.log: lambda g, ans, x: (g / x,),
     log1p: lambda g, ans, x: (g / (1 + x),),
-    expm1: lambda g, ans, x: (g * (ans + 1),),
+    expm1: lambda g, ans, x: (g * sp.exp(x),),           # not ans + 1: it cancels for x < 0
     XLogY: lambda g, ans, x, y: (g * sp.log(y), g * sp.Piecewise((0, sp.Eq(x, 0)), (x / y, True))),
     Sigmoid: lambda g, ans, x: (g * ans * Sigmoid(-x),),
     Softplus: lambda g, ans, x: (g * Sigmoid(x),),
@@ -139,7 +139,7 @@ RULES = {
     # --- hyperbolic ---
     sp.sinh: lambda g, ans, x: (g * sp.cosh(x),),
     sp.cosh: lambda g, ans, x: (g * sp.sinh(x),),
-    sp.tanh: lambda g, ans, x: (g * (1 - ans**2),),
+    sp.tanh: lambda g, ans, x: (g * (1 - ans**2),),     # code: sech^2, see rewrite.py
     sp.coth: lambda g, ans, x: (g * (1 - ans**2),),
     sp.sech: lambda g, ans, x: (-g * ans * sp.tanh(x),),
     sp.csch: lambda g, ans, x: (-g * ans * sp.coth(x),),

@@ -79,6 +79,26 @@ CASES = {
     "log(exp(x) - 1)": (
         sp.log(sp.exp(x) - 1), [x], [], lambda t: mpmath.log(mpmath.exp(t) - 1),
         [(1e-12,), (3.0,), (800.0,)]),
+    "log(exp(3z) + exp(-2z) + 1)": (
+        sp.log(sp.exp(3 * z) + sp.exp(-2 * z) + 1), [z], [],
+        lambda t: mpmath.log(mpmath.exp(3 * t) + mpmath.exp(-2 * t) + 1),
+        [(-1000.0,), (-300.0,), (0.5,), (300.0,), (1000.0,)]),
+    "tanh written with exp": (
+        (sp.exp(z) - sp.exp(-z)) / (sp.exp(z) + sp.exp(-z)), [z], [], mpmath.tanh,
+        [(-1000.0,), (-100.0,), (-30.0,), (1e-15,), (30.0,), (100.0,), (1000.0,)]),
+    "log(exp(z) + exp(-z)) near 0": (
+        sp.log(sp.exp(z) + sp.exp(-z)), [z], [], lambda t: mpmath.log(mpmath.exp(t) + mpmath.exp(-t)),
+        [(1e-15,), (-1e-15,), (1e-8,), (-900.0,), (900.0,)]),
+    "softplus(z) - z": (
+        sp.log(1 + sp.exp(z)) - z, [z], [], lambda t: mpmath.log(1 + mpmath.exp(t)) - t,
+        [(30.0,), (36.0,), (700.0,), (-700.0,)]),
+    "log(2*exp(z))": (
+        sp.log(2 * sp.exp(z)), [z], [], lambda t: mpmath.log(2 * mpmath.exp(t)),
+        [(-1000.0,), (-745.0,), (1000.0,)]),
+    "KL with a sigmoid: y*log(y/s) + (1-y)*log((1-y)/(1-s))": (
+        y * sp.log(y / sigma) + (1 - y) * sp.log((1 - y) / (1 - sigma)), [z], [y],
+        lambda t, yy: yy * mpmath.log(yy / mp_sigmoid(t)) + (1 - yy) * mpmath.log((1 - yy) / (1 - mp_sigmoid(t))),
+        [(-1000.0, 0.3), (-700.0, 0.3), (0.5, 0.3), (700.0, 0.3), (1000.0, 0.3)]),
     "KL term y*log(y/p) at y = 0": (
         y * sp.log(y / p), [p], [y], lambda pp, yy: yy * mpmath.log(yy / pp) if yy else m(0),
         [(0.3, 0.0), (1e-20, 0.0), (0.5, 0.25)]),
@@ -248,3 +268,10 @@ def test_the_command_line_shows_the_stable_form(capsys):
     code = main(["derive", "log(1 + exp(w*x))", "--wrt", "w", "--stable", "--no-check"])
     out = capsys.readouterr().out
     assert code == 0 and "stable form" in out and "softplus" in out
+
+
+def test_expm1_gradient_keeps_its_digits_for_negative_arguments():
+    f = sg.value_and_grad(sp.exp(x) - 1, [x])
+    for t in (-30.0, -36.0, -100.0, -700.0):
+        _, (g,) = f(t)
+        assert _close(g, mpmath.exp(t)), (t, g)
