@@ -14,7 +14,7 @@ import sympy as sp
 from ._parse_guards import declare, short
 from ._parse_text import to_text
 from .check import check_grad
-from .compile import value_and_grad
+from .compile import check_args, value_and_grad
 from .data import load_csv, save_result_json
 from .derive import grad
 from .errors import ArgumentError, ParseError
@@ -134,6 +134,7 @@ def run_derive(args):
     style = "latex" if args.latex else "pretty" if args.pretty else "plain"
     seed = integer(args.seed, "--seed", 0, MAX_SEED)
     _, expr, wrt, data = _problem(args)
+    check_args(wrt, data)                          # refuse bad input before printing anything
     grads = grad(expr, wrt)
     print(_line("f", expr, style))
     for w, g in zip(wrt, grads):

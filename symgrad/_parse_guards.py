@@ -16,7 +16,7 @@ import warnings
 
 import sympy as sp
 
-from ._parse_tables import (CHAIN_KIND, CONSTANTS, FUNCTIONS, GROWING, MATRIX_FUNCTIONS,
+from ._parse_tables import (CHAIN_KIND, CONSTANTS, FUNCTIONS, GROWING, MATRIX_FUNCTIONS, NOT_NUMBERS,
                             MAX_ARGS, MAX_DEPTH, MAX_DIMENSION, MAX_EXPONENT, MAX_GROWTH_ARG,
                             MAX_LENGTH, MAX_LITERAL_DIGITS, MAX_NESTING, MAX_NODES,
                             MAX_RESULT_DIGITS, MAX_SPECIAL_ARG, NUMBER_GUARDED)
@@ -205,6 +205,8 @@ def check_name(text, what):
              "use letters, digits and _, starting with a letter (e.g. w1)")
     if name.startswith("_"):
         fail(what, "name %r may not start with _" % name, "rename it")
+    if name in NOT_NUMBERS:
+        fail(what, "%s reads as a non-finite number" % name, "choose another name")
     if name in FUNCTIONS or name in MATRIX_FUNCTIONS or name in CONSTANTS:
         fail(what, "%s is a %s name" % (name, "constant" if name in CONSTANTS else "function"),
              "choose another name")

@@ -17,7 +17,7 @@ import sympy as sp
 from . import _parse_guards as G
 from . import _parse_tables as T
 from ._parse_guards import fail, short
-from ._parse_tables import (CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, MAX_ARGS, MAX_DIMENSION,
+from ._parse_tables import (CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, MAX_ARGS, MAX_DIMENSION, NOT_NUMBERS,
                             arity_text)
 
 __all__ = ["Reader"]
@@ -125,6 +125,9 @@ class Reader:
         if name in FUNCTIONS or name in MATRIX_FUNCTIONS:
             self.fail(node, "%s is a function, not a symbol" % name,
                       "call it as %s(x), or rename the symbol" % name)
+        if name in NOT_NUMBERS:
+            self.fail(node, "%s is not a finite number" % name,
+                      "symgrad computes with finite numbers; rename the symbol if you meant one")
         return sp.Symbol(name, real=True)
 
     def attribute(self, node):

@@ -34,6 +34,8 @@ MAX_DIMENSION = 10 ** 9       # an integer matrix dimension
 # --- constants -------------------------------------------------------------------------
 
 CONSTANTS = {"pi": sp.pi, "E": sp.E}
+# names that read as non-finite numbers: refused, as 1e309 and log(0) are
+NOT_NUMBERS = frozenset({"nan", "NaN", "inf", "Inf", "infinity", "Infinity", "oo", "zoo"})
 
 
 # --- helpers behind a few table entries ----------------------------------------------

@@ -88,7 +88,8 @@ def _compare(f, expr, exact_values, inputs, wrt, point, dims, rows, kinks, k, no
             elif abs(u) < NEAR_KINK:
                 near_kink = True
     if on_kink:
-        kinks.append("point %d: %s at zero (not compared)" % (k + 1, sorted(set(on_kink))[0]))
+        kinks.append("point %d: on %s (not differentiable there; not compared)"
+                     % (k + 1, sorted(set(on_kink))[0]))
         return
     exact_grads = []
     for i in range(len(wrt)):                      # the mean over samples of each gradient

@@ -34,6 +34,7 @@ class Row:
     errors: dict = field(default_factory=lambda: {p: [0.0, 0.0] for p in PAIRS})
     ok: bool = True
     compared: set = field(default_factory=set)
+    relative: set = field(default_factory=set)
 
     def record(self, pair, a, b, tol):
         self.compared.add(pair)
@@ -45,6 +46,7 @@ class Row:
         e[0] = worse(err, e[0])
         if rel is not None:                  # no relative error against an exact zero
             e[1] = worse(rel, e[1])
+            self.relative.add(pair)
         if not err <= tol:
             self.ok = False
 
@@ -70,8 +72,8 @@ class GradCheckReport:
         lines = [head, "max abs / rel error of each pair:",
                  row % ("parameter", *PAIRS, "verdict")]
         for r in self.rows:
-            cells = ["%.1e / %.1e" % tuple(r.errors[p]) if p in r.compared else "n/a"
-                     for p in PAIRS]
+            cells = [("%.1e / %s" % (r.errors[p][0], "%.1e" % r.errors[p][1] if p in r.relative
+                                     else "n/a")) if p in r.compared else "n/a" for p in PAIRS]
             lines.append(row % (r.parameter[:14], *cells, "ok" if r.ok else "MISMATCH"))
         lines += ["not differentiable: " + k for k in self.kinks]
         lines += ["note: " + n for n in self.notes]

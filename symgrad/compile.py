@@ -228,6 +228,9 @@ def _check_matrices(arrays, specs):
         if a.ndim != 2:
             raise ShapeMismatch("%s is declared %s x %s but got an array of shape %s"
                                 % (s, s.shape[0], s.shape[1], a.shape))
+        if 0 in a.shape:
+            raise ShapeMismatch("%s has shape %s: it has no entries; give it at least one row and "
+                                "one column" % (s, a.shape))
         for (kind, d), size in zip(axes, a.shape):
             if kind == "dim" and d not in bound:
                 bound[d] = (size, s)

@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import stat
 
 import numpy as np
 import sympy as sp
@@ -20,6 +21,9 @@ from .errors import ArgumentError, ParseError, SymgradError
 from .io import FileExists, write_atomic
 
 __all__ = ["load_csv", "save_result_json", "write_loss_plot"]
+
+
+MAX_CSV_BYTES = 512 << 20     # data files beyond this are refused, not read into memory
 
 
 def load_csv(path, names):
@@ -38,6 +42,12 @@ def load_csv(path, names):
     """
     names = [str(n) for n in names]
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ParseError("%s is not a regular file; give a CSV file" % path)
+        if info.st_size > MAX_CSV_BYTES:
+            raise ParseError("%s is %d MB; CSV input is limited to %d MB"
+                             % (path, info.st_size >> 20, MAX_CSV_BYTES >> 20))
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
     except OSError as e:
@@ -173,7 +183,7 @@ def write_loss_plot(path, history, val_history=None, force=False):
     if fmt is None:
         raise ArgumentError("plot file %s must end in .png, .svg or .pdf" % path)
     if os.path.exists(path) and not force:
-        raise FileExists("%s already exists; pass --force (force=True) to overwrite it" % path)
+        raise FileExists("%s already exists; pass --force (force=True in Python) to overwrite it" % path)
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure

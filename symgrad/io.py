@@ -37,7 +37,7 @@ def write_atomic(path, text, *, force=False):
     if not os.path.isdir(directory):
         raise SymgradError("directory %s does not exist; create it first" % directory)
     if os.path.exists(path) and not force:
-        raise FileExists("%s already exists; pass --force (force=True) to overwrite it" % path)
+        raise FileExists("%s already exists; pass --force (force=True in Python) to overwrite it" % path)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
     try:
         os.fchmod(fd, 0o666 & ~_umask())    # what open() would have made, not mkstemp's 0600
@@ -54,7 +54,7 @@ def write_atomic(path, text, *, force=False):
             try:
                 os.link(tmp, path)
             except FileExistsError:
-                raise FileExists("%s already exists; pass --force (force=True) to overwrite it"
+                raise FileExists("%s already exists; pass --force (force=True in Python) to overwrite it"
                                  % path) from None
             except OSError:
                 if os.path.exists(path):

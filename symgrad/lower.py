@@ -16,6 +16,7 @@ import itertools
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .errors import UnsupportedExpression, describe_path, short_text as _short
 from .ir import ELEMENTWISE, Graph, broadcast_shapes
@@ -76,6 +77,10 @@ class Lowering(MatrixLowering):
         expr = sp.sympify(expr)
         for m in expr.atoms(sp.MatrixSymbol):
             self._note_dims(m)
+        # real stand-ins first, so SymPy itself simplifies re(x), conjugate(x), |x|**2, ...
+        stand_ins = {s: self.real_symbol(s) for s in expr.atoms(sp.Symbol)
+                     if not isinstance(s, sp.Dummy)}
+        expr = expr.xreplace({s: r for s, r in stand_ins.items() if r is not s})
         return self._lower(expr, ())
 
     def lower_template(self, expr, bindings):
@@ -104,7 +109,10 @@ class Lowering(MatrixLowering):
         name = type(e).__name__
         hint = why or ("symgrad has no derivative rule for %s; rewrite it with supported "
                        "functions (see symgrad.rules.RULES)" % name)
-        raise UnsupportedExpression("%s node %s %s: %s" % (name, _short(e), describe_path(path), hint))
+        user = self.user                  # show the user's own symbols, not the real stand-ins
+        shown = [(p.xreplace(user), i) for p, i in path]
+        raise UnsupportedExpression("%s node %s %s: %s"
+                                    % (name, _short(e.xreplace(user)), describe_path(shown), hint))
 
     # --- dispatch -------------------------------------------------------------------
 
@@ -199,6 +207,8 @@ _HANDLERS = {
     sp.MatMul: Lowering._matmul,
     sp.Transpose: Lowering._transpose,
     sp.Adjoint: Lowering._adjoint,
+    sp.Sum: Lowering._index_sum,
+    MatrixElement: Lowering._element,
     sp.Inverse: Lowering._inverse,
     sp.MatPow: Lowering._matpow,
     sp.Trace: Lowering._trace,

@@ -6,6 +6,7 @@ becomes one LogDet; ``M.applyfunc(f)`` lowers f's body entry by entry.
 """
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from .errors import ShapeMismatch, describe_path, short_text as _short
 from .ir import Broadcast, Fill
@@ -67,7 +68,8 @@ class MatrixLowering:
         if node.shape == () or node.shape[0] != node.shape[1] and \
                 sp.expand(node.shape[0] - node.shape[1]) != 0:
             raise ShapeMismatch("%s needs a square matrix, got shape %s %s"
-                                % (type(e).__name__, node.shape or "scalar", describe_path(path)))
+                                % (type(e).__name__, node.shape or "scalar",
+                                   describe_path([(p.xreplace(self.user), i) for p, i in path])))
         return node
 
     def _inverse(self, e, path):
@@ -164,6 +166,32 @@ class MatrixLowering:
     def _mean(self, e, path):
         rows, cols = e.arg.shape
         return self._lower(SumAll(e.arg) / (rows * cols), path)
+
+    def _index_sum(self, e, path):
+        """A Sum: over matrix entries (SymPy's form of (a.T*X*b)[0, 0]) it goes back to matrix
+        form; over a few explicit terms it is written out."""
+        if not e.function.atoms(MatrixElement):
+            bounds = [b for _, *b in e.limits]
+            if all(sp.sympify(x).is_Integer for b in bounds for x in b) and \
+                    sum(int(hi) - int(lo) + 1 for lo, hi in bounds) <= 1000:
+                return self._lower(e.doit(), path)
+            self._unsupported(e, path, "a Sum with symbolic bounds; write the terms out, or use "
+                              "matrix expressions (Trace, msum) for sums over entries")
+        try:
+            m = MatrixExpr.from_index_summation(e)
+        except Exception:                 # SymPy could not read it as a matrix product
+            m = None
+        if not isinstance(m, (MatrixElement, MatrixExpr)):
+            self._unsupported(e, path, "a Sum symgrad cannot read as a matrix expression; write "
+                              "the product without indexing, e.g. Trace(a.T*X*b) for (a.T*X*b)[0, 0]")
+        return self._lower(m, path)
+
+    def _element(self, e, path):
+        parent = e.parent
+        if tuple(parent.shape) == (1, 1):        # the entry of a 1 x 1 product is its trace
+            return self._lower(sp.Trace(parent), path)
+        self._unsupported(e, path, "entries of a matrix are not supported; use whole-matrix "
+                          "expressions (a 1 x 1 product, Trace, msum)")
 
     def _adjoint(self, e, path):
         return self.transpose(self._args(e, path)[0])

@@ -52,7 +52,7 @@ class RowLogSumExp(_RowNode):
         return (self.arg.shape[0], sp.S.One)
 
     def _entry(self, i, j, **kwargs):
-        k = self.arg.shape[1]
+        k = sp.sympify(self.arg.shape[1])
         if k.is_Integer:
             return LogSumExp(*[self.arg[i, c] for c in range(int(k))])
         c = sp.Dummy("c", integer=True)
@@ -120,7 +120,7 @@ class AxisSum(MatrixExpr):
         return (sp.S.One, c) if self.axis == 0 else (r, sp.S.One)
 
     def _entry(self, i, j, **kwargs):
-        r, c = self.arg.shape
+        r, c = (sp.sympify(d) for d in self.arg.shape)
         n = r if self.axis == 0 else c
         if n.is_Integer:
             if self.axis == 0:

