@@ -8,24 +8,37 @@ comparison is exact. Otherwise:
   their size (or the difference is zero to every precision we can reach);
 * the relation is *violated* only when the sign of lhs - rhs is certified:
   ``evalf(strict=True)`` succeeds at two successive precisions (30, 60, 120,
-  240 digits) and both give the same sign and leading digits. A difference that
-  is exactly zero but not syntactically so (catastrophic cancellation) never
-  certifies, so it can never refute a true identity.
+  240 digits, each allowed DEPTH more working digits for cancellation) and both
+  give the same sign and leading digits. A difference that is exactly zero but
+  not syntactically so (catastrophic cancellation) never certifies, so it can
+  never refute a true identity. Two sides that agree to 1e-30 are still
+  refuted when their difference certifies (an exp(-1000)-sized error);
+* a strict inequality fails where lhs - rhs is zero: exactly, or (on a tie that
+  is not syntactic, Max(x, y) at x = y) when a cheap exact rewrite of the
+  closed-form difference reaches 0.
+
+A power whose exact value would have more than MAX_DIGITS digits (a rational
+to a huge exponent) is kept unevaluated as a ``HugePower`` that evalf computes
+at any precision, so exact evaluation cannot hang on it.
 
 ``judge`` returns one of "ok", "violated", "unknown" (neither could be shown)
 or raises ``Undefined`` when a side is not a finite real number there.
 """
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
 import mpmath
 import sympy as sp
+from mpmath.libmp import prec_to_dps
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from .nodes import to_standard
 
 PRECISIONS = (30, 60, 120, 240)
+DEPTH = 600               # extra working digits a certified sign may use (cancellation)
+MAX_DIGITS = 10**4        # larger exact powers stay unevaluated (HugePower)
 AGREE_DIGITS = 60
 RTOL = sp.Float("1e-30", AGREE_DIGITS)
 ZERO_TOL = sp.Float("1e-45", AGREE_DIGITS)
@@ -44,15 +57,53 @@ class Judgement:
     lhs: object = None    # both sides at the point (closed form)
     rhs: object = None
     detail: str = ""      # where it fails: a matrix entry, a direction
+    tie: bool = False     # violated: a strict inequality, lhs - rhs rewritten exactly to 0
+
+
+# --- huge powers --------------------------------------------------------------------
+
+class HugePower(sp.Expr):
+    """base**exp for a rational base and exponent, too large to evaluate exactly.
+
+    Arithmetic leaves it alone (it is not a Pow); evalf computes it in mpmath
+    with enough guard bits for the exponent's size.
+    """
+
+    is_commutative = True
+
+    def _eval_evalf(self, prec):
+        b, e = self.args
+        scale = float(abs(e)) * (abs(math.log(abs(b.p))) + math.log(b.q) + 1)
+        with mpmath.workprec(prec + 20 + int(math.log2(scale + 2))):
+            v = mpmath.power(mpmath.mpf(b.p) / b.q,
+                             mpmath.mpf(e.p) / e.q if e.q != 1 else mpmath.mpf(e.p))
+            if isinstance(v, mpmath.mpc):
+                return sp.Float(v.real, prec_to_dps(prec)) + sp.I * sp.Float(v.imag, prec_to_dps(prec))
+            return sp.Float(v, prec_to_dps(prec))
+
+    def _sympystr(self, printer):
+        return "(%s)**(%s)" % self.args
+
+
+def _digits(b, e):
+    """About how many decimal digits the exact value of b**e has (b, e Rational)."""
+    size = max(abs(b.p), b.q)
+    if size <= 1 or e == 0:
+        return 0
+    try:
+        return float(abs(e)) * size.bit_length() * 0.30103
+    except OverflowError:
+        return math.inf
 
 
 # --- evaluation -------------------------------------------------------------------
 
-def _substitute(e, point):
+def substitute(e, point, explicit=True):
     """Substitute the point bottom up, turning matrix nodes explicit as soon as they can be.
 
     Going bottom up matters: an entry of a product, (x.T*A*x)[0, 0], then
-    indexes an explicit matrix instead of becoming an unevaluated Sum.
+    indexes an explicit matrix instead of becoming an unevaluated Sum. A power
+    of rationals with more than MAX_DIGITS digits becomes a HugePower.
     """
     if e in point:
         return point[e]
@@ -62,8 +113,13 @@ def _substitute(e, point):
         return e
     if isinstance(e, sp.Lambda):
         return e.xreplace(point)
-    args = [_substitute(a, point) for a in e.args]
+    args = [substitute(a, point, explicit) for a in e.args]
+    if isinstance(e, sp.Pow) and args[0].is_Rational and args[1].is_Rational \
+            and _digits(*args) > MAX_DIGITS:
+        return HugePower(*args)
     new = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+    if not explicit:
+        return new
     if isinstance(new, MatrixExpr) and not isinstance(new, sp.MatrixBase):
         new = new.doit()
         if not isinstance(new, sp.MatrixBase):
@@ -77,7 +133,7 @@ def _substitute(e, point):
 def evaluate(expr, point, explicit):
     """expr at the point: an exact SymPy number or ImmutableMatrix; raises Undefined."""
     try:
-        value = _substitute(expr, point) if explicit else expr.xreplace(point)
+        value = substitute(expr, point, explicit)
         if explicit and value.has(sp.Sum, sp.Product, MatrixElement):
             value = value.doit()
         value = to_standard(value)
@@ -127,23 +183,30 @@ def shown(v):
 
 # --- signs ------------------------------------------------------------------------
 
-def _strict(v, digits):
-    """The real value of v to ``digits`` significant digits, or None when not certain."""
+def _strict(v, digits, depth=None):
+    """The real value of v to ``digits`` significant digits, or None when not certain.
+
+    evalf may raise its working precision to ``digits + depth`` digits (default
+    ``2 * digits``) to get through cancellation.
+    """
     try:
-        f = v.evalf(digits, strict=True, maxn=2 * digits)
+        f = v.evalf(digits, strict=True, maxn=digits + (digits if depth is None else depth))
     except Exception:                          # PrecisionExhausted and evalf failures alike
         return None
     return f if f.is_Rational else _real_part(f, digits)
 
 
-def certified_sign(d):
-    """+1 or -1 when the sign of the closed-form real number d is certain, else None."""
-    previous = None
-    for digits in PRECISIONS:
-        re = _strict(d, digits)
+def _certify(d, precisions, depth=None):
+    """+1 or -1 when strict evalf at two successive precisions agrees on the sign, else None."""
+    previous, misses = None, 0
+    for digits in precisions:
+        re = _strict(d, digits, depth)
         if re is None or re == 0:
-            previous = None
+            previous, misses = None, misses + 1
+            if depth is not None and misses == 2:      # more digits will not help
+                return None
             continue
+        misses = 0
         if previous is not None:
             last, last_digits = previous
             if (re > 0) == (last > 0) and abs(re - last) <= abs(re) * sp.Float(10) ** (5 - last_digits):
@@ -152,15 +215,45 @@ def certified_sign(d):
     return None
 
 
+def _estimate(d):
+    """A plain 60-digit evalf of d (not certified), or None when evalf fails."""
+    try:
+        return d.evalf(AGREE_DIGITS)
+    except Exception:
+        return None
+
+
+def _resolved(f):
+    """True when a plain evalf result is a real value, not noise at its working precision."""
+    return isinstance(f, sp.Float) and bool(f._mpf_[1]) and f._prec >= 20
+
+
+def deep_sign(d, estimate=None):
+    """The certified sign with up to DEPTH extra working digits, tried only when a plain
+    evalf already resolves d to a nonzero value (an exact zero evaluates to noise)."""
+    estimate = _estimate(d) if estimate is None else estimate
+    if estimate is None or not _resolved(estimate):
+        return None
+    return _certify(d, PRECISIONS, DEPTH)
+
+
+def certified_sign(d, estimate=None):
+    """+1 or -1 when the sign of the closed-form real number d is certain, else None."""
+    return _certify(d, PRECISIONS) or deep_sign(d, estimate)
+
+
 def sign_of(d, scale):
     """(sign, exact) of a real number: sign is 1, -1, 0 (zero to all precision) or None."""
     if d.is_Rational:
         return (1 if d > 0 else -1 if d < 0 else 0), True
-    sign = certified_sign(d)
+    sign = _certify(d, PRECISIONS)
     if sign is not None:
         return sign, False
-    estimate = d.evalf(AGREE_DIGITS)
-    if estimate.is_number and abs(estimate) <= ZERO_TOL * scale:
+    estimate = _estimate(d)
+    sign = deep_sign(d, estimate)
+    if sign is not None:
+        return sign, False
+    if estimate is not None and estimate.is_number and abs(estimate) <= ZERO_TOL * scale:
         return 0, False
     return None, False
 
@@ -169,31 +262,57 @@ def _size(*vals):
     return max([abs(v.evalf(AGREE_DIGITS)) for v in vals] + [sp.S.One], key=float)
 
 
+DISCONTINUOUS = (sp.sign, sp.Heaviside, sp.floor, sp.ceiling, sp.frac, sp.Piecewise)
+
+
 def compare_equal(L, R):
     """(state, exact) for L == R; the order of checks keeps true identities cheap.
 
     Agreement at 60 digits uses strict evaluations of both sides, so two sides
-    that SymPy could not evaluate accurately never "agree" by accident.
+    that SymPy could not evaluate accurately never "agree" by accident. Sides
+    that agree are still told apart when their difference certifies nonzero
+    (evalf then reaches a tiny difference through the cancellation); not where
+    a discontinuous function is left unevaluated (a tie SymPy cannot decide).
     """
     d = L - R
     if d.is_Rational:
         return ("ok" if d == 0 else "violated"), L.is_Rational and R.is_Rational
     Lf, Rf = _strict(L, AGREE_DIGITS), _strict(R, AGREE_DIGITS)
     if Lf is not None and Rf is not None and abs(Lf - Rf) <= RTOL * max(abs(Lf), abs(Rf)):
-        return "ok", False
+        tiny = not d.has(*DISCONTINUOUS) and deep_sign(d) is not None
+        return ("violated" if tiny else "ok"), False
     sign, _ = sign_of(d, _size(L, R))
     return {None: "unknown", 0: "ok"}.get(sign, "violated"), False
 
 
+def exactly_zero(d):
+    """True when a cheap exact rewrite of the closed-form number d reaches 0."""
+    steps = (sp.expand, lambda e: sp.cancel(sp.together(e)),
+             lambda e: sp.expand(sp.expand_log(sp.expand(e), deep=True)),
+             lambda e: sp.expand(sp.expand_log(sp.powsimp(sp.expand(e.rewrite(sp.exp))), deep=True)))
+    for step in steps:
+        try:
+            if step(d) == 0:
+                return True
+        except Exception:                      # a failed rewrite proves nothing
+            continue
+    return False
+
+
 def compare_order(L, R, relation):
-    """(state, exact) for L <rel> R with an inequality relation."""
+    """(state, exact, tie) for L <rel> R with an inequality relation.
+
+    ``tie`` marks a strict inequality refuted because lhs - rhs rewrote exactly to 0.
+    """
     d = L - R if relation in (">=", ">") else R - L
     sign, exact = sign_of(d, _size(L, R))
     if sign is None:
-        return "unknown", exact
+        return "unknown", exact, False
     if sign == 0 and relation in ("<", ">"):
-        return ("violated" if exact else "unknown"), exact
-    return ("ok" if sign >= 0 else "violated"), exact
+        if exact:
+            return "violated", True, False
+        return ("violated", False, True) if exactly_zero(d) else ("unknown", False, False)
+    return ("ok" if sign >= 0 else "violated"), exact, False
 
 
 # --- positive semidefiniteness ------------------------------------------------------
@@ -255,26 +374,27 @@ def judge(problem, point):
         evaluate(guard, point, explicit)
     L, R = evaluate(problem.lhs, point, explicit), evaluate(problem.rhs, point, explicit)
     if problem.kind == "scalar":
+        tie = False
         if problem.relation == "==":
             state, exact = compare_equal(L, R)
         else:
-            state, exact = compare_order(L, R, problem.relation)
-        return Judgement(state, exact, L, R)
+            state, exact, tie = compare_order(L, R, problem.relation)
+        return Judgement(state, exact, L, R, tie=tie)
     if L.shape != R.shape:
         raise Undefined("the sides have shapes %s and %s at this point" % (L.shape, R.shape))
     if problem.relation != "==" and problem.order == "loewner":
         state, exact, detail = compare_loewner(L, R, problem.relation)
         return Judgement(state, exact, L, R, detail)
-    states, all_exact = [], True
+    states, all_exact, tie = [], True, False
     for i in range(L.rows):
         for j in range(L.cols):
             if problem.relation == "==":
                 state, exact = compare_equal(L[i, j], R[i, j])
             else:
-                state, exact = compare_order(L[i, j], R[i, j], problem.relation)
+                state, exact, tie = compare_order(L[i, j], R[i, j], problem.relation)
             all_exact = all_exact and exact
             if state == "violated":
                 detail = "entry (%d, %d): lhs = %s, rhs = %s" % (i, j, shown(L[i, j]), shown(R[i, j]))
-                return Judgement("violated", exact, L, R, detail)
+                return Judgement("violated", exact, L, R, detail, tie)
             states.append(state)
     return Judgement("unknown" if "unknown" in states else "ok", all_exact, L, R)

@@ -18,6 +18,7 @@ give the same points. A point gives:
 Points that break an assumption, or where a side is undefined, are skipped.
 """
 
+import time
 from dataclasses import dataclass
 
 import sympy as sp
@@ -37,6 +38,8 @@ class Search:
     unknown: int = 0            # admissible points that could not be decided
     counterexample: object = None   # (point, Judgement) when refuted
     last_error: str = ""
+    timed_out: bool = False     # stopped drawing at the deadline
+    admitted: int = 0           # admissible points judged, agreeing or not
 
 
 # --- boundaries -----------------------------------------------------------------
@@ -65,7 +68,7 @@ def boundaries(problem):
     return sorted(kept, key=sp.default_sort_key)
 
 
-def _onto_boundary(rng, g, values, box_of):
+def onto_boundary(rng, g, values, box_of, offsets=OFFSETS):
     """Move one symbol of g so that g is zero (plus a small offset); False if it cannot."""
     symbols = sorted(g.free_symbols, key=sp.default_sort_key)
     s = rng.choice(symbols)
@@ -76,8 +79,8 @@ def _onto_boundary(rng, g, values, box_of):
     a_val, rest = a.xreplace(others), (g - a * s).xreplace(others)
     if not (a_val.is_Rational and rest.is_Rational) or a_val == 0:
         return False
-    target = -rest / a_val + rng.choice(OFFSETS)
-    if not _inside(target, box_of(s)):
+    target = -rest / a_val + rng.choice(offsets)
+    if not inside(target, box_of(s)):
         return False
     values[s] = target
     return True
@@ -85,7 +88,7 @@ def _onto_boundary(rng, g, values, box_of):
 
 # --- scalars and dimensions ----------------------------------------------------------
 
-def _inside(v, box):
+def inside(v, box):
     if box.lo is not None and (v < box.lo or (box.lo_strict and v == box.lo)):
         return False
     if box.hi is not None and (v > box.hi or (box.hi_strict and v == box.hi)):
@@ -99,15 +102,15 @@ def _magnitude(rng):
     return sp.Rational(rng.randint(1, rng.choice((3 * q, 3 * q, 20, 50))), q)
 
 
-def _rational_end(v):
+def rational_end(v):
     return v if v is None or v.is_Rational else sp.Rational(str(sp.N(v, 20)))
 
 
 def _draw_real(rng, box):
-    lo, hi = _rational_end(box.lo), _rational_end(box.hi)
+    lo, hi = rational_end(box.lo), rational_end(box.hi)
     if rng.random() < 0.15:
         v = rng.choice(SPECIAL)
-        if _inside(v, box):
+        if inside(v, box):
             return v
     if lo is not None and hi is not None:
         return lo + (hi - lo) * sp.Rational(rng.randint(1, 99), 100)
@@ -136,10 +139,10 @@ def _draw_integer(rng, box, default=(-10, 10)):
 
 
 def _draw_dim(rng, box):
-    allowed = [k for k in (1, 2, 2, 3, 3, 4) if _inside(sp.Integer(k), box)]
+    allowed = [k for k in (1, 2, 2, 3, 3, 4) if inside(sp.Integer(k), box)]
     if not allowed and box.lo is not None:
         lo = max(1, _integer_end(box.lo, box.lo_strict, True))
-        allowed = [k for k in range(lo, lo + 3) if _inside(sp.Integer(k), box)]
+        allowed = [k for k in range(lo, lo + 3) if inside(sp.Integer(k), box)]
     return sp.Integer(rng.choice(allowed)) if allowed else None
 
 
@@ -165,26 +168,44 @@ def _draw_matrix(rng, rows, cols, kinds):
 
 # --- a point ------------------------------------------------------------------------------
 
-def draw_point(problem, rng, bounds):
-    """A candidate point {internal symbol: value}, or None when a draw failed."""
+def draw_scalar(rng, s, problem):
+    """An ordinary random value for the sampled scalar s (None when its draw failed)."""
+    box = problem.intervals[s]
+    return _draw_integer(rng, box) if s in problem.integers else _draw_real(rng, box)
+
+
+def draw_point(problem, rng, bounds, scalar=draw_scalar, move=None):
+    """A candidate point {internal symbol: value}, or None when a draw failed.
+
+    ``scalar(rng, s, problem)`` draws each sampled scalar; ``move(values)``, when
+    given, then adjusts them (False: no point) instead of the random boundary move.
+    """
     values = {}
     for d in problem.dims:
         values[d] = _draw_dim(rng, problem.intervals[d])
         if values[d] is None:
             return None
     for s in problem.scalars:
-        box = problem.intervals[s]
-        v = _draw_integer(rng, box) if s in problem.integers else _draw_real(rng, box)
+        v = scalar(rng, s, problem)
         if v is None:
             return None
         values[s] = v
-    if bounds and rng.random() < 0.4:
+    if move is not None:
+        if not move(values):
+            return None
+    elif bounds and rng.random() < 0.4:
         candidates = [g for g in bounds if not (g.free_symbols & problem.integers)]
         if candidates:
-            _onto_boundary(rng, rng.choice(candidates), values, problem.intervals.__getitem__)
+            onto_boundary(rng, rng.choice(candidates), values, problem.intervals.__getitem__)
+    return complete_point(problem, rng, values)
+
+
+def complete_point(problem, rng, values):
+    """Add the eliminated symbols and the matrices to sampled scalar values; None if invalid."""
+    values = dict(values)
     for s, e in problem.eliminated:
         v = e.xreplace(values)
-        if not v.is_Rational or not _inside(v, problem.intervals[s]) or \
+        if not v.is_Rational or not inside(v, problem.intervals[s]) or \
                 (s in problem.integers and not v.is_Integer):
             return None
         values[s] = v
@@ -211,29 +232,40 @@ def satisfies(problem, point):
     return True
 
 
-def search(problem, rng, want, max_tries):
-    """Evaluate up to ``want`` agreeing points; stop at the first certified violation."""
+def examine(problem, point, found):
+    """Judge one candidate point into ``found``; True when it is a certified violation."""
+    if point is None or not satisfies(problem, point):
+        return False
+    try:
+        verdict = judge(problem, point)
+    except Undefined as exc:
+        found.last_error = str(exc)
+        return False
+    found.admitted += 1
+    found.exact = found.exact and verdict.exact
+    if verdict.state == "violated":
+        found.counterexample = (point, verdict)
+        found.points = found.admitted
+        return True
+    if verdict.state == "ok":
+        found.points += 1
+    else:
+        found.unknown += 1
+    return False
+
+
+def search(problem, rng, want, max_tries, deadline=None):
+    """Evaluate up to ``want`` agreeing points; stop at the first certified violation.
+
+    No new point is drawn after ``deadline`` (a ``time.monotonic()`` value).
+    """
     found = Search(points=0, tries=0, exact=True)
     bounds = boundaries(problem)
-    agreed = 0
-    while agreed < want and found.tries < max_tries:
+    while found.points < want and found.tries < max_tries:
+        if deadline is not None and time.monotonic() > deadline:
+            found.timed_out = True
+            break
         found.tries += 1
-        point = draw_point(problem, rng, bounds)
-        if point is None or not satisfies(problem, point):
-            continue
-        try:
-            verdict = judge(problem, point)
-        except Undefined as exc:
-            found.last_error = str(exc)
-            continue
-        found.points += 1
-        found.exact = found.exact and verdict.exact
-        if verdict.state == "violated":
-            found.counterexample = (point, verdict)
-            return found
-        if verdict.state == "ok":
-            agreed += 1
-        else:
-            found.unknown += 1
-    found.points = agreed
+        if examine(problem, draw_point(problem, rng, bounds), found):
+            break
     return found

@@ -7,14 +7,17 @@ The work is split by step, one helper module each:
     _verify_numeric   exact / certified evaluation at one point
     _verify_routes    symbolic proof routes (expand, cancel, ..., PSD tests)
     _verify_prove     the proof set-up and its time budget (a forked child)
+    _verify_search    special, kink and critical points (with _verify_roots)
 
 Sampling runs first: a certified counterexample ends the search at once. Then
-the proof routes get the time budget. Only a route that reaches an exact
-certificate makes a claim "proven"; agreement at random points alone makes it
-"probable", never "proven".
+the proof routes get the time budget. A claim still undecided gets the targeted
+search, which looks where random points rarely land (near an extremum, on a
+tie, far out). Only a route that reaches an exact certificate makes a claim
+"proven"; agreement at random points alone makes it "probable", never "proven".
 """
 
 import random
+import time
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -22,12 +25,15 @@ import sympy as sp
 from ._verify_numeric import AGREE_DIGITS, PRECISIONS, shown
 from ._verify_problem import build_problem
 from ._verify_prove import prove
-from ._verify_sample import search
+from ._verify_sample import Search, search
+from ._verify_search import targeted
 from .errors import ArgumentError, SymgradError
 
 __all__ = ["verify", "Verdict"]
 
 STATUSES = ("proven", "probable", "refuted")
+SAMPLE_SECONDS = 2.0      # sampling may run for max(budget, this) before deciding with fewer points
+SEARCH_SECONDS = 3.0      # the targeted search stops drawing after this long
 
 
 @dataclass(frozen=True)
@@ -99,11 +105,27 @@ def _no_points(problem, found, want):
     names = ", ".join(str(problem.to_user.get(s, s)) for s in
                       problem.dims + problem.scalars + problem.matrices) or "(none)"
     last = found.last_error if len(found.last_error) < 200 else found.last_error[:200] + "..."
+    if found.timed_out:
+        raise SymgradError(
+            "verify evaluated no point of %s within the time limit (%d draws); each evaluation "
+            "is too slow: simplify the sides or raise budget=" % (names, found.tries))
     raise SymgradError(
         "verify found only %d admissible points (of %d wanted, in %d draws; %d undecided) for "
         "the symbols %s%s; add assumptions that keep both sides defined (e.g. x > 0)"
         % (found.points, want, found.tries, found.unknown, names,
            "; last failure: " + last if last else ""))
+
+
+def _refuted(problem, relation, lhs, rhs, found, points):
+    point, judged = found.counterexample
+    if judged.exact:
+        method = "counterexample, exact rational arithmetic"
+    elif judged.tie:
+        method = "counterexample, lhs = rhs there (the difference simplifies exactly to 0)"
+    else:
+        method = "counterexample, sign certified by evalf (strict, up to %d digits)" % PRECISIONS[-1]
+    return Verdict("refuted", method, relation, points, lhs, rhs, _user_point(problem, point),
+                   shown(judged.lhs), shown(judged.rhs), judged.detail)
 
 
 def verify(lhs, rhs, relation="==", assumptions=(), seed=0, *, budget=5.0, points=None,
@@ -126,7 +148,11 @@ def verify(lhs, rhs, relation="==", assumptions=(), seed=0, *, budget=5.0, point
     ``counterexample`` covering every free symbol (dimension symbols as ints)
     and both sides' values there. Otherwise the proof routes get ``budget``
     seconds in a child process: a route reaching an exact certificate gives
-    ``"proven"`` (``method`` names it), else ``"probable"`` (``note`` says why).
+    ``"proven"`` (``method`` names it). A claim still undecided gets a targeted
+    search (special values, points exactly on kinks and ties, far-out values,
+    critical points of lhs - rhs; at most 3 s), judged the same way; only then
+    is it ``"probable"`` (``note`` says why). Sampling stops drawing after
+    max(budget, 2) s and decides with the points it has.
     Raises ``ShapeMismatch`` for sides of different shapes and ``SymgradError``
     when too few admissible points can be found.
 
@@ -148,22 +174,25 @@ def verify(lhs, rhs, relation="==", assumptions=(), seed=0, *, budget=5.0, point
     want = points if points is not None else (20 if relation == "==" else 60)
     if want < 1:
         raise SymgradError("points must be at least 1, got %r" % (points,))
-    found = search(problem, random.Random(seed), want,
-                   max_tries if max_tries is not None else 20 * want + 100)
+    rng = random.Random(seed)
+    found = search(problem, rng, want, max_tries if max_tries is not None else 20 * want + 100,
+                   time.monotonic() + max(budget or 0, SAMPLE_SECONDS))
     if found.counterexample is not None:
-        point, judged = found.counterexample
-        method = ("counterexample, exact rational arithmetic" if judged.exact else
-                  "counterexample, sign certified by evalf (strict, up to %d digits)" % PRECISIONS[-1])
-        return Verdict("refuted", method, relation, found.points, lhs, rhs,
-                       _user_point(problem, point), shown(judged.lhs), shown(judged.rhs),
-                       judged.detail)
+        return _refuted(problem, relation, lhs, rhs, found, found.points)
     if found.points == 0:
         _no_points(problem, found, want)
     route, note = prove(problem, budget)
     if route is not None:
         return Verdict("proven", route, relation, found.points, lhs, rhs)
-    if found.points < want:
+    extra = targeted(problem, rng, Search(points=0, tries=0, exact=True),
+                     time.monotonic() + SEARCH_SECONDS)
+    if extra.counterexample is not None:
+        return _refuted(problem, relation, lhs, rhs, extra, found.points + extra.points)
+    if found.points < want and not found.timed_out:
         _no_points(problem, found, want)
+    if found.timed_out:
+        note = "; ".join(filter(None, [note, "sampling stopped at the time limit after %d points"
+                                       % found.points]))
     how = "exact rational arithmetic" if found.exact else "%d-digit evaluation" % AGREE_DIGITS
     return Verdict("probable", "random points, %s" % how, relation, found.points, lhs, rhs,
                    note=note)

@@ -1,5 +1,6 @@
 """Tests for symgrad.verify: the corpus, certified counterexamples, random expressions."""
 
+import random
 import time
 
 import mpmath
@@ -15,6 +16,8 @@ from symgrad.verify import Verdict, verify
 from symgrad._verify_numeric import certified_sign, compare_equal, rational_psd, sign_of
 from symgrad._verify_problem import build_problem
 from symgrad._verify_prove import prove
+from symgrad._verify_sample import Search, search
+from symgrad._verify_search import targeted
 from verify_corpus import CASES, CATEGORIES
 
 x, y, z = sp.symbols("x y z")
@@ -161,6 +164,23 @@ def test_tiny_real_differences_are_certified():
     v = verify(x**2, x**2 + sp.Rational(1, 10**12))
     assert v.status == "refuted" and v.method == "counterexample, exact rational arithmetic"
     assert v.rhs_value - v.lhs_value == sp.Rational(1, 10**12)
+
+
+def test_differences_below_1e30_are_still_certified():
+    v = verify(sp.exp(x), sp.exp(x) + sp.exp(-1000))
+    assert v.status == "refuted" and "certified" in v.method
+    assert certainly_nonzero(sp.exp(-1000) * 10**400)     # the difference really is exp(-1000)
+
+
+def test_huge_exact_powers_neither_hang_nor_fool_the_check():
+    start = time.monotonic()
+    v = verify(sp.exp(x), (1 + sp.Rational(1, 10**6))**(10**6 * x), budget=2)
+    assert v.status == "refuted" and time.monotonic() - start < 30
+    point = v.counterexample
+    with mpmath.workdps(60):                     # re-evaluated here in mpmath, not exactly
+        t = mpmath.mpf(point[x].p) / point[x].q
+        L, R = mpmath.exp(t), mpmath.power(1 + mpmath.mpf(10)**-6, 10**6 * t)
+        assert abs(L - R) > 1e-30 * abs(L)
 
 
 def test_formula_right_only_for_positive_x():
@@ -331,3 +351,48 @@ def test_exact_psd_test_agrees_with_sympy(entries, strict):
     for M in (A * A.T, A * A.T - sp.eye(3) / 4, A * A.T + sp.eye(3)):
         expected = M.is_positive_definite if strict else M.is_positive_semidefinite
         assert rational_psd(sp.ImmutableMatrix(M), strict) == expected
+
+
+# --- the targeted search -----------------------------------------------------------------------
+
+a = sp.Symbol("a")
+THIN = [  # claims that fail only on a thin set random rationals rarely reach
+    ("narrow dip", (x - sp.Rational(314159, 100000))**2 + sp.Rational(1, 10**6), sp.Rational(1, 10**5), ">"),
+    ("far out", x**3, 500 * x**2, "<="),
+    ("tie", sp.Max(x, y), sp.Min(x, y), ">"),
+    ("negative base, half exponent", (x**2)**a, x**(2 * a), "=="),
+    ("zero of abs", abs(x - sp.Rational(7, 3)), sp.S.Zero, ">"),
+    ("double root", x**4 - 2 * x**2 + 1 + sp.Rational(1, 10**8), sp.Rational(1, 10**7), ">="),
+]
+
+
+@pytest.mark.parametrize("lhs, rhs, relation", [c[1:] for c in THIN], ids=[c[0] for c in THIN])
+def test_targeted_search_finds_thin_counterexamples(lhs, rhs, relation):
+    problem = build_problem(lhs, rhs, relation, (), None)
+    found = targeted(problem, random.Random(0), Search(points=0, tries=0, exact=True),
+                     time.monotonic() + 10)
+    assert found.counterexample is not None
+    case = type("Case", (), {"lhs": lhs, "rhs": rhs, "relation": relation})
+    assert separates(case, {problem.to_user.get(k, k): v for k, v in found.counterexample[0].items()})
+    v = verify(lhs, rhs, relation, budget=1)
+    assert v.status == "refuted" and separates(case, v.counterexample), str(v)
+
+
+def test_random_sampling_alone_misses_the_dip_and_the_far_point():
+    # So the targeted search, not luck, refutes these two.
+    for lhs, rhs, relation in (THIN[0][1:], THIN[1][1:]):
+        problem = build_problem(lhs, rhs, relation, (), None)
+        assert search(problem, random.Random(0), 60, 1300).counterexample is None
+
+
+@pytest.mark.parametrize("lhs, rhs, relation", [
+    (x**4 - 4 * x**3 + 4 * x**2, sp.S.Zero, ">="),          # touches 0 at x = 0 and x = 2
+    (sp.Max(x, y), sp.Min(x, y), ">="),                      # equal on the tie
+    (sp.log(1 + sp.exp(x)), x, ">"),                         # gap exp(-x) far out
+    ((x**2)**a, abs(x)**(2 * a), "=="),
+])
+def test_targeted_search_never_refutes_a_true_claim(lhs, rhs, relation):
+    problem = build_problem(lhs, rhs, relation, (), None)
+    found = targeted(problem, random.Random(1), Search(points=0, tries=0, exact=True),
+                     time.monotonic() + 3)
+    assert found.counterexample is None and found.admitted > 0
