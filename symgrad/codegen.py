@@ -7,7 +7,9 @@ subexpressions). Each function is a ``def`` with named temporaries and a
 than once, or an output, gets a name: ``t<k>`` on the forward pass, ``g<k>`` on
 the backward pass. Matrix products print as ``@``. Work that only one branch of
 a Piecewise needs runs under ``np.errstate(all="ignore")``, so an unselected
-branch cannot warn; its value is discarded by ``np.where``.
+branch cannot warn; its value is discarded by ``np.where``. A function that
+computes exponentials runs under ``np.errstate(under="ignore")``: e^-1000 is 0,
+the right answer, and must not raise where the caller set ``np.seterr(all="raise")``.
 """
 
 import keyword
@@ -28,6 +30,8 @@ __all__ = ["Program", "generate", "sanitize_names"]
 ADD, MATMUL, MUL, CALL = 40, 45, 50, 70
 INLINE_LIMIT = 8          # inline a single-use node while its inlined tree has at most this many ops
 CHEAP_LIMIT, CHEAP_USES = 3, 4   # recompute tiny sums/products of inputs rather than store them
+UNDERFLOWS = re.compile(r"\b(np\.(exp|expm1|cosh|sinh)|expit|_softplus|_logsumexp\w*|_log_softmax\w*|"
+                        r"_softmax_rows)\(")    # calls whose result may underflow to 0
 DEL_AFTER = 40            # in functions longer than this, free temporaries after their last use
 RESERVED = {"np", "special", "loss", "value", "value_and_grad", "self"}
 
@@ -287,20 +291,24 @@ class _Function:
         for o, name in zip(self.outputs, output_names):
             text = self.ref(o)[0] if o.op in (Leaf, Const) else self.names[o.id]
             results.append("np.mean(%s)" % text if reduce else text)
-        lines = ["def %s(%s):" % (fname, ", ".join(self.names[s] for s in self.p.inputs))]
-        lines += ["    %s = %s.shape[%d]" % x for x in self._dims()]
+        code = []
         for item in body:
             if isinstance(item, list):
-                lines.append('    with np.errstate(all="ignore"):  # values only one branch needs')
-                lines += ["        " + x for line in item for x in line.split("\n")]
+                code.append('with np.errstate(all="ignore"):  # values only one branch needs')
+                code += ["    " + x for line in item for x in line.split("\n")]
             else:
-                lines += ["    " + x for x in item.split("\n")]
+                code += item.split("\n")
         if len(results) == 1:
-            lines.append("    return %s" % results[0])
+            code.append("return %s" % results[0])
         else:
             grads = ", ".join(results[1:]) + ("," if len(results) == 2 else "")
-            lines.append("    return %s, (%s)" % (results[0], grads))
-        return lines
+            code.append("return %s, (%s)" % (results[0], grads))
+        if any(UNDERFLOWS.search(line) for line in code):
+            code = ['with np.errstate(under="ignore"):  # e^-1000 is 0, not an error'] + \
+                ["    " + line for line in code]
+        lines = ["def %s(%s):" % (fname, ", ".join(self.names[s] for s in self.p.inputs))]
+        lines += ["    %s = %s.shape[%d]" % x for x in self._dims()]
+        return lines + ["    " + line for line in code]
 
     def _dims(self):
         wanted = set()

@@ -347,6 +347,11 @@ def _simplify_elementwise(g, op, args, extra):
             return a
         if _is_negation(a) and not _is_negation(b):
             return g.apply(sp.Add, b, a)            # -a + b reads better as b - a
+        for x, c in ((a, b), (b, a)):
+            if c.is_const and x.op is sp.Add and x.shape == () and sum(t.is_const for t in x.args) == 1:
+                # (u + c1) + c2 -> u + (c1 + c2), exactly: log 2 - log 2 must not cancel in floats
+                k, u = (x.args[0], x.args[1]) if x.args[0].is_const else (x.args[1], x.args[0])
+                return g.apply(sp.Add, u, g.const(k.value + c.value))
     elif op is sp.Mul:
         a, b = args
         if _is_one(a) and broadcast_shapes([a.shape, b.shape]) == b.shape:

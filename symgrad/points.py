@@ -27,12 +27,54 @@ def exact(value):
     return sp.ImmutableMatrix(a.shape[0], a.shape[1], [sp.Rational(float(v)) for v in a.ravel()])
 
 
+MAX_PREC = 1600      # digits evaluate() may reach to get through cancellation
+
+
 def evaluate(expr, subs, prec=50):
-    """``expr`` at the point ``subs`` (symbols -> exact numbers/matrices), to ``prec`` digits."""
+    """``expr`` at the point ``subs`` (symbols -> exact numbers/matrices), to ``prec`` digits.
+
+    evalf does not always notice cancellation (1 - 1/(1 + e^-1000) comes out as
+    garbage at 50 digits), so the value is only taken once two evaluations at
+    doubling precision agree to ``prec - 10`` digits; past MAX_PREC digits the
+    last value stands.
+    """
     e = explicit(expr.xreplace(subs))
-    if isinstance(e, sp.MatrixBase):
-        return e.evalf(prec)
-    return sp.sympify(e).doit().evalf(prec)
+    if not isinstance(e, sp.MatrixBase):
+        e = sp.sympify(e).doit()
+    previous, n = e.evalf(prec), prec
+    while n < MAX_PREC:
+        if _settled(previous):
+            return previous
+        n *= 2
+        value = e.evalf(n)
+        if _agree(previous, value, prec - 10):
+            return value.evalf(prec)
+        previous = value
+    return previous.evalf(prec)
+
+
+def _entries(v):
+    return list(v) if isinstance(v, sp.MatrixBase) else [v]
+
+
+def _settled(v):
+    """True when v has nothing evalf could have got wrong (exact numbers only)."""
+    return all(x.is_Rational for x in _entries(v))
+
+
+def _agree(a, b, digits):
+    tol = sp.Float(10, 30) ** -digits
+    for x, y in zip(_entries(a), _entries(b)):
+        if x == y:
+            continue
+        if not (x.is_number and y.is_number):
+            return False
+        try:
+            if abs(x - y) > tol * max(abs(x), abs(y)):
+                return False
+        except TypeError:                      # a complex or undefined entry: compare no further
+            return x == y
+    return True
 
 
 def explicit(e):

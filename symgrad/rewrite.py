@@ -154,10 +154,11 @@ class _Rewriter:
                 return split
         if x.op is sp.Add:
             terms = _terms(x)
-            if len(terms) == 2 and all(c == 1 and t.op is sp.exp for c, t in terms) \
+            c = terms[0][0]
+            if len(terms) == 2 and c.is_positive and all(k == c and t.op is sp.exp for k, t in terms) \
                     and self.neg(terms[0][1].args[0]) is terms[1][1].args[0]:
-                # log(e^u + e^-u) = log 2 + log cosh u: no cancellation in its gradient near 0
-                return g.apply(sp.Add, self.log_cosh(terms[0][1].args[0]), g.const(sp.log(2)))
+                # log(c e^u + c e^-u) = log 2c + log cosh u: no cancellation near u = 0
+                return g.apply(sp.Add, self.log_cosh(terms[0][1].args[0]), g.const(sp.log(2 * c)))
             exponents = [self._exponent(c, t) for c, t in terms]
             if len(terms) >= 2 and all(e is not None for e in exponents) and \
                     any(t.op is sp.exp for _, t in terms) and not (

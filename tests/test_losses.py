@@ -16,6 +16,7 @@ per-row scalar (per-sample scalar; batch n x 1).
 
 from dataclasses import dataclass
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
@@ -264,6 +265,17 @@ def test_log_cosh_is_finite_where_cosh_overflows():
     value, (dp,) = f(800.0, 0.0)
     assert value == pytest.approx(800 - np.log(2), rel=1e-15)
     assert dp == pytest.approx(1.0, rel=1e-15)
+
+
+@pytest.mark.parametrize("r", [1e-300, 1e-15, 1e-8, 1e-5, 0.3])
+def test_log_cosh_keeps_its_digits_for_small_residuals(r):
+    # A converged regression has small residuals: log cosh r ~ r^2/2 must not cancel.
+    p, y = sp.symbols("p y")
+    value, (dp,) = sg.value_and_grad(L.log_cosh(p, y), wrt=[p], args=[y])(r, 0.0)
+    with mpmath.workdps(50):
+        ref_value, ref_grad = mpmath.log(mpmath.cosh(r)), mpmath.tanh(r)
+    assert abs(value - float(ref_value)) <= 1e-14 * float(ref_value) + 1e-300
+    assert abs(dp - float(ref_grad)) <= 1e-14 * float(ref_grad)
 
 
 def test_bce_with_logits_is_finite_at_extreme_logits():

@@ -73,6 +73,12 @@ CASES = {
     "log-cosh loss log(cosh(x))": (
         sp.log(sp.cosh(x)), [x], [], lambda t: mpmath.log(mpmath.cosh(t)),
         [(1000.0,), (-800.0,), (1e-8,), (3.0,)]),
+    "log-cosh written log((e^x + e^-x)/2)": (
+        sp.log((sp.exp(x) + sp.exp(-x)) / 2), [x], [], lambda t: mpmath.log(mpmath.cosh(t)),
+        [(1000.0,), (-800.0,), (1e-15,), (1e-8,), (1e-5,), (3.0,)]),
+    "log-cosh written log(e^x + e^-x) - log 2": (
+        sp.log(sp.exp(x) + sp.exp(-x)) - sp.log(2), [x], [], lambda t: mpmath.log(mpmath.cosh(t)),
+        [(1000.0,), (-800.0,), (1e-15,), (1e-8,), (1e-5,), (3.0,)]),
     "log(1 - exp(-x))": (
         sp.log(1 - sp.exp(-x)), [x], [], lambda t: mpmath.log(1 - mpmath.exp(-t)),
         [(1e-10,), (0.5,), (50.0,), (700.0,)]),
