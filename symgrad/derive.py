@@ -183,8 +183,9 @@ def hessian(expr, wrt, direction=None):
     if direction is not None:
         return _hessian_vector(expr, wrt, direction)
     items, _ = check_wrt(wrt)
+    back = {}
     if any(isinstance(w, sp.MatrixSymbol) for w in items):
-        expr, items = _entries(expr, items)
+        expr, items, back = _entries(expr, items)
     lowering = Lowering()
     out = _scalar_loss(lowering, expr)
     leaves = [lowering.leaf(w) for w in items]
@@ -193,34 +194,46 @@ def hessian(expr, wrt, direction=None):
     rows = []
     for gi in first:
         row = backward(lowering, gi, leaves) if not gi.is_const else [lowering.graph.const(0)] * len(leaves)
-        rows.append([_tidy(raise_(h)) for h in row])
+        rows.append([_tidy(raise_(h)).xreplace(back) for h in row])
     return sp.Matrix(rows)
 
 
 def _entries(expr, items):
-    """Replace MatrixSymbols with numeric dimensions by matrices of scalar symbols."""
-    out, subs = [], {}
+    """Write every MatrixSymbol with numeric dimensions out as a matrix of scalar symbols.
+
+    Returns (scalar expression, the wrt items with matrices as their entries row by
+    row, {scalar symbol: the MatrixElement it stands for}).
+    """
     for w in items:
-        if not isinstance(w, sp.MatrixSymbol):
-            out.append(w)
-            continue
-        if not all(sp.sympify(d).is_Integer for d in w.shape):
+        if isinstance(w, sp.MatrixSymbol) and not all(sp.sympify(d).is_Integer for d in w.shape):
             raise UnsupportedExpression(
                 "hessian of %s with symbolic shape %s: give numeric dimensions, or pass "
                 "direction=V (a MatrixSymbol shaped like %s) for the Hessian-vector product"
                 % (w, w.shape, w))
-        rows, cols = (int(d) for d in w.shape)
-        entries = [[sp.Symbol("%s[%d,%d]" % (w.name, i, j), real=True) for j in range(cols)]
+    subs, back = {}, {}
+    for m in sorted(expr.atoms(sp.MatrixSymbol) | {w for w in items if isinstance(w, sp.MatrixSymbol)},
+                    key=sp.default_sort_key):
+        if not all(sp.sympify(d).is_Integer for d in m.shape):
+            continue
+        rows, cols = (int(d) for d in m.shape)
+        entries = [[sp.Symbol("%s[%d,%d]" % (m.name, i, j), real=True) for j in range(cols)]
                    for i in range(rows)]
-        subs[w] = sp.ImmutableMatrix(entries)
-        out += [e for row in entries for e in row]
+        subs[m] = sp.ImmutableMatrix(entries)
+        back.update({entries[i][j]: m[i, j] for i in range(rows) for j in range(cols)})
+    out = []
+    for w in items:
+        out += list(subs[w]) if isinstance(w, sp.MatrixSymbol) else [w]
     explicit = expr.xreplace(subs).doit()
     if getattr(explicit, "is_Matrix", False):
         explicit = explicit.as_explicit()[0, 0]
-    return explicit, out
+    return explicit, out, back
 
 
 def _hessian_vector(expr, wrt, direction):
+    if isinstance(wrt, (list, tuple)) and len(wrt) == 1:
+        wrt = wrt[0]                      # hessian(L, [X], direction=V) means hessian(L, X, ...)
+    if isinstance(direction, (list, tuple)) and len(direction) == 1:
+        direction = direction[0]
     (w,), _ = check_wrt([wrt])
     (v,), _ = check_wrt([direction], "direction")
     if getattr(w, "shape", ()) != getattr(v, "shape", ()) or isinstance(w, sp.MatrixSymbol) != \

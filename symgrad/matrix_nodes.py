@@ -17,12 +17,18 @@ __all__ = ["RowLogSumExp", "RowSoftmax", "RowLogSoftmax", "AxisSum", "Elementwis
 
 
 def _explicit(M, hints):
-    """M evaluated: an explicit Matrix when its dimensions are numbers, else M.doit()."""
+    """M.doit(): the node evaluates explicitly only when M holds no MatrixSymbol.
+
+    Like SymPy's own nodes, a node over a MatrixSymbol stays a node even with
+    numeric dimensions: SymPy calls doit() on every product it builds, and an
+    n x k softmax written out entry by entry would grow with n and k.
+    """
     if not hints.get("deep", True):
         return M
     M = M.doit(**hints)
-    if not isinstance(M, sp.MatrixBase) and all(sp.sympify(d).is_Integer for d in M.shape):
-        M = M.as_explicit()
+    if not isinstance(M, sp.MatrixBase) and not M.atoms(sp.MatrixSymbol) and \
+            all(sp.sympify(d).is_Integer for d in M.shape):
+        M = M.as_explicit()                   # HadamardPower(Matrix(...), 2) and the like
     return M
 
 

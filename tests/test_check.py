@@ -134,3 +134,23 @@ def test_complex_step_through_a_cancelling_form_is_not_compared():
     assert report.ok, str(report)
     assert any("complex step" in n for n in report.notes)
     assert "n/a" in str(report)
+
+
+# --- Hessians over matrix entries ---------------------------------------------------------------
+
+def test_hessian_over_entries_with_other_matrices_in_the_expression():
+    X2, A2, a2 = sp.MatrixSymbol("X", 2, 2), sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("a", 2, 1)
+    assert sg.hessian(sp.Trace(A2 * X2), [X2]) == sp.zeros(4, 4)
+    H = sg.hessian(a2.T * A2 * a2, [a2])
+    assert (H - (A2.as_explicit() + A2.as_explicit().T)).applyfunc(sp.expand) == sp.zeros(2, 2)
+
+
+def test_hessian_entries_are_the_matrix_elements():
+    X2 = sp.MatrixSymbol("X", 2, 2)
+    H = sg.hessian(sp.Trace(X2.T * X2 * X2), [X2])
+    assert H[0, 0].subs(X2[0, 0], 5) == 30
+    assert H.subs(X2, sp.Matrix([[5, 0], [0, 0]]))[0, 0] == 30
+
+
+def test_hessian_vector_product_accepts_a_one_item_list():
+    assert sg.hessian(sp.Trace(W.T * W), [W], direction=V) == 2 * V

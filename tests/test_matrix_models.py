@@ -13,6 +13,7 @@ from scipy.special import expit
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 import symgrad as sg
+from symgrad.nodes import AxisSum
 
 n, d, h, k = sp.symbols("n d h k", integer=True, positive=True)
 X = sp.MatrixSymbol("X", n, d)
@@ -192,3 +193,28 @@ def test_mlp_gradient_is_one_matrix_expression_per_parameter():
     for g, p in zip(grads, [W1, b1, W2, b2]):
         assert g.is_Matrix and g.shape == p.shape
         assert not g.atoms(MatrixElement), "the gradient was expanded into entries"
+
+
+# --- numeric dimensions --------------------------------------------------------------------
+
+def _numeric_losses(N, D, K):
+    Xn, Yn, Wn = sp.MatrixSymbol("X", N, D), sp.MatrixSymbol("Y", N, K), sp.MatrixSymbol("W", D, K)
+    Z = Xn * Wn
+    return Xn, Yn, Wn, {
+        "softmax cross-entropy": -sp.Trace(Yn.T * sg.softmax(Z).applyfunc(sp.log)) / N,
+        "logsumexp form": (sg.msum(sg.logsumexp(Z, axis=1)) - sp.Trace(Yn.T * Z)) / N,
+        "column sums": sp.Trace(sp.OneMatrix(1, K) * AxisSum(Z.applyfunc(sp.tanh), 0).T),
+    }
+
+
+@pytest.mark.parametrize("name", ["softmax cross-entropy", "logsumexp form", "column sums"])
+def test_row_nodes_with_numeric_dimensions_stay_nodes(name):
+    # SymPy calls doit() on every product it builds; symgrad's nodes must not turn
+    # into n x k explicit matrices there (they were refused, and grew with n).
+    Xn, Yn, Wn, losses = _numeric_losses(3, 2, 2)
+    L = losses[name]
+    assert not L.atoms(sp.ImmutableDenseMatrix)
+    assert sg.check_grad(L, [Wn], [Xn, Yn]).ok
+    sizes = [len(str(sg.grad(_numeric_losses(N, 3, 4)[3][name], _numeric_losses(N, 3, 4)[2])))
+             for N in (4, 256)]
+    assert sizes[1] <= sizes[0] + 10           # only the printed 1/n differs (was 36788 vs 2227)
