@@ -3,13 +3,15 @@
 At each sample point ``check_grad`` compares
 
 - the symbolic gradient (``grad``) evaluated exactly at dyadic rational points,
-  to 50 significant digits;
+  to 50 significant digits (the working precision doubles until two evaluations
+  agree, so cancellation such as 1 - sigma(1000) cannot pass for the value);
 - central differences of the generated loss with one Richardson step, whose own
   error estimate sets how closely they must agree;
 - the generated NumPy gradient;
 - where the expression is analytic (no Abs, Max, Piecewise, ...), the
-  complex-step derivative Im f(w + ih)/h of the generated loss, exact to
-  rounding because nothing is subtracted.
+  complex-step derivative Im f(w + ih)/h of the loss as written, exact to
+  rounding because nothing is subtracted; skipped with a note where Re f(w + ih)
+  is not the generated loss (the form as written cancels there).
 
 ``order=2`` checks second derivatives the same way (see ``hessian_check``).
 
