@@ -57,7 +57,7 @@ ELEMENTWISE = frozenset([
     sp.sinh, sp.cosh, sp.tanh, sp.coth, sp.sech, sp.csch,
     sp.asin, sp.acos, sp.atan, sp.acot, sp.asec, sp.acsc,
     sp.asinh, sp.acosh, sp.atanh, sp.acoth, sp.asech, sp.acsch,
-    sp.erf, sp.erfc, sp.gamma, sp.loggamma, sp.polygamma,
+    sp.erf, sp.erfc, sp.gamma, sp.loggamma, sp.polygamma, sp.jn,
     Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY, log1p, expm1,
     *RELATIONAL, *BOOLEAN,
 ])

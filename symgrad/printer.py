@@ -193,6 +193,9 @@ class CodePrinter(NumPyPrinter):
 
     # --- special functions and symgrad's nodes -------------------------------------------
 
+    def _print_jn(self, e):
+        return self._call("special.spherical_jn", *e.args)
+
     def _print_polygamma(self, e):
         order, x = e.args
         if order == 0:

@@ -24,6 +24,7 @@ these patterns however they are written and replaces them with stable nodes:
     (e^a - e^b)/(e^a + e^b)  -> tanh((a - b)/2)
     log(cosh(u))             -> log1p(2 sinh(u/2)^2) or |u| + log1p(exp(-2|u|)) - log 2
     exp(x) - 1               -> expm1(x)
+    sinc's derivative        -> -j1(x)               (spherical Bessel; gradients only)
     x*log(y)                 -> XLogY(x, y)          (0*log(0) = 0, scipy's xlogy)
 
 It runs on the loss before differentiation, so the gradient is derived from
@@ -401,9 +402,28 @@ def cleanup(graph, outs, stable=True):
     """A step's derivative (DiracDelta) is 0 away from the step; with ``stable``, also the
     stable forms, on the loss and the gradients together. Returns the new output nodes."""
     def no_delta(n, args):
-        return graph.const(0) if n.op is sp.DiracDelta else None
+        if n.op is sp.DiracDelta:
+            return graph.const(0)
+        return _sinc_slope(graph, args) if stable and n.op is sp.Piecewise else None
     outs = graph.rebuild(outs, no_delta)
     return _fixpoint(graph, outs) if stable else outs
+
+
+def _sinc_slope(graph, args):
+    """sinc's derivative where((x cos x - sin x) * x^-2, x != 0, 0), as the rule writes it,
+    -> -j1(x) (scipy's spherical_jn: no cancellation near 0); None for anything else."""
+    if len(args) != 4 or args[1].op is not sp.Ne or not _const(args[2], 0):
+        return None
+    x = args[1].args[0]
+    if not _const(args[1].args[1], 0) or args[0].op is not sp.Mul:
+        return None
+    pair = set(args[0].args)
+    power = graph.apply(sp.Pow, x, graph.const(-2))
+    top = graph.apply(sp.Add, graph.apply(sp.Mul, x, graph.apply(sp.cos, x)),
+                      graph.apply(sp.Mul, graph.const(-1), graph.apply(sp.sin, x)))
+    if pair != {power, top} and pair != {power, graph.apply(sp.Add, top.args[1], top.args[0])}:
+        return None
+    return graph.apply(sp.Mul, graph.const(-1), graph.apply(sp.jn, graph.const(1), x))
 
 
 def _fixpoint(graph, outs, passes=4):

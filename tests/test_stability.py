@@ -79,6 +79,9 @@ CASES = {
     "log-cosh written log(e^x + e^-x) - log 2": (
         sp.log(sp.exp(x) + sp.exp(-x)) - sp.log(2), [x], [], lambda t: mpmath.log(mpmath.cosh(t)),
         [(1000.0,), (-800.0,), (1e-15,), (1e-8,), (1e-5,), (3.0,)]),
+    "sinc near 0 (its derivative cancels as written)": (
+        sp.sinc(x), [x], [], lambda t: mpmath.sin(t) / t,
+        [(1e-8,), (1e-5,), (-1e-3,), (0.3,), (-3.0,)]),
     "log(1 - exp(-x))": (
         sp.log(1 - sp.exp(-x)), [x], [], lambda t: mpmath.log(1 - mpmath.exp(-t)),
         [(1e-10,), (0.5,), (50.0,), (700.0,)]),
