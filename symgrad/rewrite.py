@@ -6,6 +6,7 @@ returns inf or NaN once |z| passes a few hundred. ``stabilize`` recognises
 these patterns however they are written and replaces them with stable nodes:
 
     1/(1 + exp(-z))          -> Sigmoid(z)           (printed as scipy's expit; powers too)
+    sigmoid(z)^q, q not int  -> exp(-q Softplus(-z))  (and (1 + e^u)^q -> exp(q Softplus(u)))
     exp(z)/(1 + exp(z))      -> Sigmoid(z)
     1 - Sigmoid(z)           -> Sigmoid(-z)
     log(Sigmoid(z))          -> -Softplus(-z)        (printed as logaddexp(0, .))
@@ -121,15 +122,24 @@ class _Rewriter:
 
     def power(self, n):
         base, exponent = n.args
+        g = self.g
         k = exponent.value if _const(exponent) else None
-        if k is None or not (k.is_Integer and k < 0) or base.op is not sp.Add:
+        if k is None or not k.is_real:
+            return n
+        if base.op is Sigmoid and not k.is_Integer:     # sigmoid(u)^k = e^(-k softplus(-u))
+            return g.apply(sp.exp, g.apply(sp.Mul, g.const(-k),
+                                           g.apply(Softplus, self.neg(base.args[0]))))
+        if (k.is_Integer and k >= 0) or base.op is not sp.Add:
             return n
         terms = _terms(base)
         if len(terms) == 2:
             for (c1, one), (c2, e) in (terms, terms[::-1]):
                 if c1 == 1 and _const(one, 1) and c2 == 1 and e.op is sp.exp:
-                    s = self.g.apply(Sigmoid, self.neg(e.args[0]))          # 1/(1 + exp(u))
-                    return s if k == -1 else self.g.apply(sp.Pow, s, self.g.const(-k))
+                    if not k.is_Integer:                 # (1 + e^u)^k = e^(k softplus(u))
+                        return g.apply(sp.exp, g.apply(sp.Mul, g.const(k),
+                                                       g.apply(Softplus, e.args[0])))
+                    s = g.apply(Sigmoid, self.neg(e.args[0]))          # 1/(1 + exp(u))
+                    return s if k == -1 else g.apply(sp.Pow, s, g.const(-k))
         return n
 
     def logarithm(self, x):

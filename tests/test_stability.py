@@ -79,6 +79,13 @@ CASES = {
     "log-cosh written log(e^x + e^-x) - log 2": (
         sp.log(sp.exp(x) + sp.exp(-x)) - sp.log(2), [x], [], lambda t: mpmath.log(mpmath.cosh(t)),
         [(1000.0,), (-800.0,), (1e-15,), (1e-8,), (1e-5,), (3.0,)]),
+    "sigmoid to a fractional power": (
+        sigma**sp.Rational(7, 10), [z], [], lambda t: mp_sigmoid(t)**mpmath.mpf("0.7"),
+        [(-800.0,), (-40.0,), (0.5,), (40.0,), (800.0,)]),
+    "generalized cross-entropy (1 - p^q)/q, p = 1/(1+exp(-z))": (
+        (1 - sigma**sp.Rational(7, 10)) / sp.Rational(7, 10), [z], [],
+        lambda t: (1 - mp_sigmoid(t)**mpmath.mpf("0.7")) / mpmath.mpf("0.7"),
+        [(-800.0,), (-40.0,), (0.5,), (40.0,), (300.0,)]),
     "sinc near 0 (its derivative cancels as written)": (
         sp.sinc(x), [x], [], lambda t: mpmath.sin(t) / t,
         [(1e-8,), (1e-5,), (-1e-3,), (0.3,), (-3.0,)]),
