@@ -5,7 +5,6 @@ through :mod:`symgrad.parse`; the commands only call the public pipeline
 (``grad``, ``value_and_grad``, ``check_grad``, ``verify``, ``fit``). Output
 goes to stdout; errors are raised (``SymgradError``) and printed by ``main``.
 """
-import os
 import sys
 
 import numpy as np
@@ -18,7 +17,7 @@ from .compile import check_args, value_and_grad
 from .data import load_csv, save_result_json
 from .derive import grad
 from .errors import ArgumentError, ParseError
-from .io import FileExists, write_atomic
+from .io import check_target, write_atomic
 from .optim import make_optimizer
 from .parse import parse_assignment, parse_expr, parse_matrix_decl, parse_name, parse_relation
 from .prove import run as run_proofs
@@ -188,6 +187,8 @@ def run_check(args):
 
 
 def run_codegen(args):
+    if args.output is not None:
+        check_target(args.output, force=args.force)
     _, expr, wrt, data = _problem(args)
     f = value_and_grad(expr, wrt, data)
     if args.output is None:
@@ -260,8 +261,8 @@ def run_fit(args):
         number(args.validation, "--validation", 0, 1, high_open=True)
     patience = None if args.early_stopping is None else \
         integer(args.early_stopping, "--early-stopping", 1, MAX_STEPS)
-    if args.out is not None and os.path.exists(args.out) and not args.force:
-        raise FileExists("%s already exists; pass --force to overwrite it" % args.out)
+    if args.out is not None:
+        check_target(args.out, force=args.force)        # before training, not after
     loss = parse_expr(args.expr, what="EXPR")
     params = {}
     for text in args.params:

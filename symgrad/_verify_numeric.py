@@ -35,6 +35,7 @@ from mpmath.libmp import prec_to_dps
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from .nodes import to_standard
+from .points import MAX_EXPONENT, beyond_reach
 
 PRECISIONS = (30, 60, 120, 240)
 DEPTH = 600               # extra working digits a certified sign may use (cancellation)
@@ -139,6 +140,8 @@ def evaluate(expr, point, explicit):
         value = to_standard(value)
     except (ArithmeticError, ValueError, TypeError, NotImplementedError, IndexError) as exc:
         raise Undefined(str(exc) or type(exc).__name__) from exc
+    if any(beyond_reach(v) for v in (value if isinstance(value, sp.MatrixBase) else [value])):
+        raise Undefined("a value here is too large to evaluate (an exponent beyond %d)" % MAX_EXPONENT)
     if isinstance(value, sp.MatrixBase):
         return sp.ImmutableMatrix(value.applyfunc(_real_number))
     return _real_number(value)

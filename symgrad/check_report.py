@@ -22,6 +22,7 @@ NEAR_KINK = 1e-3          # closer than this to a kink, differences straddle it
 UNRELIABLE_FD = 1e-5      # a Richardson error estimate this large (relative) means no derivative
 MAX_SYMBOLIC_SAMPLES = 8  # per-sample data: exact side uses at most this many samples
 MAX_FD_ENTRIES = 24       # finite differences of a large matrix: this many entries
+FLOAT_LIMIT = 1e300       # exact values beyond this are not compared (float64 overflows)
 
 
 PAIRS = ("symbolic~generated", "symbolic~fd", "fd~generated", "symbolic~complex")
@@ -134,13 +135,20 @@ def admissible_point(sampler, inputs, data, given, dims, expr, symbolic, prec=50
         for sample in split_samples(point):
             subs = {**sample, **dims}
             here = [evaluate(e, subs, prec) for e in [expr] + list(symbolic)]
-            if not all(is_finite_real(v) for v in here):
+            if not all(is_finite_real(v) and _in_float_range(v) for v in here):
                 break
             values.append(here[1:])
         else:
             return point, values
-    raise SymgradError("check_grad found no point where %s and its gradient are finite and real; "
-                       "pass values={symbol: value} inside the domain" % sp.sstr(expr)[:80])
+    raise SymgradError("check_grad found no point where %s and its gradient are finite, real and "
+                       "within float64's range; pass values={symbol: value} inside the domain"
+                       % sp.sstr(expr)[:80])
+
+
+def _in_float_range(value):
+    """Exact values float64 can hold: beyond 1e300 the generated code must overflow, and a
+    comparison there would say nothing about the gradient."""
+    return all(abs(v) < FLOAT_LIMIT for v in (value if isinstance(value, sp.MatrixBase) else [value]))
 
 
 def numeric(v):

@@ -24,13 +24,14 @@ def _umask():
     return 0o022
 
 
-def write_atomic(path, text, *, force=False):
-    """Write ``text`` (str, or bytes) to ``path`` through a temporary file and a rename.
+def check_target(path, *, force=False):
+    """Raise unless ``path`` can be written (``force`` to replace a file); return its directory.
 
-    An existing ``path`` is left untouched unless ``force`` is true. A reader
-    never sees a half-written file, and a failed write leaves nothing behind.
+    Call it before long work whose result goes to ``path``, so bad input costs nothing.
     """
     path = os.fspath(path)
+    if not path:
+        raise SymgradError("the output file name is empty; give a file name")
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise SymgradError("%s is a directory; give a file name" % path)
@@ -38,6 +39,17 @@ def write_atomic(path, text, *, force=False):
         raise SymgradError("directory %s does not exist; create it first" % directory)
     if os.path.exists(path) and not force:
         raise FileExists("%s already exists; pass --force (force=True in Python) to overwrite it" % path)
+    return directory
+
+
+def write_atomic(path, text, *, force=False):
+    """Write ``text`` (str, or bytes) to ``path`` through a temporary file and a rename.
+
+    An existing ``path`` is left untouched unless ``force`` is true. A reader
+    never sees a half-written file, and a failed write leaves nothing behind.
+    """
+    path = os.fspath(path)
+    directory = check_target(path, force=force)
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
     try:
         os.fchmod(fd, 0o666 & ~_umask())    # what open() would have made, not mkstemp's 0600

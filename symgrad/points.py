@@ -28,6 +28,31 @@ def exact(value):
 
 
 MAX_PREC = 1600      # digits evaluate() may reach to get through cancellation
+MAX_EXPONENT = 10**5  # exp(a) or b**a with |a|, |a log b| beyond this is too large to evaluate
+
+
+def beyond_reach(e):
+    """True when the closed-form number e holds exp(a) or b**a so large (|a| or |a log b|
+    above MAX_EXPONENT, e.g. exp(exp(exp(17)))) that evaluating it would not finish.
+
+    Nodes are checked innermost first, so each check evaluates only what already passed.
+    """
+    for node in sp.postorder_traversal(e):
+        if isinstance(node, sp.exp):
+            size = node.args[0]
+        elif isinstance(node, sp.Pow) and not node.exp.is_Integer:
+            size = node.exp * sp.log(abs(node.base)) if node.base != 0 else sp.S.Zero
+        else:
+            continue
+        if not size.is_number:
+            continue
+        try:
+            value = complex(size.evalf(15))
+        except (TypeError, ValueError, ArithmeticError):
+            continue
+        if abs(value.real) > MAX_EXPONENT:
+            return True
+    return False
 
 
 def evaluate(expr, subs, prec=50):
@@ -41,6 +66,8 @@ def evaluate(expr, subs, prec=50):
     e = explicit(expr.xreplace(subs))
     if not isinstance(e, sp.MatrixBase):
         e = sp.sympify(e).doit()
+    if any(beyond_reach(v) for v in _entries(e)):
+        return sp.zoo                          # not finite for our purposes: another point
     previous, n = e.evalf(prec), prec
     while n < MAX_PREC:
         if _settled(previous):

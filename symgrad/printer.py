@@ -8,6 +8,8 @@ special functions map to ``scipy.special``. An unknown node raises
 ``UnsupportedExpression`` naming its type.
 """
 
+import math
+
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
@@ -49,6 +51,20 @@ RECIPROCAL = {"sec": "np.cos", "csc": "np.sin", "cot": "np.tan",
               "sech": "np.cosh", "csch": "np.sinh", "coth": "np.tanh"}
 INVERSE_RECIPROCAL = {"asec": "np.arccos", "acsc": "np.arcsin", "acot": "np.arctan",
                       "asech": "np.arccosh", "acsch": "np.arcsinh", "acoth": "np.arctanh"}
+
+
+def _in_float_range(number):
+    """Refuse a constant that float64 cannot hold (it would be inf or raise at run time)."""
+    try:
+        ok = math.isfinite(float(number))
+    except OverflowError:
+        ok = False
+    if not ok:
+        text = sp.sstr(number)
+        raise UnsupportedExpression(
+            "the constant %s is beyond float64's range (about 1.8e308), so generated code cannot "
+            "hold it; rescale the expression (e.g. fold it into a log)" % (text if len(text) < 30 else
+                                                                             "%s...(%d digits)" % (text[:12], len(text))))
 
 
 class CodePrinter(NumPyPrinter):
@@ -97,12 +113,15 @@ class CodePrinter(NumPyPrinter):
     # --- numbers ------------------------------------------------------------------
 
     def _print_Integer(self, e):
-        return str(int(e))
+        _in_float_range(e)
+        return str(int(e)) if abs(e.p) <= 2**53 else repr(float(e))
 
     def _print_Rational(self, e):
+        _in_float_range(e)
         return "%d/%d" % (e.p, e.q)
 
     def _print_Float(self, e):
+        _in_float_range(e)
         return repr(float(e))
 
     def _print_Pi(self, e):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .errors import SymgradError
-from .io import write_atomic
+from .io import check_target, write_atomic
 from .verify import verify
 
 __all__ = ["Claim", "run", "run_claims", "load_claims", "render_report"]
@@ -88,7 +88,7 @@ class _Undecided:
 def load_claims(path):
     """The CLAIMS list and title (module docstring) of one proof file."""
     name = "symgrad_proof_" + os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, path)
+    spec = importlib.util.spec_from_file_location(name, path) if path.endswith(".py") else None
     if spec is None or spec.loader is None:
         raise SymgradError("%s is not a Python file; proof files are proofs/*.py" % path)
     module = importlib.util.module_from_spec(spec)
@@ -137,14 +137,18 @@ def run_claims(claims, title="", stream=None):
 def run(paths=("proofs",), report=None, force=False, stream=None):
     """Run proof files (or directories of them); optionally write the Markdown report."""
     stream = stream or sys.stdout
-    sections, status, total, failed = [], 0, 0, 0
+    if report:
+        check_target(report, force=force)           # before the run, not after
+    loaded = []
     for path in _files(list(paths)):
         try:
-            title, claims = load_claims(path)
-        except Exception as e:      # a broken proof file is a failed proof, not a crash
-            print("== %s: could not load: %s: %s" % (path, type(e).__name__, e), file=stream)
-            status, failed = 1, failed + 1
-            continue
+            loaded.append(load_claims(path))
+        except SymgradError:
+            raise
+        except Exception as e:      # a broken proof file is bad input, named before any claim runs
+            raise SymgradError("%s could not be loaded: %s: %s" % (path, type(e).__name__, e)) from e
+    sections, status, total, failed = [], 0, 0, 0
+    for path, (title, claims) in zip(_files(list(paths)), loaded):
         status |= run_claims(claims, title, stream)
         total += len(claims)
         failed += sum(not c.passed for c in claims)

@@ -101,3 +101,51 @@ def test_process_help_and_in_process_output_agree(capsys, tmp_path):
     returncode, out, err = run_process("--help", cwd=tmp_path)
     assert returncode == 0 and err == ""
     assert out == run(capsys, "--help")[1]
+
+
+# --- values too large to evaluate or to hold ------------------------------------------------
+
+@pytest.mark.parametrize("argv", [
+    ["verify", "exp(exp(exp(x)))", "exp(exp(exp(x)))"],
+    ["derive", "exp(exp(exp(exp(exp(x)))))", "--wrt", "x"],
+    ["derive", "x**x**x**x**x**x**x", "--wrt", "x"],
+])
+def test_astronomically_large_values_do_not_hang(capsys, argv):
+    # Exact evaluation of exp(exp(exp(17))) never finishes; such points are skipped.
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert "proven" in out or "check_grad: OK" in out
+
+
+@pytest.mark.parametrize("text", ["1e200*1e200*x", "10**400*x"])
+def test_constants_beyond_float_range_are_bad_input(capsys, text):
+    code, out, err = run(capsys, "derive", text, "--wrt", "x")
+    assert code == 2
+    assert one_error_line(err) and "beyond float64's range" in err
+
+
+# --- bad targets are refused before any work ----------------------------------------------------
+
+def test_prove_refuses_what_is_not_a_proof_file(capsys, tmp_path):
+    (tmp_path / "data.csv").write_text("x,y\n1,2\n")
+    (tmp_path / "broken.py").write_text("x = (\n")
+    (tmp_path / "empty.py").write_text("A = 1\n")
+    for name, words in (("data.csv", "not a Python file"), ("broken.py", "could not be loaded"),
+                        ("empty.py", "no CLAIMS")):
+        code, out, err = run(capsys, "prove", str(tmp_path / name))
+        assert code == 2 and out == "" and words in one_error_line(err)
+
+
+def test_outputs_are_checked_before_the_work(capsys, tmp_path):
+    existing = tmp_path / "report.md"
+    existing.write_text("keep me")
+    code, out, err = run(capsys, "prove", "proofs/backprop.py", "--report", str(existing))
+    assert code == 2 and out == "" and "already exists" in one_error_line(err)   # no claim ran
+    assert existing.read_text() == "keep me"
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,2\n2,4\n")
+    code, out, err = run(capsys, "fit", "(w*x - y)**2", "--params", "w=0", "--data", str(data),
+                         "--out", str(tmp_path / "missing" / "out.json"))
+    assert code == 2 and out == "" and "does not exist" in one_error_line(err)    # no training
+    code, out, err = run(capsys, "codegen", "x**2", "--wrt", "x", "-o", "")
+    assert code == 2 and "empty" in one_error_line(err)
