@@ -34,6 +34,7 @@ from .points import Sampler, kink_values, random_dims
 
 __all__ = ["check_grad", "GradCheckReport"]
 
+MAX_CHECK_ENTRIES = 2500     # entries of one matrix with numeric dimensions (50 x 50)
 NOT_ANALYTIC = (sp.Abs, sp.sign, sp.Heaviside, sp.Max, sp.Min, sp.Piecewise, sp.DiracDelta,
                 sp.floor, sp.ceiling)
 # symgrad's nodes print through real-only helpers (max shifts, abs, expit): no complex steps
@@ -61,6 +62,7 @@ def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3, order=1):
         return check_hessian(expr, wrt, args, values, seed, points)
     if order != 1:
         raise SymgradError("check_grad order must be 1 or 2, got %r" % (order,))
+    _small_enough(wrt + args)
     f = value_and_grad(expr, wrt, args)
     f.complex_step = _complex_version(expr, wrt, args)
     symbolic = grad(expr, wrt)
@@ -77,6 +79,18 @@ def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3, order=1):
         _compare(f, expr, values, inputs, wrt, point, dims, rows, kinks, k, notes)
     ok = all(r.ok for r in rows)
     return GradCheckReport(ok, rows, count, kinks, notes)
+
+
+def _small_enough(inputs):
+    """check_grad evaluates every entry exactly: refuse matrices too large for that."""
+    for s in inputs:
+        shape = getattr(s, "shape", ())
+        if shape and all(sp.sympify(d).is_Integer for d in shape) and \
+                int(shape[0]) * int(shape[1]) > MAX_CHECK_ENTRIES:
+            raise SymgradError(
+                "check_grad evaluates %s exactly, and its %s x %s = %d entries are more than %d; "
+                "check at small or symbolic dimensions (the gradient's formula does not depend "
+                "on them)" % (s, shape[0], shape[1], int(shape[0]) * int(shape[1]), MAX_CHECK_ENTRIES))
 
 
 def _compare(f, expr, exact_values, inputs, wrt, point, dims, rows, kinks, k, notes):

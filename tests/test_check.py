@@ -154,3 +154,9 @@ def test_hessian_entries_are_the_matrix_elements():
 
 def test_hessian_vector_product_accepts_a_one_item_list():
     assert sg.hessian(sp.Trace(W.T * W), [W], direction=V) == 2 * V
+
+
+def test_matrices_too_large_to_evaluate_exactly_are_refused_up_front():
+    big = sp.MatrixSymbol("B", 300, 300)
+    with pytest.raises(sg.SymgradError, match="90000 entries"):
+        sg.check_grad(sp.Trace(big.T * big), [big])
