@@ -31,7 +31,7 @@ ADD, MATMUL, MUL, CALL = 40, 45, 50, 70
 INLINE_LIMIT = 8          # inline a single-use node while its inlined tree has at most this many ops
 CHEAP_LIMIT, CHEAP_USES = 3, 4   # recompute tiny sums/products of inputs rather than store them
 UNDERFLOWS = re.compile(r"\b(np\.(exp|expm1|cosh|sinh)|expit|_softplus|_logsumexp\w*|_log_softmax\w*|"
-                        r"_softmax_rows)\(")    # calls whose result may underflow to 0
+                        r"_softmax_rows|_sech2)\(")    # calls whose result may underflow to 0
 DEL_AFTER = 40            # in functions longer than this, free temporaries after their last use
 RESERVED = {"np", "special", "loss", "value", "value_and_grad", "self"}
 
@@ -147,6 +147,8 @@ class _Function:
             return self._sum(n)
         if op is sp.Mul:
             return self._product(n)
+        if op is sp.Pow and n.args[0].op is sp.sech and n.args[1].op is Const and n.args[1].value == 2:
+            return self._helper("_sech2", self.ref(n.args[0].args[0])[0])   # in place, no overflow
         if op in ELEMENTWISE:
             args = [self.view(a) for a in n.args]
             if op is sp.Piecewise:

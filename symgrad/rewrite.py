@@ -21,7 +21,7 @@ these patterns however they are written and replaces them with stable nodes:
     log(c*e^u*sigmoid(v)*w)  -> log c + u - Softplus(-v) + log w (positive factors split off)
     softplus(u) - u          -> Softplus(-u)
     sigmoid(u) - sigmoid(-u) -> tanh(u/2)
-    1 - tanh(u)^2            -> 1/cosh(min(|u|, 355))^2  (tanh's derivative, keeping its digits)
+    1 - tanh(u)^2            -> sech(u)^2            (tanh's derivative, keeping its digits)
     (e^a - e^b)/(e^a + e^b)  -> tanh((a - b)/2)
     log(cosh(u))             -> log1p(2 sinh(u/2)^2) or |u| + log1p(exp(-2|u|)) - log 2
     exp(x) - 1               -> expm1(x)
@@ -232,10 +232,9 @@ class _Rewriter:
                        g.const(sp.true))
 
     def sech2(self, u):
-        """1/cosh(u)^2 with |u| capped at 355, where it underflows anyway: no overflow."""
+        """sech(u)^2, printed as the helper _sech2 (cosh capped at |u| = 355: no overflow)."""
         g = self.g
-        capped = g.apply(sp.Min, g.apply(sp.Abs, u), g.const(355))
-        return g.apply(sp.Pow, g.apply(sp.cosh, capped), g.const(-2))
+        return g.apply(sp.Pow, g.apply(sp.sech, u), g.const(2))
 
     def log1mexp(self, u):
         """log(1 - e^u) for u < 0, choosing the form that keeps its digits (Maechler 2012)."""
