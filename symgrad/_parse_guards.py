@@ -169,6 +169,10 @@ def call_problem(name, args):
     if name in NUMBER_GUARDED and (magnitude(args[-1]) or 0) > MAX_SPECIAL_ARG:
         return ("is too large to evaluate",
                 "keep numbers given to %s within +-%d" % (name, MAX_SPECIAL_ARG))
+    if fn is sp.log and len(args) == 2 and getattr(args[1], "is_number", False) and \
+            (args[1].is_positive is False or args[1] == 1):
+        return ("has base %s, and a logarithm's base must be positive and not 1" % args[1],
+                "write log(x, b) with b > 0, b != 1, or log(x) for the natural logarithm")
     if name in GROWING:
         return exp_problem(args[0])
     if fn is sp.sqrt:

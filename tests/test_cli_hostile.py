@@ -61,6 +61,8 @@ HOSTILE = [
     (["fit", "(w*x - y)**2", "--params", "w=0", "--lr", "-1"], "--lr"),
     (["fit", "(w*x - y)**2", "--params", "w"], "NAME=NUMBER"),
     (["prove", "--report"], "expected one argument"),
+    (["derive", "log(x, 0)", "--wrt", "x"], "base must be positive and not 1"),
+    (["derive", "log(x, -2)", "--wrt", "x"], "base must be positive and not 1"),
 ]
 
 
