@@ -135,6 +135,7 @@ def run_derive(args):
     _, expr, wrt, data = _problem(args)
     check_args(wrt, data)                          # refuse bad input before printing anything
     grads = grad(expr, wrt)
+    compiled = value_and_grad(expr, wrt, data)     # code that cannot be generated fails here
     print(_line("f", expr, style))
     for w, g in zip(wrt, grads):
         label = "\\frac{\\partial f}{\\partial %s}" % sp.latex(w) if style == "latex" \
@@ -143,14 +144,14 @@ def run_derive(args):
     for note in _unused(expr, wrt):
         print(note)
     if getattr(args, "stable", False):
-        loss, stable = value_and_grad(expr, wrt, data).stable_form
+        loss, stable = compiled.stable_form
         print("stable form, as the generated code computes it:")
         print(_line("  f", loss, style))
         for w, g in zip(wrt, stable):
             print(_line("  d/d%s" % w, g, style))
     if args.code:
         print()
-        print(value_and_grad(expr, wrt, data).source, end="")
+        print(compiled.source, end="")
     if args.no_check:
         return 0
     report = check_grad(expr, wrt, data, seed=seed)
