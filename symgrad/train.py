@@ -13,6 +13,8 @@ re-derived or re-validated per step.
   step. When the loss is quadratic in scalar parameters, the message (and
   ``err.max_stable_lr``) gives the largest stable learning rate, from the
   largest eigenvalue of the Hessian of the mean loss over the training data.
+  So does a loss that grows a trillion-fold, or a full-batch run that ends above
+  its starting loss with the learning rate past that limit (slow divergence).
 """
 
 import math
@@ -140,6 +142,7 @@ def fit(loss, params, data=None, optimizer=None, steps=1000, *, validation=None,
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             run.loop(steps)
+            _growing(run, loss, list(params), list(data), f, train, optimizer, batches)
             res = run.result(list(params))
     except TrainingDiverged as err:
         raise _explain(err, loss, list(params), list(data), f, train, optimizer) from None
@@ -320,6 +323,19 @@ def _check_symbols(loss, params, data):
 
 
 # --- divergence -------------------------------------------------------------------------
+
+def _growing(run, loss, params, data, f, train, optimizer, batches):
+    """A full-batch run that ends above its starting loss with a learning rate past the stable
+    limit of a quadratic loss is diverging, however slowly: raise (checked only then)."""
+    history = run.history
+    if batches is not None or run.stopped_early or len(history) < 2 or not history[-1] > history[0]:
+        return
+    curvature = _curvature(loss, params, data, f, train)
+    lr_max = optimizer.stable_lr(curvature) if curvature else None
+    if lr_max is not None and optimizer.lr >= lr_max:
+        raise TrainingDiverged("training diverged at step %d: the loss grew from %.6g to %.6g"
+                               % (len(history) - 1, history[0], history[-1]), step=len(history) - 1)
+
 
 def _explain(err, loss, params, data, f, train, optimizer):
     """Add the largest stable learning rate to a TrainingDiverged, when the loss is quadratic."""

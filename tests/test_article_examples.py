@@ -90,6 +90,16 @@ def test_too_large_a_learning_rate_diverges_with_the_exact_bound():
     assert res.final_loss < 1e-6
 
 
+@pytest.mark.parametrize("lr", [0.1199, 0.12])
+def test_a_learning_rate_just_past_the_bound_diverges_too(lr):
+    # The loss grows only ~100-fold in 1000 steps here: no NaN, no runaway, still divergence.
+    w, b, x, y = sp.symbols("w b x y")
+    with pytest.raises(sg.TrainingDiverged) as info:
+        fit((w * x + b - y)**2, {w: 0.0, b: 0.0}, {x: XS, y: YS}, GD(lr=lr), steps=1000)
+    assert abs(info.value.max_stable_lr - (17 - math.sqrt(269)) / 5) < 1e-12
+    assert "the loss grew from 30" in str(info.value)
+
+
 def test_logistic_regression_cannot_learn_xor():
     m = models.logistic_regression()
     data = {m.inputs[0]: XOR_X, m.target: XOR_Y}
