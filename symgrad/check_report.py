@@ -135,7 +135,7 @@ def admissible_point(sampler, inputs, data, given, dims, expr, symbolic, prec=50
         for sample in split_samples(point):
             subs = {**sample, **dims}
             here = [evaluate(e, subs, prec) for e in [expr] + list(symbolic)]
-            if not all(is_finite_real(v) and _in_float_range(v) for v in here):
+            if not all(is_finite_real(v) and _fits_float64(v) for v in here):
                 break
             values.append(here[1:])
         else:
@@ -145,7 +145,7 @@ def admissible_point(sampler, inputs, data, given, dims, expr, symbolic, prec=50
                        % sp.sstr(expr)[:80])
 
 
-def _in_float_range(value):
+def _fits_float64(value):
     """Exact values float64 can hold: beyond 1e300 the generated code must overflow, and a
     comparison there would say nothing about the gradient."""
     return all(abs(v) < FLOAT_LIMIT for v in (value if isinstance(value, sp.MatrixBase) else [value]))
