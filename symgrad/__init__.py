@@ -5,19 +5,25 @@
 >>> sg.grad((w*x - y)**2, w)
 2*x*(w*x - y)
 """
-from .check import GradCheckReport, check_grad
-from .compile import GradFunction, value_and_grad
-from .derive import grad, hessian
+import sys
+
+from .check.grad import GradCheckReport, check_grad
+from .pipeline.function import GradFunction, value_and_grad
+from .derive.reverse import grad, hessian
 from .errors import (ArgumentError, ParseError, ProofFailure, ShapeMismatch, SymgradError,
                      TrainingDiverged, UnsupportedExpression)
-from . import losses, models
-from .nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
-from .optim import GD, SGD, Adam, Momentum, Nesterov, Optimizer
-from .prove import Claim, run_claims
-from .train import FitResult, fit
-from .verify import Verdict, verify
+from .zoo import losses, models
+from .ops.nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
+from .train.optim import GD, SGD, Adam, Momentum, Nesterov, Optimizer
+from .verification.claims import Claim, run_claims
+from .train.fit import FitResult, fit
+from .verification.api import Verdict, verify
 
 __version__ = "0.1.0"
+
+# symgrad.losses and symgrad.models are public module paths (import symgrad.losses works)
+sys.modules[__name__ + ".losses"] = losses
+sys.modules[__name__ + ".models"] = models
 
 __all__ = [
     "grad", "hessian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",

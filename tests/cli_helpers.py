@@ -6,7 +6,7 @@ import sys
 
 import symgrad as sg
 from parse_helpers import no_hang
-from symgrad.cli import main
+from symgrad.cli.main import main
 
 ROOT = pathlib.Path(sg.__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
 import symgrad as sg
-from symgrad.nodes import LogDet, Mean, SumAll
+from symgrad.ops.nodes import LogDet, Mean, SumAll
 
 DIGITS = 50
 REL_TOL_DIGITS = sp.Float(10) ** -40     # 50-digit comparisons of transcendental entries

@@ -4,7 +4,7 @@ import signal
 
 import sympy as sp
 
-from symgrad.parse import dimension
+from symgrad.parse.expr import dimension
 
 x, y, z, w, b = sp.symbols("x y z w b", real=True)
 n, d, k = dimension("n"), dimension("d"), dimension("k")

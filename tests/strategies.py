@@ -21,7 +21,7 @@ numbers.
 import sympy as sp
 from hypothesis import strategies as st
 
-from symgrad.nodes import Sigmoid, Softplus
+from symgrad.ops.nodes import Sigmoid, Softplus
 
 __all__ = ["X", "Y", "P", "SYMBOLS", "expressions", "points", "as_real", "exact_value",
            "kink_distance", "magnitude", "close"]

@@ -17,9 +17,10 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad import losses, models
-from symgrad.optim import GD, Adam
-from symgrad.train import fit
+from symgrad.zoo import losses
+from symgrad.zoo import models
+from symgrad.train.optim import GD, Adam
+from symgrad.train.fit import fit
 
 XS, YS = [1, 2, 3, 4], [2, 4, 6, 8]
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])

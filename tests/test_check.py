@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-import symgrad.rules as rules
+import symgrad.ops.rules as rules
 
 w, b, x, y = sp.symbols("w b x y")
 n = sp.Symbol("n", integer=True, positive=True)

@@ -10,12 +10,12 @@ import sympy as sp
 
 import symgrad as sg
 from cli_helpers import one_error_line, run
-from symgrad import _cli_commands
-from symgrad._parse_tables import MAX_ARGS
-from symgrad.check import GradCheckReport, Row
-from symgrad.optim import GD
-from symgrad.parse import CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, arity_text, dimension, parse_expr
-from symgrad.train import fit
+from symgrad.cli import commands as _cli_commands
+from symgrad.parse.tables import MAX_ARGS
+from symgrad.check.grad import GradCheckReport, Row
+from symgrad.train.optim import GD
+from symgrad.parse.expr import CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, arity_text, dimension, parse_expr
+from symgrad.train.fit import fit
 
 w, b, x, y = sp.symbols("w b x y", real=True)
 LOSS = "(w*x + b - y)**2"

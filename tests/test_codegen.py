@@ -14,7 +14,7 @@ import sympy as sp
 from scipy import special
 
 import symgrad as sg
-from symgrad.nodes import Sigmoid
+from symgrad.ops.nodes import Sigmoid
 from strategies import as_real, exact_value
 
 w, b, a = sp.symbols("w b a")

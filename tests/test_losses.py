@@ -1,4 +1,4 @@
-"""Every loss in symgrad.losses, checked two ways, per-sample and batch form.
+"""Every loss in symgrad.zoo.losses, checked two ways, per-sample and batch form.
 
 One spec per loss (the table below) says what each input is and where to draw
 it, and gives an independent reference formula (NumPy / SciPy, written from
@@ -23,7 +23,7 @@ import sympy as sp
 from scipy import special, stats
 
 import symgrad as sg
-from symgrad import losses as L
+from symgrad.zoo import losses as L
 from symgrad.errors import ArgumentError, ShapeMismatch
 
 N_ROWS, K = 4, 3

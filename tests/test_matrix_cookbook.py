@@ -26,8 +26,8 @@ from hypothesis import given
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 import symgrad as sg
-from symgrad.nodes import LogDet
-from symgrad.rules import RULES
+from symgrad.ops.nodes import LogDet
+from symgrad.ops.rules import RULES
 from matrix_strategies import assert_same, at, entrywise_gradient, random_values, scalar_loss
 
 n, k = sp.symbols("n k", integer=True, positive=True)

@@ -13,7 +13,7 @@ from scipy.special import expit
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 import symgrad as sg
-from symgrad.nodes import AxisSum
+from symgrad.ops.nodes import AxisSum
 
 n, d, h, k = sp.symbols("n d h k", integer=True, positive=True)
 X = sp.MatrixSymbol("X", n, d)

@@ -1,4 +1,4 @@
-"""Random text for symgrad.parse: nothing but ParseError escapes, and random formulas
+"""Random text for symgrad.parse.expr: nothing but ParseError escapes, and random formulas
 round-trip (text -> SymPy, and SymPy -> to_text -> SymPy)."""
 import contextlib
 import operator
@@ -9,9 +9,10 @@ from hypothesis import given, strategies as st
 from sympy.codegen.cfunctions import log1p
 
 from parse_helpers import MATS, R, no_hang, x, y, z
-from symgrad import _parse_tables, nodes
+from symgrad.parse import tables as _parse_tables
+from symgrad.ops import nodes
 from symgrad.errors import ParseError
-from symgrad.parse import (parse_assignment, parse_expr, parse_matrix_decl, parse_name,
+from symgrad.parse.expr import (parse_assignment, parse_expr, parse_matrix_decl, parse_name,
                            parse_relation, to_text)
 
 

@@ -1,11 +1,11 @@
-"""Tests for symgrad.parse.to_text: SymPy objects printed in the syntax the parser reads back."""
+"""Tests for symgrad.parse.expr.to_text: SymPy objects printed in the syntax the parser reads back."""
 import pytest
 import sympy as sp
 
 import symgrad as sg
 from parse_helpers import MATS, A, S, W, X, canon, x, y
-from symgrad import nodes
-from symgrad.parse import NoText, parse_expr, to_text
+from symgrad.ops import nodes
+from symgrad.parse.expr import NoText, parse_expr, to_text
 
 # --- the printed text of parsed formulas -----------------------------------------------------
 

@@ -25,7 +25,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.prove import load_claims, render_report
+from symgrad.verification.claims import load_claims, render_report
 
 ROOT = Path(__file__).resolve().parent.parent
 PROOFS = ROOT / "proofs"
@@ -75,7 +75,7 @@ def _all_checked():
 
 SECOND_RUN = """
 import io, sys
-import symgrad.prove as p
+import symgrad.verification.claims as p
 sys.exit(p.run([{proofs!r}], report={report!r}, force=True, stream=io.StringIO()))
 """
 
@@ -202,7 +202,7 @@ def test_report_is_current_and_run_independent(second_run):
     text = render_report(_all_checked())
     committed = REPORT.read_text(encoding="utf-8")
     assert text == committed, ("proofs/REPORT.md is out of date; regenerate it with\n  python -c \"import "
-                               "symgrad.prove as p; p.run(['proofs'], report='proofs/REPORT.md', force=True)\"")
+                               "symgrad.verification.claims as p; p.run(['proofs'], report='proofs/REPORT.md', force=True)\"")
     header = "| claim | formula | expected | verdict | method |"
     assert text.count(header) == len(FILES)
     assert not re.search(r"\btime\b|\b\d+\.\d+ ?s\b|\bseconds\b", text)

@@ -1,4 +1,4 @@
-"""The spec table: every derivative rule in symgrad.rules.RULES has a spec saying where to sample it.
+"""The spec table: every derivative rule in symgrad.ops.rules.RULES has a spec saying where to sample it.
 
 JAX-style: each spec builds an expression that contains its operation and gives
 one input sampler per argument that stays inside the operation's domain
@@ -24,11 +24,11 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.ir import Broadcast, SumTo
-from symgrad.nodes import (AxisSum, LogDet, LogSoftmax, LogSumExp, RowLogSoftmax, RowLogSumExp,
+from symgrad.graph.ir import Broadcast, SumTo
+from symgrad.ops.nodes import (AxisSum, LogDet, LogSoftmax, LogSumExp, RowLogSoftmax, RowLogSumExp,
                            RowSoftmax, Sigmoid, Softplus, SumAll, XLogY, expm1, log1p, msum,
                            to_standard)
-from symgrad.rules import NO_GRADIENT, RULES
+from symgrad.ops.rules import NO_GRADIENT, RULES
 from strategies import as_real, close, exact_value
 
 n, k = sp.symbols("n k", integer=True, positive=True)
@@ -249,7 +249,7 @@ def as_numbers(point):
             for s, v in point.items()}
 
 
-# --- exact evaluation of matrix expressions, independent of symgrad.points -------------------
+# --- exact evaluation of matrix expressions, independent of symgrad.numeric.points -------------------
 
 _FILLS = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity)
 

@@ -9,12 +9,12 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad import models
-from symgrad.data import load_csv, save_result_json
+from symgrad.zoo import models
+from symgrad.train.data import load_csv, save_result_json
 from symgrad.errors import ArgumentError, ParseError, ShapeMismatch, SymgradError, TrainingDiverged
-from symgrad.io import FileExists
-from symgrad.optim import GD, SGD, Adam, Momentum, Nesterov, make_optimizer
-from symgrad.train import FitResult, fit
+from symgrad.files import FileExists
+from symgrad.train.optim import GD, SGD, Adam, Momentum, Nesterov, make_optimizer
+from symgrad.train.fit import FitResult, fit
 
 w, b, x, y = sp.symbols("w b x y")
 n = sp.Symbol("n", integer=True, positive=True)

@@ -1,4 +1,4 @@
-"""Tests for symgrad.verify: the corpus, certified counterexamples, random expressions."""
+"""Tests for symgrad.verification.api: the corpus, certified counterexamples, random expressions."""
 
 import random
 import time
@@ -9,15 +9,15 @@ import sympy as sp
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-import symgrad._verify_prove as prove_module
-from symgrad import nodes
+import symgrad.verification.prove as prove_module
+from symgrad.ops import nodes
 from symgrad.errors import ParseError, ShapeMismatch, SymgradError, UnsupportedExpression
-from symgrad.verify import Verdict, verify
-from symgrad._verify_numeric import certified_sign, compare_equal, rational_psd, sign_of
-from symgrad._verify_problem import build_problem
-from symgrad._verify_prove import prove
-from symgrad._verify_sample import Search, search
-from symgrad._verify_search import targeted
+from symgrad.verification.api import Verdict, verify
+from symgrad.numeric.certify import certified_sign, compare_equal, rational_psd, sign_of
+from symgrad.verification.problem import build_problem
+from symgrad.verification.prove import prove
+from symgrad.verification.sample import Search, search
+from symgrad.verification.search import targeted
 from verify_corpus import CASES, CATEGORIES
 
 x, y, z = sp.symbols("x y z")

@@ -10,9 +10,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symgrad import nodes
-
-
+from symgrad.ops import nodes
 @dataclass(frozen=True)
 class Case:
     name: str

@@ -1,0 +1,1 @@
+"""Stage 6, check: the three-way gradient check (symbolic, finite differences, generated)."""

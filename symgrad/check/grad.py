@@ -1,0 +1,225 @@
+"""The three-way gradient check: symbolic, finite difference, generated code.
+
+At each sample point ``check_grad`` compares
+
+- the symbolic gradient (``grad``) evaluated exactly at dyadic rational points,
+  to 50 significant digits (the working precision doubles until two evaluations
+  agree, so cancellation such as 1 - sigma(1000) cannot pass for the value);
+- central differences of the generated loss with one Richardson step, whose own
+  error estimate sets how closely they must agree;
+- the generated NumPy gradient;
+- where the expression is analytic (no Abs, Max, Piecewise, ...), the
+  complex-step derivative Im f(w + ih)/h of the loss as written, exact to
+  rounding because nothing is subtracted; skipped with a note where Re f(w + ih)
+  is not the generated loss (the form as written cancels there).
+
+``order=2`` checks second derivatives the same way (see ``hessian_check``).
+
+Points where the expression is not differentiable (a zero under Abs or sign, a
+Max/Min tie, a Piecewise boundary) are listed in the report and not compared.
+"""
+
+import numpy as np
+import sympy as sp
+
+from ..pipeline.function import check_args, value_and_grad
+from ..derive.reverse import grad
+from ..errors import SymgradError
+from ..ops.nodes import (LogDet, LogSoftmax, LogSumExp, RowLogSoftmax, RowLogSumExp, RowSoftmax,
+                    Sigmoid, Softplus, XLogY)
+from .report import (MAX_FD_ENTRIES, NEAR_KINK, RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD,
+                           GradCheckReport, Row, admissible_point, given_values, numeric, split_samples)
+from .hessian import check_hessian
+from ..numeric.points import Sampler, kink_values, random_dims
+
+__all__ = ["check_grad", "GradCheckReport"]
+
+MAX_CHECK_ENTRIES = 2500     # entries of one matrix with numeric dimensions (50 x 50)
+NOT_ANALYTIC = (sp.Abs, sp.sign, sp.Heaviside, sp.Max, sp.Min, sp.Piecewise, sp.DiracDelta,
+                sp.floor, sp.ceiling)
+# symgrad's nodes print through real-only helpers (max shifts, abs, expit): no complex steps
+REAL_ONLY = (Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY, RowLogSumExp, RowSoftmax,
+             RowLogSoftmax, LogDet, sp.Determinant, sp.atan2)
+
+
+def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3, order=1):
+    """Compare symbolic, finite-difference and generated gradients of ``expr``.
+
+    ``values`` maps symbols to numbers (or arrays); the others are drawn at
+    random inside the domain (positive under log and sqrt). Returns a
+    GradCheckReport: ``report.ok`` is the verdict and ``str(report)`` a table.
+    ``order=2`` checks the Hessian instead (Hessian-vector products for
+    matrix parameters).
+
+    >>> import sympy as sp
+    >>> w, x = sp.symbols("w x")
+    >>> check_grad(sp.log(1 + sp.exp(w*x)), [w], [x]).ok
+    True
+    """
+    wrt, args = check_args(wrt, args)
+    expr = sp.sympify(expr)
+    if order == 2:
+        return check_hessian(expr, wrt, args, values, seed, points)
+    if order != 1:
+        raise SymgradError("check_grad order must be 1 or 2, got %r" % (order,))
+    _small_enough(wrt + args)
+    f = value_and_grad(expr, wrt, args)
+    f.complex_step = _complex_version(expr, wrt, args)
+    symbolic = grad(expr, wrt)
+    inputs = wrt + args
+    given, dims, notes = given_values(values or {}, inputs, f.per_sample)
+    dims = random_dims(inputs, dims, seed)
+    sampler = Sampler(expr, seed)
+    data = set(args) if f.per_sample else set()
+    rows = [Row(str(w)) for w in wrt]
+    kinks = []
+    count = 1 if all(s in given for s in inputs) else points
+    for k in range(count):
+        point, values = admissible_point(sampler, inputs, data, given, dims, expr, symbolic)
+        _compare(f, expr, values, inputs, wrt, point, dims, rows, kinks, k, notes)
+    ok = all(r.ok for r in rows)
+    return GradCheckReport(ok, rows, count, kinks, notes)
+
+
+def _small_enough(inputs):
+    """check_grad evaluates every entry exactly: refuse matrices too large for that."""
+    for s in inputs:
+        shape = getattr(s, "shape", ())
+        if shape and all(getattr(d, "is_Integer", False) for d in shape) and \
+                int(shape[0]) * int(shape[1]) > MAX_CHECK_ENTRIES:
+            raise SymgradError(
+                "check_grad evaluates %s exactly, and its %s x %s = %d entries are more than %d; "
+                "check at small or symbolic dimensions (the gradient's formula does not depend "
+                "on them)" % (s, shape[0], shape[1], int(shape[0]) * int(shape[1]), MAX_CHECK_ENTRIES))
+
+
+def _compare(f, expr, exact_values, inputs, wrt, point, dims, rows, kinks, k, notes):
+    samples = split_samples(point)
+    subs_list = [{**s, **dims} for s in samples]
+    on_kink, near_kink = [], False
+    for subs in subs_list:
+        for desc, u in kink_values(expr, subs):
+            if u == 0:
+                on_kink.append(desc)
+            elif abs(u) < NEAR_KINK:
+                near_kink = True
+    if on_kink:
+        kinks.append("point %d: on %s (not differentiable there; not compared)"
+                     % (k + 1, sorted(set(on_kink))[0]))
+        return
+    exact_grads = []
+    for i in range(len(wrt)):                      # the mean over samples of each gradient
+        vals = [sample[i] for sample in exact_values]
+        exact_grads.append(sum(vals[1:], vals[0]) / len(vals))
+    arrays = [numeric(point[s]) for s in inputs]
+    with np.errstate(all="ignore"):
+        loss, generated = f(*arrays)
+    if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in generated)):
+        notes.append("point %d: the generated float64 code gives inf or NaN (overflow?) where the "
+                     "exact values are finite" % (k + 1))
+    scale = 1 + abs(float(loss)) + max((float(np.max(np.abs(g))) if np.size(g) else 0.0)
+                                       for g in generated)
+    floor = 1e-6 * scale     # an entry this small is compared in absolute terms
+    complex_skipped = False
+    for i, (w, row) in enumerate(zip(wrt, rows)):
+        ex = np.array(exact_grads[i].tolist(), dtype=object) if isinstance(exact_grads[i], sp.MatrixBase) \
+            else np.array(exact_grads[i], dtype=object)
+        gen = np.asarray(generated[i], dtype=float)
+        entries = list(np.ndindex(*np.shape(gen))) or [()]
+        if len(entries) > MAX_FD_ENTRIES:
+            rng = np.random.default_rng(k)
+            picked = rng.choice(len(entries), MAX_FD_ENTRIES, replace=False)
+            entries = [entries[j] for j in sorted(picked)]
+            notes.append("%s: finite differences on %d of %d entries" % (w, MAX_FD_ENTRIES, gen.size))
+        for idx in entries:
+            s_val, g_val = sp.Float(ex[idx], 50), float(gen[idx])
+            size = max(abs(float(s_val)), floor)
+            row.record("symbolic~generated", sp.Float(g_val, 50), s_val, RTOL_GENERATED * size)
+            if near_kink:
+                continue
+            fd, est = _richardson(f, arrays, inputs.index(w), idx)
+            if est > UNRELIABLE_FD * size:
+                notes.append("point %d, %s%s: finite differences unreliable (error estimate %.1e, "
+                             "a jump or kink nearby?); not compared" % (k + 1, w, list(idx) or "", est))
+                continue
+            tol_fd = 10 * est + RTOL_FD * size
+            row.record("symbolic~fd", sp.Float(fd, 50), s_val, tol_fd)
+            row.record("fd~generated", sp.Float(g_val, 50), sp.Float(fd, 50), tol_fd)
+            step = _complex_step(f.complex_step, arrays, inputs.index(w), idx, float(loss))
+            if step is None and f.complex_step is not None and not complex_skipped:
+                complex_skipped = True
+                notes.append("point %d: the complex step's loss differs from the generated "
+                             "loss (cancellation in the form as written); not compared" % (k + 1))
+            elif step is not None:
+                row.record("symbolic~complex", sp.Float(step, 50), s_val, RTOL_GENERATED * size)
+    if near_kink:
+        notes.append("point %d is within %.0e of a kink: finite differences skipped there"
+                     % (k + 1, NEAR_KINK))
+
+
+def _complex_version(expr, wrt, args):
+    """The loss compiled without stable rewrites, for complex steps; None if not analytic."""
+    if expr.has(*NOT_ANALYTIC, *REAL_ONLY) or expr.atoms(sp.core.relational.Relational):
+        return None
+    return value_and_grad(expr, wrt, args, stable=False)
+
+
+def _complex_step(f, arrays, position, idx, loss):
+    """Im f(w + ih)/h: a derivative with no subtraction, so no cancellation.
+
+    Only as accurate as the real parts along the way: None when Re f(w + ih),
+    computed by the form as written, is not the generated (stable) ``loss``.
+    """
+    if f is None:
+        return None
+    base = np.asarray(arrays[position], dtype=complex)
+    h = 1e-30 * max(1.0, abs(float(base[idx].real)))
+    moved = list(arrays)
+    a = base.copy()
+    a[idx] += 1j * h
+    moved[position] = a
+    try:
+        with np.errstate(all="ignore"):
+            value = f.value(*moved)
+    except (TypeError, ValueError):
+        return None
+    derivative = float(np.imag(value)) / h
+    real = float(np.real(value))
+    if not (np.isfinite(derivative) and abs(real - loss) <= 1e-8 * abs(loss)):
+        return None
+    return derivative
+
+
+def _richardson(f, arrays, position, idx):
+    """Central difference with one Richardson step, and an estimate of its error; smaller
+    steps are tried while the estimate says the step was too coarse."""
+    best = None
+    for power in (10, 14, 18):
+        fd, est = _richardson_at(f, arrays, position, idx, 2.0 ** -power)
+        if best is None or est < best[1]:
+            best = (fd, est)
+        if est <= 1e-9 * max(1.0, abs(fd)):
+            break
+    return best
+
+
+def _richardson_at(f, arrays, position, idx, step):
+    base = arrays[position]
+    x0 = float(base[idx]) if idx else float(base)
+    h = step * max(1.0, abs(x0))
+
+    def at(x):
+        moved = list(arrays)
+        if idx:
+            a = np.array(base, dtype=float)
+            a[idx] = x
+            moved[position] = a
+        else:
+            moved[position] = x
+        with np.errstate(all="ignore"):       # overflow shows in the report, not as warnings
+            return float(f.value(*moved))
+
+    d1 = (at(x0 + h) - at(x0 - h)) / (2 * h)
+    d2 = (at(x0 + h / 2) - at(x0 - h / 2)) / h
+    richardson = (4 * d2 - d1) / 3
+    return richardson, abs(richardson - d2) + 1e-13 * max(1.0, abs(richardson))

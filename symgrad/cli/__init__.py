@@ -1,0 +1,4 @@
+"""Stage: the ``symgrad`` command line."""
+from .main import main
+
+__all__ = ["main"]

@@ -1,0 +1,304 @@
+"""The commands behind :mod:`symgrad.cli`, one function each: ``run(args) -> exit code``.
+
+Every piece of user text (formulas, names, numbers, matrix declarations) goes
+through :mod:`symgrad.parse`; the commands only call the public pipeline
+(``grad``, ``value_and_grad``, ``check_grad``, ``verify``, ``fit``). Output
+goes to stdout; errors are raised (``SymgradError``) and printed by ``main``.
+"""
+import sys
+
+import numpy as np
+import sympy as sp
+
+from ..parse.guards import declare, short
+from ..parse.text import to_text
+from ..check.grad import check_grad
+from ..pipeline.function import check_args, value_and_grad
+from ..train.data import load_csv, save_result_json
+from ..derive.reverse import grad
+from ..errors import ArgumentError, ParseError
+from ..files import check_target, write_atomic
+from ..train.optim import make_optimizer
+from ..parse.expr import parse_assignment, parse_expr, parse_matrix_decl, parse_name, parse_relation
+from ..verification.claims import run as run_proofs
+from ..train.fit import fit
+from ..verification.api import verify
+
+__all__ = ["COMMANDS"]
+
+MAX_STEPS = 1_000_000
+MAX_SEED = 2 ** 32 - 1
+
+
+# --- reading the command line through the parser --------------------------------------------
+
+def integer(text, option, low, high):
+    """A whole number from ``low`` to ``high`` written as plain digits."""
+    t = text.strip()
+    if not (t.isascii() and t.isdigit() and len(t) <= 12 and low <= int(t) <= high):
+        raise ParseError("%s: %s must be a whole number from %d to %d"
+                         % (option, short(text), low, high))
+    return int(t)
+
+
+def number(text, option, low, high, *, low_open=True, high_open=False):
+    """A finite number in the interval, read by the formula parser (``1e-3``, ``1/100``)."""
+    value = parse_expr(text, what=option)
+    if not value.is_number:
+        raise ParseError("%s: %s is not a number" % (option, short(text)))
+    v = float(value)
+    if not ((v > low if low_open else v >= low) and (v < high if high_open else v <= high)):
+        raise ParseError("%s: %s must be in %s%g, %g%s" % (
+            option, short(text), "(" if low_open else "[", low, high, ")" if high_open else "]"))
+    return v
+
+
+class Formulas:
+    """The matrices declared with --matrix, and formulas and names read against them."""
+
+    def __init__(self, declarations):
+        shapes = {}
+        for text in declarations:
+            name, shape = parse_matrix_decl(text)
+            if name in shapes:
+                raise ParseError("--matrix: %s is declared twice; declare each matrix once" % name)
+            shapes[name] = shape
+        self.shapes = shapes
+        self.mats, self.dims = declare(shapes, "--matrix")
+
+    def expr(self, text, what):
+        return parse_expr(text, matrices=self.shapes, what=what)
+
+    def relation(self, text):
+        return parse_relation(text, matrices=self.shapes)
+
+    def symbol(self, text, option):
+        """The Symbol or declared MatrixSymbol a command-line name stands for."""
+        name = parse_name(text, option)
+        if name in self.dims:
+            raise ParseError("%s: %s is a matrix dimension, not a symbol; dimensions are read "
+                             "from the data's shapes" % (option, name))
+        return self.mats.get(name) or sp.Symbol(name, real=True)
+
+    def symbols(self, texts, option):
+        return [self.symbol(t, option) for t in texts]
+
+
+def _problem(args):
+    """(formulas, expr, wrt, data args) of derive, check and codegen."""
+    formulas = Formulas(args.matrix)
+    expr = formulas.expr(args.expr, "EXPR")
+    wrt = formulas.symbols(args.wrt, "--wrt")
+    if args.args is not None:
+        data = formulas.symbols(args.args, "--args")
+    else:
+        known = set(wrt) | set(formulas.dims.values())
+        data = sorted((s for s in expr.free_symbols if s not in known), key=str)
+    return formulas, expr, wrt, data
+
+
+def _unused(expr, symbols):
+    """Notes for parameters that do not occur in ``expr`` (their gradient is zero)."""
+    present = expr.free_symbols | expr.atoms(sp.MatrixSymbol)
+    return ["note: %s does not occur in EXPR; its gradient is 0" % s
+            for s in symbols if s not in present]
+
+
+# --- derive, check, codegen ---------------------------------------------------------------------
+
+def _show(expr, style):
+    if style == "latex":
+        return sp.latex(expr)
+    if style == "pretty":
+        return sp.pretty(expr, use_unicode=_unicode_ok(), num_columns=100)
+    return to_text(expr, fallback=True)          # the syntax symgrad reads back
+
+
+def _unicode_ok():
+    try:
+        "\u2202\u2500\u239b".encode(getattr(sys.stdout, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _line(label, expr, style):
+    if style == "latex":
+        return "%s = %s" % (label, _show(expr, style))
+    text = _show(expr, style)
+    return "%s =%s%s" % (label, "\n" if "\n" in text else " ", text)
+
+
+def run_derive(args):
+    style = "latex" if args.latex else "pretty" if args.pretty else "plain"
+    seed = integer(args.seed, "--seed", 0, MAX_SEED)
+    _, expr, wrt, data = _problem(args)
+    check_args(wrt, data)                          # refuse bad input before printing anything
+    grads = grad(expr, wrt)
+    compiled = value_and_grad(expr, wrt, data)     # code that cannot be generated fails here
+    print(_line("f", expr, style))
+    for w, g in zip(wrt, grads):
+        label = "\\frac{\\partial f}{\\partial %s}" % sp.latex(w) if style == "latex" \
+            else "d/d%s" % w
+        print(_line(label, g, style))
+    for note in _unused(expr, wrt):
+        print(note)
+    if getattr(args, "stable", False):
+        loss, stable = compiled.stable_form
+        print("stable form, as the generated code computes it:")
+        print(_line("  f", loss, style))
+        for w, g in zip(wrt, stable):
+            print(_line("  d/d%s" % w, g, style))
+    if args.code:
+        print()
+        print(compiled.source, end="")
+    if args.no_check:
+        return 0
+    report = check_grad(expr, wrt, data, seed=seed)
+    if args.code:
+        print()
+    if report.ok:                                   # the verdict, kinks and notes; no table
+        lines = str(report).splitlines()
+        print("\n".join(lines[:1] + [line for line in lines
+                                       if line.startswith(("not differentiable:", "note:"))]))
+        return 0
+    print(report)
+    return 1
+
+
+def run_check(args):
+    seed = integer(args.seed, "--seed", 0, MAX_SEED)
+    points = integer(args.points, "--points", 1, 100)
+    formulas, expr, wrt, data = _problem(args)
+    values = {}
+    for text in args.values:
+        name, value = parse_assignment(text)
+        symbol = formulas.symbol(name, "--values")
+        if isinstance(symbol, sp.MatrixSymbol):
+            raise ParseError("--values: %s is a matrix; --values fixes scalar symbols only "
+                             "(matrices are drawn at random)" % name)
+        if symbol in values:
+            raise ParseError("--values: %s is given twice" % name)
+        values[symbol] = float(value)
+    report = check_grad(expr, wrt, data, values=values, seed=seed, points=points)
+    for note in _unused(expr, wrt):
+        print(note)
+    print(report)
+    return 0 if report.ok else 1
+
+
+def run_codegen(args):
+    if args.output is not None:
+        check_target(args.output, force=args.force)
+    _, expr, wrt, data = _problem(args)
+    f = value_and_grad(expr, wrt, data)
+    if args.output is None:
+        print(f.source, end="")
+        return 0
+    write_atomic(args.output, f.source, force=args.force)
+    print("wrote %s: value(%s) and value_and_grad(%s)" % (
+        args.output, ", ".join(map(str, f.inputs)), ", ".join(map(str, f.inputs))))
+    return 0
+
+
+# --- verify -------------------------------------------------------------------------------------
+
+def run_verify(args):
+    seed = integer(args.seed, "--seed", 0, MAX_SEED)
+    points = None if args.points is None else integer(args.points, "--points", 1, 1000)
+    budget = number(args.budget, "--budget", 0, 600, low_open=False)     # 0: sampling only
+    formulas = Formulas(args.matrix)
+    hand = formulas.expr(args.hand, "HAND")
+    if args.grad_of is not None:
+        if args.reference is not None:
+            raise ArgumentError("give either REFERENCE or --grad-of EXPR, not both")
+        if not args.wrt or len(args.wrt) != 1:
+            raise ArgumentError("--grad-of needs --wrt with exactly one parameter (HAND is "
+                                "one gradient)")
+        reference = grad(formulas.expr(args.grad_of, "--grad-of"),
+                         formulas.symbol(args.wrt[0], "--wrt"))
+    elif args.reference is None:
+        raise ArgumentError("give REFERENCE, or --grad-of EXPR --wrt NAME to compare HAND "
+                            "with a gradient")
+    else:
+        if args.wrt:
+            raise ArgumentError("--wrt is only used with --grad-of")
+        reference = formulas.expr(args.reference, "REFERENCE")
+    assumptions = [formulas.relation(text) for text in args.assume]
+    verdict = verify(hand, reference, relation=args.relation, assumptions=assumptions,
+                     seed=seed, budget=budget, points=points)
+    lines = str(verdict).splitlines()               # the claim, in the syntax it was given
+    lines[0] = "verify: %s %s %s" % (to_text(hand, fallback=True), args.relation,
+                                     to_text(reference, fallback=True))
+    print("\n".join(lines))
+    return 1 if verdict.status == "refuted" else 0
+
+
+# --- fit and prove: thin calls into symgrad.train, symgrad.data and symgrad.prove -------------
+
+
+def _optimizer(args):
+    kwargs = {}
+    if args.lr is not None:
+        kwargs["lr"] = number(args.lr, "--lr", 0, 1e6)
+    if args.batch_size is not None:
+        if args.optimizer == "gd":
+            raise ArgumentError("--batch-size: gd is full-batch; use --optimizer sgd (or "
+                                "momentum, nesterov, adam) for mini-batches")
+        kwargs["batch_size"] = integer(args.batch_size, "--batch-size", 1, 10 ** 9)
+    return make_optimizer(args.optimizer, **kwargs)
+
+
+def _format(v):
+    if np.ndim(v) == 0:
+        return "%.10g" % float(v)
+    return np.array2string(np.asarray(v), precision=10, separator=", ")
+
+
+def run_fit(args):
+    steps = integer(args.steps, "--steps", 1, MAX_STEPS)
+    seed = integer(args.seed, "--seed", 0, MAX_SEED)
+    validation = None if args.validation is None else \
+        number(args.validation, "--validation", 0, 1, high_open=True)
+    patience = None if args.early_stopping is None else \
+        integer(args.early_stopping, "--early-stopping", 1, MAX_STEPS)
+    if args.out is not None:
+        check_target(args.out, force=args.force)        # before training, not after
+    loss = parse_expr(args.expr, what="EXPR")
+    params = {}
+    for text in args.params:
+        name, value = parse_assignment(text)
+        symbol = sp.Symbol(name, real=True)
+        if symbol in params:
+            raise ParseError("--params: %s is given twice" % name)
+        params[symbol] = float(value)
+    optimizer = _optimizer(args)
+    names = sorted(str(s) for s in loss.free_symbols if s not in params)
+    if names and args.data is None:
+        raise ArgumentError("the loss has data symbols (%s); give --data FILE.csv with a column "
+                            "for each" % ", ".join(names))
+    columns = load_csv(args.data, names) if names else {}
+    data = {sp.Symbol(n, real=True): columns[n] for n in names}
+    res = fit(loss, params, data, optimizer, steps, validation=validation,
+                    early_stopping=patience, seed=seed)
+    for symbol, value in res.params.items():
+        print("%s = %s" % (symbol, _format(value)))
+    line = "final loss = %.10g after %d steps" % (res.final_loss, len(res.history))
+    if res.final_val_loss is not None:
+        line += " (validation loss %.10g)" % res.final_val_loss
+    if res.stopped_early:
+        line += "; stopped early, best after %d steps" % res.best_step
+    print(line)
+    if args.out is not None:
+        save_result_json(args.out, res, force=args.force)
+        print("wrote %s" % args.out)
+    return 0
+
+
+def run_prove(args):
+    paths = {"paths": list(args.paths)} if args.paths else {}      # default: proofs/
+    return run_proofs(report=args.report, force=args.force, **paths)
+
+
+COMMANDS = {"derive": run_derive, "check": run_check, "codegen": run_codegen,
+            "verify": run_verify, "fit": run_fit, "prove": run_prove}

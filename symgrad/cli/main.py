@@ -1,0 +1,276 @@
+"""The ``symgrad`` command line: derive, check, codegen, verify, fit and prove.
+
+``main(argv)`` parses the arguments, runs one command from
+:mod:`symgrad._cli_commands` and returns the exit code; it never raises and
+never prints a traceback. Every formula, name, number and matrix declaration on
+the command line is read by :mod:`symgrad.parse`, so nothing the user types is
+executed. Symbols are real; free symbols not named in ``--wrt`` are data.
+
+Exit codes: 0 done (and verified), 1 a check, verification, proof or training
+run failed, 2 bad input (one line on stderr says what), 3 an internal error.
+
+>>> main(["derive", "(w*x - y)**2", "--wrt", "w", "--no-check"])
+f = (w*x - y)**2
+d/dw = 2*x*(w*x - y)
+0
+"""
+import argparse
+import re
+import sys
+import textwrap
+import warnings
+
+from .. import __version__
+from .commands import COMMANDS
+from ..parse.tables import CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, MAX_ARGS, arity_text
+from ..errors import ProofFailure, SymgradError, TrainingDiverged
+
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INTERNAL"]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+MAX_MESSAGE = 1000           # characters of one error line
+
+# An argument that starts with "-" but cannot be an option name ("-x**2", "-(a + b)", "-2*w")
+# is a formula, not an unknown option.
+_OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*(=.*)?\Z", re.DOTALL)
+
+
+class UsageError(Exception):
+    """The command line itself is malformed (argparse's complaints, made one line)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors raise UsageError instead of printing usage and exiting."""
+
+    seen = ()
+    commands = None                  # the top-level parser: {name: subparser}
+
+    def parse_known_args(self, args=None, namespace=None):
+        self.seen = list(args or ())
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        hint = "see `%s --help`" % self.prog
+        unknown = [a for a in self.seen if _OPTION_LIKE.match(a) and not a.startswith("--")
+                   and a not in self._option_string_actions]
+        if unknown and self.commands is None:
+            hint = "%s is not an option of `%s`; a formula that starts with - goes after --, " \
+                   "e.g. `%s --wrt x -- -x`" % (unknown[0][:40], self.prog, self.prog)
+        raise UsageError("%s; %s" % (message, hint))
+
+    def _parse_optional(self, arg_string):
+        if arg_string.startswith("-") and arg_string != "--" and len(arg_string) > 1 \
+                and not _OPTION_LIKE.match(arg_string):
+            return None
+        return super()._parse_optional(arg_string)
+
+
+# --- help text ------------------------------------------------------------------------------
+
+def _grouped(table):
+    """'1 argument: exp, log1p, ...' lines: the names of a function table grouped by arity."""
+    groups = {}
+    for name, (_, (low, high)) in table.items():
+        groups.setdefault(arity_text((low, high or MAX_ARGS)), []).append(name)
+    return ["%s: %s" % (arity, ", ".join(names)) for arity, names in groups.items()]
+
+
+def _wrap(lines, indent="  "):
+    return "\n".join(textwrap.fill(line, 88, initial_indent=indent,
+                                   subsequent_indent=indent + "    ") for line in lines)
+
+
+def _formula_help():
+    return "\n".join([
+        "formulas (EXPR, HAND, REFERENCE, --assume):",
+        "  numbers (0.1 is exactly 1/10), names (real symbols), + - * / **, and where(c, a, b)",
+        "  with comparisons < <= > >= == != joined by & | ~. Constants: %s." % ", ".join(CONSTANTS),
+        "",
+        "functions (applied elementwise to one matrix argument):",
+        _wrap(_grouped(FUNCTIONS)),
+        "",
+        "matrix functions (declare matrices with --matrix X:n,d W:d,k; @ is the matrix",
+        "product, * / ** are elementwise, M.T transposes):",
+        _wrap(_grouped(MATRIX_FUNCTIONS)),
+        "",
+        "exit codes: 0 done (and verified), 1 a check, verification, proof or training run",
+        "failed, 2 bad input, 3 internal error. Errors are one line on stderr.",
+    ])
+
+
+_EXAMPLES = {
+    "derive": ["symgrad derive '(w*x + b - y)**2' --wrt w b",
+               "symgrad derive 'sum((X @ W - Y)**2)/n' --wrt W --matrix X:n,d W:d,k Y:n,k --latex"],
+    "check": ["symgrad check 'log(1 + exp(w*x))' --wrt w --values w=0.5 x=2"],
+    "codegen": ["symgrad codegen '(w*x + b - y)**2' --wrt w b -o model_grad.py"],
+    "verify": ["symgrad verify 'sqrt(x**2)' 'x' --assume 'x > 0'",
+               "symgrad verify '2*x*(w*x - y)' --grad-of '(w*x - y)**2' --wrt w"],
+    "fit": ["symgrad fit '(w*x + b - y)**2' --params w=0 b=0 --data line.csv --lr 0.01 "
+            "--steps 1000"],
+    "prove": ["symgrad prove proofs/ --report proofs.txt"],
+}
+
+
+def _epilog(command):
+    return "example%s:\n%s" % ("s" if len(_EXAMPLES[command]) > 1 else "",
+                               "\n".join("  " + e for e in _EXAMPLES[command]))
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+def _formula_options(p, wrt=True, args=True, matrix=True):
+    if wrt:
+        p.add_argument("--wrt", nargs="+", required=True, metavar="NAME",
+                       help="the parameters to differentiate with respect to")
+    if args:
+        p.add_argument("--args", nargs="+", metavar="NAME",
+                       help="the data arguments, in order (default: the other free symbols, "
+                            "sorted by name)")
+    if matrix:
+        p.add_argument("--matrix", nargs="+", action="extend", default=[], metavar="NAME:ROWS,COLS",
+                       help="declare matrices, e.g. X:n,d W:d,k (dimensions: names or numbers)")
+
+
+def build_parser():
+    """The argparse parser of the ``symgrad`` command (errors raise UsageError)."""
+    parser = _Parser(prog="symgrad", allow_abbrev=False,
+                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                     description="Symbolic gradients for machine learning: derive, check, "
+                                 "generate NumPy code, verify hand-derived math.",
+                     epilog=_formula_help())
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.commands = {}
+
+    def command(name, summary):
+        p = sub.add_parser(name, help=summary, description=summary, allow_abbrev=False,
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
+                           epilog=_epilog(name))
+        p.set_defaults(run=COMMANDS[name])
+        parser.commands[name] = p
+        return p
+
+    p = command("derive", "print the gradient of EXPR, then check it three ways")
+    p.add_argument("expr", metavar="EXPR", help="the loss, e.g. '(w*x + b - y)**2'")
+    _formula_options(p)
+    style = p.add_mutually_exclusive_group()
+    style.add_argument("--latex", action="store_true", help="print LaTeX")
+    style.add_argument("--pretty", action="store_true", help="print 2-D text")
+    p.add_argument("--code", action="store_true", help="also print the generated NumPy module")
+    p.add_argument("--stable", action="store_true",
+                   help="also print the numerically stable form the generated code computes")
+    p.add_argument("--no-check", action="store_true", help="skip the three-way check")
+    p.add_argument("--seed", default="0", metavar="N", help="seed of the check's random points")
+
+    p = command("check", "compare symbolic, finite-difference and generated gradients of EXPR")
+    p.add_argument("expr", metavar="EXPR", help="the loss")
+    _formula_options(p)
+    p.add_argument("--values", nargs="+", action="extend", default=[], metavar="NAME=NUMBER",
+                   help="fix scalar symbols (the others are drawn at random), e.g. w=0.5 x=2")
+    p.add_argument("--seed", default="0", metavar="N", help="seed of the random points")
+    p.add_argument("--points", default="3", metavar="N", help="random points (1 to 100)")
+
+    p = command("codegen", "write the standalone NumPy module of EXPR and its gradients")
+    p.add_argument("expr", metavar="EXPR", help="the loss")
+    _formula_options(p)
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: print)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+
+    p = command("verify", "decide whether HAND equals (or bounds) REFERENCE: "
+                          "proven, probable or refuted")
+    p.add_argument("hand", metavar="HAND", help="the hand-derived expression")
+    p.add_argument("reference", metavar="REFERENCE", nargs="?",
+                   help="what it should equal (or give --grad-of)")
+    p.add_argument("--grad-of", metavar="EXPR", help="compare HAND with the gradient of EXPR")
+    p.add_argument("--wrt", nargs="+", metavar="NAME", help="with --grad-of: the one parameter")
+    p.add_argument("--relation", default="==", choices=["==", "<=", "<", ">=", ">"],
+                   help="HAND <relation> REFERENCE (default ==)")
+    p.add_argument("--assume", nargs="+", action="extend", default=[], metavar="RELATION",
+                   help="what the symbols satisfy, e.g. 'x > 0' 'y1 + y2 == 1'")
+    _formula_options(p, wrt=False, args=False)
+    p.add_argument("--seed", default="0", metavar="N", help="seed of the random points")
+    p.add_argument("--points", metavar="N", help="random points (1 to 1000; default 20 for ==, "
+                                                 "60 for inequalities)")
+    p.add_argument("--budget", default="5", metavar="SECONDS",
+                   help="time for the symbolic proof routes (default 5, at most 600; "
+                        "0: random points only)")
+
+    p = command("fit", "train the parameters of a loss on a CSV file with gradient descent")
+    p.add_argument("expr", metavar="EXPR", help="the per-sample loss, e.g. '(w*x + b - y)**2'")
+    p.add_argument("--params", nargs="+", action="extend", required=True, metavar="NAME=NUMBER",
+                   help="the parameters and their starting values, e.g. w=0 b=0")
+    p.add_argument("--data", metavar="FILE.csv",
+                   help="a CSV file with a header row; one column per data symbol")
+    p.add_argument("--optimizer", default="gd", choices=["gd", "sgd", "momentum", "nesterov",
+                                                          "adam"], help="default gd")
+    p.add_argument("--lr", metavar="RATE", help="learning rate (default: the optimizer's, "
+                                                "0.01; adam 0.001)")
+    p.add_argument("--steps", default="1000", metavar="N", help="updates (1 to 1000000)")
+    p.add_argument("--batch-size", metavar="N", help="mini-batch size (sgd: default 32)")
+    p.add_argument("--validation", metavar="FRACTION", help="hold out this fraction of the rows")
+    p.add_argument("--early-stopping", metavar="PATIENCE",
+                   help="stop after this many steps without a new best loss")
+    p.add_argument("--seed", default="0", metavar="N", help="seed of the split and the batches")
+    p.add_argument("--out", metavar="FILE.json", help="write the parameters and loss history")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+
+    p = command("prove", "run the machine-checked derivations in proofs/")
+    p.add_argument("paths", metavar="PATH", nargs="*", help="proof files or folders "
+                                                           "(default: proofs/)")
+    p.add_argument("--report", metavar="FILE", help="also write the report here")
+    p.add_argument("--force", action="store_true", help="overwrite an existing report")
+    return parser
+
+
+def _version():
+    import numpy
+    import sympy
+    return "symgrad %s (sympy %s, numpy %s)" % (__version__, sympy.__version__, numpy.__version__)
+
+
+# --- main -------------------------------------------------------------------------------------
+
+def _one_line(message):
+    text = " ".join(str(message).split()) or "(no message)"
+    text = "".join(c if c.isprintable() else " " for c in text)
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 3] + "..."
+
+
+def _fail(kind, message, code):
+    print("symgrad: %s: %s" % (kind, _one_line(message)), file=sys.stderr)
+    return code
+
+
+def main(argv=None):
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    Nothing is raised: errors are one line on stderr and a non-zero code.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")          # stderr carries errors only
+            parser = build_parser()
+            args, extra = parser.parse_known_args(argv)
+            if extra:                                # judged by the command's own options
+                parser.commands[args.command].error("unrecognized arguments: %s"
+                                                    % " ".join(a[:40] for a in extra[:3]))
+            return args.run(args)
+    except SystemExit as e:                          # --help and --version
+        return e.code if isinstance(e.code, int) else EXIT_OK
+    except UsageError as e:
+        return _fail("error", e, EXIT_BAD_INPUT)
+    except (TrainingDiverged, ProofFailure) as e:
+        return _fail("failed", e, EXIT_FAILED)
+    except SymgradError as e:
+        return _fail("error", e, EXIT_BAD_INPUT)
+    except BrokenPipeError:                          # e.g. `symgrad codegen ... | head`
+        return EXIT_OK
+    except OSError as e:                             # files: missing, unreadable, unwritable
+        where = " %s" % e.filename if getattr(e, "filename", None) else ""
+        return _fail("error", "%s%s" % (e.strerror or type(e).__name__, where), EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        return _fail("error", "interrupted", 130)
+    except Exception as e:                           # a symgrad bug: still one line
+        return _fail("internal error", "%s: %s (please report it with the command line)"
+                     % (type(e).__name__, e), EXIT_INTERNAL)

@@ -1,0 +1,1 @@
+"""Stage 4, codegen: graph -> readable, deterministic source (one printer per backend)."""

@@ -1,0 +1,404 @@
+"""Graph -> readable, deterministic NumPy source.
+
+``generate(program)`` writes one module with two functions: ``value`` (the loss)
+and ``value_and_grad`` (the loss and every gradient, sharing their common
+subexpressions). Each function is a ``def`` with named temporaries and a
+``return``. A node used once is written inline into its user; a node used more
+than once, or an output, gets a name: ``t<k>`` on the forward pass, ``g<k>`` on
+the backward pass. Matrix products print as ``@``. Work that only one branch of
+a Piecewise needs runs under ``np.errstate(all="ignore")``, so an unselected
+branch cannot warn; its value is discarded by ``np.where``. A function that
+computes exponentials runs under ``np.errstate(under="ignore")``: e^-1000 is 0,
+the right answer, and must not raise where the caller set ``np.seterr(all="raise")``.
+"""
+
+import keyword
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+from sympy.printing.precedence import precedence
+
+from ..errors import ShapeMismatch, UnsupportedExpression
+from ..graph.ir import (ELEMENTWISE, Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts)
+from ..ops.nodes import LogDet, RowLogSoftmax, RowLogSumExp, RowSoftmax
+from ..ops.helpers import HELPERS
+from .printer import ATOM, Code, CodePrinter
+
+__all__ = ["Program", "generate", "sanitize_names"]
+
+ADD, MATMUL, MUL, CALL = 40, 45, 50, 70
+INLINE_LIMIT = 8          # inline a single-use node while its inlined tree has at most this many ops
+CHEAP_LIMIT, CHEAP_USES = 3, 4   # recompute tiny sums/products of inputs rather than store them
+UNDERFLOWS = re.compile(r"\b(np\.(exp|expm1|cosh|sinh)|expit|_softplus|_logsumexp\w*|_log_softmax\w*|"
+                        r"_softmax_rows|_sech2)\(")    # calls whose result may underflow to 0
+DEL_AFTER = 40            # in functions longer than this, free temporaries after their last use
+RESERVED = {"np", "special", "loss", "value", "value_and_grad", "self"}
+
+
+
+@dataclass
+class Program:
+    """What to generate: inputs in signature order, the loss node and gradient nodes."""
+
+    graph: object
+    inputs: list                  # user Symbols / MatrixSymbols, in signature order
+    leaves: dict                  # user symbol -> leaf node (absent when unused)
+    loss: object
+    grads: list
+    wrt: list                     # the parameters, aligned with grads
+    per_sample: bool
+    names: dict                   # user symbol, leaf symbol and dimension -> identifier
+    dims: dict = field(default_factory=dict)   # dimension symbol -> (matrix symbol, axis)
+    title: str = ""
+    user: dict = field(default_factory=dict)   # real stand-in -> user symbol (for raising)
+
+
+def sanitize_names(symbols, taken=()):
+    """Valid, unique Python identifiers for symbols ('lambda' -> 'lambda_', 'x[0]' -> 'x_0')."""
+    used, out = set(RESERVED) | set(taken), {}
+    for s in symbols:
+        base = re.sub(r"\W", "_", str(s)).strip("_") or "x"
+        if base[0].isdigit():
+            base = "x" + base
+        if keyword.iskeyword(base) or re.fullmatch(r"[tg]\d+", base) or base in used:
+            base += "_"
+        name, k = base, 1
+        while name in used:
+            name, k = "%s%d" % (base, k), k + 1
+        used.add(name)
+        out[s] = name
+    return out
+
+
+class _Function:
+    """Emit one generated function for the given output nodes."""
+
+    def __init__(self, program, outputs, forward):
+        self.p, self.names, self.outputs = program, dict(program.names), outputs
+        self.forward = forward
+        self.printer = CodePrinter()
+        self.helpers = set()
+        nodes = ancestors(outputs)
+        self.uses, self.user = {}, {}
+        for n in nodes:
+            for a in n.args:
+                self.uses[a.id] = self.uses.get(a.id, 0) + 1
+                self.user[a.id] = n
+        for o in outputs:
+            self.uses[o.id] = self.uses.get(o.id, 0) + 2
+        has_branches = any(n.op is sp.Piecewise for n in nodes)
+        self.ctx = branch_contexts(program.graph, outputs) if has_branches else {}
+        self.nodes, self.inline, self.size = nodes, set(), {}
+        for n in nodes:
+            self._decide(n)
+
+    def _decide(self, n):
+        if n.op in (Leaf, Const):
+            return
+        size = 1 + sum(self.size.get(a.id, 0) for a in n.args if a.id in self.inline)
+        self.size[n.id] = size
+        if self._cheap(n, size) and n not in self.outputs:
+            self.inline.add(n.id)
+        elif self.uses.get(n.id, 0) == 1 and size <= INLINE_LIMIT and n.op is not Fill:
+            if self.ctx.get(n.id, frozenset()) == self.ctx.get(self.user[n.id].id, frozenset()):
+                self.inline.add(n.id)
+
+    def _cheap(self, n, size):
+        """Recomputing a little arithmetic on inputs beats storing it (an allocation)."""
+        return (n.op in (sp.Add, sp.Mul) and size <= CHEAP_LIMIT
+                and self.uses.get(n.id, 0) <= CHEAP_USES
+                and all(a.op in (Leaf, Const) or a.id in self.inline and a.op in (sp.Add, sp.Mul)
+                        for a in n.args))
+
+    def _refs(self, n):
+        """The named nodes a statement for ``n`` reads (through inlined arguments)."""
+        out = set()
+        for a in n.args:
+            if a.id in self.inline:
+                out |= self._refs(a)
+            elif a.op not in (Leaf, Const):
+                out.add(a.id)
+        return out
+
+    # --- text of one node ---------------------------------------------------------
+
+    def ref(self, n):
+        """(text, precedence) of a node used as an argument."""
+        if n.op is Leaf:
+            return self.names[n.extra], ATOM
+        if n.op is Const:
+            return self.printer.doprint(n.value), _const_precedence(n.value)
+        if n.id in self.inline:
+            return self.text(n)
+        return self.names[n.id], ATOM
+
+    def view(self, n):
+        """A SymPy placeholder for an argument: its number, or its printed text as Code."""
+        if n.op is Const:
+            return n.value
+        return Code(*self.ref(n))
+
+    def text(self, n):
+        """(text, precedence) of one node. Sums and products print in the graph's own
+        order and grouping, so the code rounds exactly as the rewrites arranged."""
+        op = n.op
+        if op is sp.Add:
+            return self._sum(n)
+        if op is sp.Mul:
+            return self._product(n)
+        if op is sp.Pow and n.args[0].op is sp.sech and n.args[1].op is Const and n.args[1].value == 2:
+            return self._helper("_sech2", self.ref(n.args[0].args[0])[0])   # in place, no overflow
+        if op in ELEMENTWISE:
+            args = [self.view(a) for a in n.args]
+            if op is sp.Piecewise:
+                expr = sp.Piecewise(*zip(args[0::2], args[1::2]), evaluate=False)
+            else:
+                expr = op(*args)
+            out = self.printer.doprint(expr)
+            return out, _precedence(expr)
+        a = [self.ref(x) for x in n.args]
+        if op is sp.MatMul:
+            left = a[0][0] if a[0][1] >= MATMUL else "(%s)" % a[0][0]
+            right = a[1][0] if a[1][1] > 50 else "(%s)" % a[1][0]
+            return "%s @ %s" % (left, right), MATMUL
+        if op is sp.Transpose:
+            return "%s.T" % _wrap(a[0], CALL), ATOM
+        if op is sp.Inverse:
+            return "np.linalg.inv(%s)" % a[0][0], CALL
+        if op is sp.Determinant:
+            return "np.linalg.det(%s)" % a[0][0], CALL
+        if op is LogDet:
+            return self._helper("_logdet", a[0][0])
+        if op is sp.Trace:
+            return self._trace(n, a[0])
+        if op is RowSoftmax:
+            return self._helper("_softmax_rows", a[0][0])
+        if op is RowLogSumExp:
+            return self._helper("_logsumexp_rows", a[0][0])
+        if op is RowLogSoftmax:
+            return self._helper("_log_softmax_rows", a[0][0])
+        if op is SumTo:
+            return self._sum_to(n, a[0][0])
+        if op is Broadcast:
+            return "np.broadcast_to(%s, %s)" % (a[0][0], self.shape(n.shape)), CALL
+        if op is Fill:
+            return "np.eye(%s)" % self.dim(n.shape[0]), CALL
+        raise UnsupportedExpression("no NumPy printer for graph op %s" % getattr(op, "__name__", op))
+
+    def _sum(self, n):
+        a, b = n.args
+        left = _wrap(self.ref(a), ADD)
+        negated = self._negated(b)
+        if negated is not None:
+            return "%s - %s" % (left, _wrap(negated, ADD + 1)), ADD
+        return "%s + %s" % (left, _wrap(self.ref(b), ADD + 1)), ADD
+
+    def _negated(self, b):
+        """(text, precedence) of -b when b prints naturally as a subtraction, else None."""
+        if b.op is Const and b.value.is_negative:
+            return self.printer.doprint(-b.value), _const_precedence(-b.value)
+        if b.op is sp.Mul and b.id in self.inline and b.args[0].op is Const \
+                and b.args[0].value.is_negative:
+            c, x = -b.args[0].value, b.args[1]
+            if c == 1:
+                return self.ref(x)
+            return "%s*%s" % (_wrap((self.printer.doprint(c), _const_precedence(c)), MUL),
+                              _wrap(self.ref(x), MUL + 1)), MUL
+        return None
+
+    def _product(self, n):
+        a, b = n.args
+        if a.op is Const and a.value == -1:
+            return "-%s" % _wrap(self.ref(b), MUL), MUL
+        for num, den in ((a, b), (b, a)):
+            if den.id in self.inline and den.op is sp.Pow and den.args[1].op is Const \
+                    and den.args[1].value.is_Integer and den.args[1].value < 0:
+                k = -den.args[1].value
+                base = _wrap(self.ref(den.args[0]), CALL)
+                below = base if k == 1 else "%s**%d" % (base, k)
+                return "%s/%s" % (_wrap(self.ref(num), MUL), below), MUL
+        if b.op is sp.MatMul and a.op is not sp.MatMul and b.id in self.inline:
+            a, b = b, a      # the product first: its result's memory is reused, not faulted in
+        return "%s*%s" % (_wrap(self.ref(a), MUL), _wrap(self.ref(b), MUL + 1)), MUL
+
+    def _helper(self, name, arg):
+        self.helpers.add(name)
+        return "%s(%s)" % (name, arg), CALL
+
+    def _trace(self, n, arg):
+        x = n.args[0]
+        if x.shape == (1, 1):
+            return "%s[0, 0]" % _wrap(arg, CALL), ATOM
+        if x.op is sp.MatMul and x.id in self.inline:
+            a, b = x.args
+            if b.op is sp.Transpose and b.id in self.inline:
+                return "np.sum(%s * %s)" % (_wrap(self.ref(a), 51), _wrap(self.ref(b.args[0]), 51)), CALL
+            if a.op is sp.Transpose and a.id in self.inline:
+                return "np.sum(%s * %s)" % (_wrap(self.ref(a.args[0]), 51), _wrap(self.ref(b), 51)), CALL
+            return "np.sum(%s * %s.T)" % (_wrap(self.ref(a), 51), _wrap(self.ref(b), CALL)), CALL
+        return "np.trace(%s)" % arg[0], CALL
+
+    def _sum_to(self, n, arg):
+        if n.shape == ():
+            return "np.sum(%s)" % arg, CALL
+        if n.shape == (1, 1):
+            return "np.sum(%s, keepdims=True)" % arg, CALL
+        axis = 0 if n.shape[0] == 1 else 1
+        return "np.sum(%s, axis=%d, keepdims=True)" % (arg, axis), CALL
+
+    def dim(self, d):
+        d = sp.sympify(d)
+        return self.printer.doprint(d.xreplace({s: Code(self.names[s]) for s in d.free_symbols}))
+
+    def shape(self, shape):
+        return "(%s)" % ", ".join(self.dim(d) for d in shape)
+
+    # --- the function ------------------------------------------------------------------
+
+    def emit(self, fname, output_names, reduce):
+        counters = {"t": 0, "g": 0}
+        for o, name in zip(self.outputs, output_names):
+            self.names.setdefault(o.id, name)
+        body, block = [], None
+        statements = [n for n in self.nodes if n.op not in (Leaf, Const) and n.id not in self.inline]
+        last_use = {}
+        for k, n in enumerate(statements):
+            for r in self._refs(n):
+                last_use[r] = k
+        outputs = {o.id for o in self.outputs}
+        dead_after = {}
+        if len(statements) > DEL_AFTER:
+            for r, k in last_use.items():
+                if r not in outputs:
+                    dead_after.setdefault(k, []).append(r)
+        for k, n in enumerate(statements):
+            if n.id not in self.names:
+                prefix = "t" if n.id in self.forward else "g"
+                self.names[n.id] = "%s%d" % (prefix, counters[prefix])
+                counters[prefix] += 1
+            line = "%s = %s" % (self.names[n.id], self.text(n)[0])
+            if k in dead_after:
+                line += "\ndel " + ", ".join(self.names[r] for r in sorted(dead_after[k]))
+            quiet = bool(self.ctx.get(n.id))
+            if quiet and block is None:
+                block = []
+                body.append(block)
+            if quiet:
+                block.append(line)
+            else:
+                block = None
+                body.append(line)
+        results = []
+        for o, name in zip(self.outputs, output_names):
+            text = self.ref(o)[0] if o.op in (Leaf, Const) else self.names[o.id]
+            results.append("np.mean(%s)" % text if reduce else text)
+        code = []
+        for item in body:
+            if isinstance(item, list):
+                code.append('with np.errstate(all="ignore"):  # values only one branch needs')
+                code += ["    " + x for line in item for x in line.split("\n")]
+            else:
+                code += item.split("\n")
+        if len(results) == 1:
+            code.append("return %s" % results[0])
+        else:
+            grads = ", ".join(results[1:]) + ("," if len(results) == 2 else "")
+            code.append("return %s, (%s)" % (results[0], grads))
+        if any(UNDERFLOWS.search(line) for line in code):
+            code = ['with np.errstate(under="ignore"):  # e^-1000 is 0, not an error'] + \
+                ["    " + line for line in code]
+        lines = ["def %s(%s):" % (fname, ", ".join(self.names[s] for s in self.p.inputs))]
+        lines += ["    %s = %s.shape[%d]" % x for x in self._dims()]
+        return lines + ["    " + line for line in code]
+
+    def _dims(self):
+        wanted = set()
+        for n in self.nodes:
+            if n.op is Leaf and n.extra in self.p.dims:
+                wanted.add(n.extra)
+            if n.op in (Broadcast, Fill):
+                for d in n.shape:
+                    wanted |= sp.sympify(d).free_symbols
+        out = []
+        for d in sorted(wanted, key=str):
+            source = self.p.dims.get(d)
+            if source is None:
+                raise ShapeMismatch("dimension %s cannot be read from any argument's shape; pass a "
+                                    "matrix that has it as a plain dimension" % d)
+            out.append((self.names[d], self.names[source[0]], source[1]))
+        return out
+
+
+def _wrap(ref, level):
+    text, prec = ref
+    return text if prec >= level else "(%s)" % text
+
+
+def _precedence(expr):
+    """Python precedence of the printed form (a Pow may print as np.sqrt(x) or 1/x)."""
+    if isinstance(expr, (sp.Function, sp.Piecewise)):
+        return CALL
+    if isinstance(expr, sp.Pow):
+        if expr.exp == sp.S.Half:
+            return CALL
+        if expr.exp.is_number and expr.exp.is_negative:
+            return MUL
+    return precedence(expr)
+
+
+def _const_precedence(value):
+    """Python precedence of a printed constant: 2 and pi are atoms, pi - 1 is a sum."""
+    if value.is_Integer or value.is_Float:
+        return MUL if value.is_negative else ATOM
+    if value.is_Rational:
+        return MUL
+    if isinstance(value, sp.NumberSymbol):
+        return ATOM
+    return _precedence(value) if not value.is_negative else min(MUL, _precedence(value))
+
+
+def generate(program):
+    """The source text of a module with ``value`` and ``value_and_grad`` functions."""
+    names = program.names
+    forward = {n.id for n in ancestors([program.loss])}
+    value = _Function(program, [program.loss], forward)
+    both = _Function(program, [program.loss] + list(program.grads), forward)
+    taken = set(names.values())
+    grad_names = []
+    for w in program.wrt:
+        name = "grad_" + names[w]
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        grad_names.append(name)
+    value_lines = value.emit("value", ["loss"], program.per_sample)
+    both_lines = both.emit("value_and_grad", ["loss"] + grad_names, program.per_sample)
+    special = value.printer.uses_special or both.printer.uses_special
+    value.helpers |= value.printer.helpers
+    both.helpers |= both.printer.helpers
+    header = ['"""Generated by symgrad. Regenerate rather than edit.', "",
+              _comment(program.title), "",
+              "value(%s) returns the loss; value_and_grad(...) returns (loss, (%s))."
+              % (", ".join(names[s] for s in program.inputs),
+                 ", ".join(grad_names) + ("," if len(grad_names) == 1 else "")),
+              ("Array arguments are samples along the first axis; the loss and the gradients "
+               "are means over them." if program.per_sample else
+               "Matrix arguments are 2-D arrays; dimensions are read from their shapes."),
+              '"""', "import numpy as np"]
+    if special:
+        header.append("from scipy import special")
+    parts = ["\n".join(header)]
+    for h in sorted(value.helpers | both.helpers):
+        parts.append(HELPERS[h])
+    parts.append("\n".join(value_lines))
+    parts.append("\n".join(both_lines))
+    return "\n\n\n".join(parts) + "\n"
+
+
+def _comment(title):
+    text = title.encode("ascii", "backslashreplace").decode("ascii")
+    text = text.replace('"""', "'''").replace("\n", " ")
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return "loss = " + text

@@ -1,0 +1,1 @@
+"""Stage 2, derive: reverse accumulation over the graph (symbolic backpropagation)."""

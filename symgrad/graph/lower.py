@@ -1,0 +1,228 @@
+"""SymPy expression -> Graph nodes.
+
+``Lowering`` walks a SymPy expression (scalar or matrix) once and returns the
+graph node of its value. It chains n-ary sums and products into binary nodes,
+turns elementwise matrix functions (``M.applyfunc(f)``, Hadamard products and
+powers) into the same elementwise operations scalars use, reads products with
+``OneMatrix`` as broadcasts and sums, and reads ``log(det(X))`` as one LogDet.
+
+Symbols are treated as real: a symbol without ``real=True`` gets a real stand-in
+for the whole derivation (``user_symbol`` maps it back), so no result contains
+``re()`` or ``im()``.
+"""
+
+import itertools
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from ..errors import UnsupportedExpression, describe_path, short_text as _short
+from .ir import ELEMENTWISE, Graph, broadcast_shapes
+from .lower_matrix import MatrixLowering
+from ..ops.nodes import (AxisSum, ElementwiseMap, LogDet, Mean, RowLogSoftmax, RowLogSumExp,
+                    RowSoftmax, SumAll)
+
+__all__ = ["Lowering"]
+
+_BINARY_CHAINS = (sp.Add, sp.Mul, sp.Max, sp.Min, sp.And, sp.Or)
+
+
+class Lowering(MatrixLowering):
+    """Lower SymPy expressions into one Graph, sharing repeated subexpressions."""
+
+    def __init__(self, graph=None):
+        self.graph = graph if graph is not None else Graph()
+        self.memo = {}
+        self.env = {}          # placeholder symbol -> node (rule templates, lambda bodies)
+        self._real = {}        # symbol name -> real stand-in
+        self.user = {}         # real stand-in -> user symbol
+        self._dims = {}        # dimension name -> dimension symbol
+        self.placeholders = itertools.count()   # names for the rules' matrix placeholders
+
+    # --- symbols ------------------------------------------------------------------
+
+    def real_symbol(self, s):
+        """The real stand-in for a user symbol: the symbol itself when already real.
+
+        Symbols are identified by name, so ``w`` and ``Symbol("w", real=True)`` are one
+        parameter (every symbol is treated as real anyway); a dimension keeps its symbol.
+        """
+        key = s if isinstance(s, sp.Dummy) else s.name
+        r = self._real.get(key)
+        if r is None:
+            r = self._dims.get(s.name, s if s.is_real else None)
+            if r is None:
+                r = sp.Dummy(s.name, real=True)
+                self.user[r] = s
+            self._real[key] = r
+        return r
+
+    def leaf(self, s):
+        """The leaf node of a user Symbol or MatrixSymbol."""
+        if isinstance(s, sp.MatrixSymbol):
+            self._note_dims(s)
+            return self.graph.leaf(s)
+        return self.graph.leaf(self.real_symbol(s))
+
+    def _note_dims(self, m):
+        for d in m.shape:
+            for s in sp.sympify(d).free_symbols:
+                self._dims.setdefault(s.name, s)
+
+    # --- entry point ----------------------------------------------------------------
+
+    def __call__(self, expr):
+        expr = sp.sympify(expr)
+        for m in expr.atoms(sp.MatrixSymbol):
+            self._note_dims(m)
+        # real stand-ins first, so SymPy itself simplifies re(x), conjugate(x), |x|**2, ...
+        stand_ins = {s: self.real_symbol(s) for s in expr.atoms(sp.Symbol)
+                     if not isinstance(s, sp.Dummy)}
+        expr = expr.xreplace({s: r for s, r in stand_ins.items() if r is not s})
+        return self._lower(expr, ())
+
+    def lower_template(self, expr, bindings):
+        """Lower a rule's output, whose placeholders stand for the nodes in ``bindings``."""
+        saved = self.memo, self.env
+        self.memo, self.env = {}, dict(bindings)
+        try:
+            return self._lower(sp.sympify(expr), ())
+        finally:
+            self.memo, self.env = saved
+
+    def _lower(self, e, path):
+        node = self.env.get(e)
+        if node is not None:
+            return node
+        node = self.memo.get(e)
+        if node is None:
+            node = self._dispatch(e, path)
+            self.memo[e] = node
+        return node
+
+    def _args(self, e, path):
+        return [self._lower(a, path + ((e, i),)) for i, a in enumerate(e.args)]
+
+    def _unsupported(self, e, path, why=None):
+        name = type(e).__name__
+        hint = why or ("symgrad has no derivative rule for %s; rewrite it with supported "
+                       "functions (see symgrad.rules.RULES)" % name)
+        user = self.user                  # show the user's own symbols, not the real stand-ins
+        shown = [(p.xreplace(user), i) for p, i in path]
+        raise UnsupportedExpression("%s node %s %s: %s"
+                                    % (name, _short(e.xreplace(user)), describe_path(shown), hint))
+
+    # --- dispatch -------------------------------------------------------------------
+
+    def _dispatch(self, e, path):
+        g = self.graph
+        if isinstance(e, sp.MatrixSymbol):
+            return self.leaf(e)
+        if isinstance(e, sp.Symbol):
+            if e.is_commutative is False:
+                self._unsupported(e, path, "non-commutative symbols are not supported")
+            return self.leaf(e)
+        if e in (sp.true, sp.false):
+            return g.const(e)
+        if e.is_Number or isinstance(e, sp.NumberSymbol):
+            if e.has(sp.nan, sp.zoo):
+                self._unsupported(e, path, "an undefined constant (nan or complex infinity)")
+            return g.const(e)
+        if e.is_number and e.has(sp.I):
+            self._unsupported(e, path, "complex numbers are not supported (symbols are real)")
+        handler = _HANDLERS.get(type(e))
+        if handler is None:
+            for cls, h in _HANDLERS.items():
+                if isinstance(e, cls):
+                    handler = h
+                    break
+        if handler is not None:
+            return handler(self, e, path)
+        if type(e) in ELEMENTWISE or isinstance(e, sp.Function) and not isinstance(e, AppliedUndef):
+            return self._function(e, path)
+        self._unsupported(e, path)
+
+    def _function(self, e, path):
+        op = type(e)
+        if op not in ELEMENTWISE:
+            self._unsupported(e, path)
+        if op is sp.log and isinstance(e.args[0], sp.Determinant):
+            return self._logdet(e.args[0], path + ((e, 0),))
+        args = [self._scalar(a, n, e, path) for a, n in zip(e.args, self._args(e, path))]
+        if op in _BINARY_CHAINS and len(args) > 2:
+            out = args[0]
+            for a in args[1:]:
+                out = self.graph.apply(op, out, a)
+            return out
+        return self.graph.apply(op, *args)
+
+    def _scalar(self, arg, node, parent, path):
+        """A scalar function of a matrix is allowed for a 1x1 matrix (read as its entry)."""
+        if getattr(arg, "is_Matrix", False) and type(parent) not in (sp.Piecewise,):
+            if node.shape != (1, 1) and node.shape != ():
+                self._unsupported(parent, path, "%s of a %s x %s matrix: apply it elementwise "
+                                  "with M.applyfunc(...), or take Trace/SumAll first"
+                                  % (type(parent).__name__, *node.shape))
+            if node.shape == (1, 1):
+                return self.graph.apply(sp.Trace, node, shape=())
+        return node
+
+    # --- arithmetic -------------------------------------------------------------------
+
+    def _pow(self, e, path):
+        base, exponent = self._args(e, path)
+        return self.graph.apply(sp.Pow, base, exponent)
+
+    def _piecewise(self, e, path):
+        flat = []
+        for i, (value, cond) in enumerate(e.args):
+            where = path + ((e, i),)
+            flat.append(self._lower(value, where))
+            flat.append(self._lower(cond, where))
+        return self.graph.apply(sp.Piecewise, *flat)
+
+def _chain(op):
+    """Handler for an n-ary sum or product: a chain of binary nodes."""
+    def lower_chain(self, e, path):
+        args = self._args(e, path)
+        if isinstance(e, sp.MatAdd):
+            broadcast_shapes([a.shape for a in args], " in %s" % _short(e))
+        out = args[0]
+        for a in args[1:]:
+            out = self.graph.apply(op, out, a)
+        return out
+    return lower_chain
+
+
+_HANDLERS = {
+    sp.Add: _chain(sp.Add),
+    sp.Mul: _chain(sp.Mul),
+    sp.Pow: Lowering._pow,
+    sp.Piecewise: Lowering._piecewise,
+    sp.MatAdd: _chain(sp.Add),
+    sp.HadamardProduct: _chain(sp.Mul),
+    sp.HadamardPower: Lowering._pow,
+    sp.MatMul: Lowering._matmul,
+    sp.Transpose: Lowering._transpose,
+    sp.Adjoint: Lowering._adjoint,
+    sp.Sum: Lowering._index_sum,
+    MatrixElement: Lowering._element,
+    sp.Inverse: Lowering._inverse,
+    sp.MatPow: Lowering._matpow,
+    sp.Trace: Lowering._trace,
+    sp.Determinant: Lowering._determinant,
+    LogDet: Lowering._logdet_node,
+    ElementwiseApplyFunction: Lowering._applyfunc,
+    sp.OneMatrix: Lowering._fill,
+    sp.Identity: Lowering._fill,
+    sp.ZeroMatrix: Lowering._fill,
+    RowSoftmax: Lowering._row_op,
+    RowLogSumExp: Lowering._row_op,
+    RowLogSoftmax: Lowering._row_op,
+    ElementwiseMap: Lowering._elementwise_map,
+    AxisSum: Lowering._axis_sum,
+    SumAll: Lowering._sum_all,
+    Mean: Lowering._mean,
+}

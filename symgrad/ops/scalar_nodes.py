@@ -1,0 +1,228 @@
+"""symgrad's scalar SymPy functions: Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY.
+
+Each prints for NumPy (``_numpycode``) and LaTeX (``_latex``), evaluates
+numerically, and rewrites into standard SymPy (``rewrite(sp.exp)``).
+"""
+
+import sympy as sp
+
+from ..errors import ArgumentError
+
+__all__ = ["Sigmoid", "Softplus", "LogSumExp", "LogSoftmax", "XLogY"]
+
+
+def _mpmathcode(self, printer):
+    """High-precision printing (``lambdify(..., "mpmath")``): the node's standard form."""
+    form = getattr(self, "_eval_rewrite_as_log", None) or self._eval_rewrite_as_exp
+    return printer._print(form(*self.args))
+
+
+def _arg_latex(printer, arg):
+    return printer._print(arg)
+
+
+# --- scalar functions ---------------------------------------------------------
+
+class Sigmoid(sp.Function):
+    """The logistic function, 1/(1 + exp(-z)), printed as a stable ``expit``."""
+
+    _mpmathcode = _mpmathcode
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_zero:
+            return sp.S.Half
+        if z is sp.S.Infinity:
+            return sp.S.One
+        if z is sp.S.NegativeInfinity:
+            return sp.S.Zero
+
+    def fdiff(self, argindex=1):
+        z = self.args[0]
+        return Sigmoid(z) * Sigmoid(-z)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        if self.args[0].is_real:
+            return True
+
+    def _eval_rewrite_as_exp(self, z, **kwargs):
+        return 1 / (1 + sp.exp(-z))
+
+    def _eval_evalf(self, prec):
+        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return r"\sigma\left(%s\right)" % _arg_latex(printer, self.args[0])
+
+    def _numpycode(self, printer):
+        return "%s(%s)" % (printer._module_format("scipy.special.expit"),
+                           printer._print(self.args[0]))
+
+
+class Softplus(sp.Function):
+    """log(1 + exp(z)), evaluated without overflow (max(z, 0) + log1p(exp(-|z|)))."""
+
+    _mpmathcode = _mpmathcode
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_zero:
+            return sp.log(2)
+
+    def fdiff(self, argindex=1):
+        return Sigmoid(self.args[0])
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_is_positive(self):
+        if self.args[0].is_real:
+            return True
+
+    def _eval_rewrite_as_log(self, z, **kwargs):
+        return sp.log(1 + sp.exp(z))
+
+    _eval_rewrite_as_exp = _eval_rewrite_as_log
+
+    def _eval_evalf(self, prec):
+        return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return r"\operatorname{softplus}\left(%s\right)" % _arg_latex(printer, self.args[0])
+
+    def _numpycode(self, printer):
+        return "%s(0, %s)" % (printer._module_format("numpy.logaddexp"),
+                              printer._print(self.args[0]))
+
+
+class LogSumExp(sp.Function):
+    """log(exp(z1) + ... + exp(zn)), evaluated with a max shift."""
+
+    _mpmathcode = _mpmathcode
+
+    @classmethod
+    def eval(cls, *zs):
+        if len(zs) == 0:
+            raise ArgumentError("LogSumExp needs at least one argument")
+        if len(zs) == 1:
+            return zs[0]
+
+    def fdiff(self, argindex=1):
+        return sp.exp(self.args[argindex - 1] - self)
+
+    def _eval_is_real(self):
+        if all(z.is_real for z in self.args):
+            return True
+
+    def _eval_rewrite_as_log(self, *zs, **kwargs):
+        return sp.log(sp.Add(*[sp.exp(z) for z in zs]))
+
+    _eval_rewrite_as_exp = _eval_rewrite_as_log
+
+    def _eval_evalf(self, prec):
+        return sp.log(sp.Add(*[sp.exp(z) for z in self.args]))._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return r"\operatorname{logsumexp}\left(%s\right)" % ", ".join(
+            _arg_latex(printer, z) for z in self.args)
+
+    def _numpycode(self, printer):
+        return "%s(%s(%s), axis=0)" % (printer._module_format("scipy.special.logsumexp"),
+                                       printer._module_format("numpy.broadcast_arrays"),
+                                       ", ".join(printer._print(z) for z in self.args))
+
+
+class XLogY(sp.Function):
+    """x*log(y), with the convention 0*log(0) = 0 (``scipy.special.xlogy``)."""
+
+    _mpmathcode = _mpmathcode
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_zero:
+            return sp.S.Zero
+        if y == 1:
+            return sp.S.Zero
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        return sp.log(y) if argindex == 1 else x / y
+
+    def _eval_is_real(self):
+        x, y = self.args
+        if x.is_real and y.is_positive:
+            return True
+
+    def _eval_rewrite_as_log(self, x, y, **kwargs):
+        return x * sp.log(y)
+
+    def _eval_evalf(self, prec):
+        x, y = self.args
+        return (x * sp.log(y))._eval_evalf(prec)
+
+    def _latex(self, printer):
+        x, y = self.args
+        return r"%s \log\left(%s\right)" % (printer.parenthesize(x, 50), printer._print(y))
+
+    def _numpycode(self, printer):
+        return "%s(%s, %s)" % (printer._module_format("scipy.special.xlogy"),
+                               printer._print(self.args[0]), printer._print(self.args[1]))
+
+
+class LogSoftmax(sp.Function):
+    """LogSoftmax(k, z0, ..., zn) = z_k - log(exp(z0) + ... + exp(zn)), k a literal index.
+
+    Evaluated without cancellation when z_k dominates (log1p of the other terms).
+    """
+
+    _mpmathcode = _mpmathcode
+
+    @classmethod
+    def eval(cls, k, *zs):
+        if not k.is_Integer or not 0 <= int(k) < len(zs):
+            raise ArgumentError("LogSoftmax needs a literal index 0 <= k < %d first, got %s" % (len(zs), k))
+        if len(zs) == 1:
+            return sp.S.Zero
+
+    @property
+    def index(self):
+        return int(self.args[0])
+
+    def fdiff(self, argindex=1):
+        if argindex == 1:
+            raise sp.ArgumentIndexError(self, argindex)
+        zs = self.args[1:]
+        j = argindex - 2
+        softmax_j = sp.exp(zs[j] - LogSumExp(*zs))
+        return (1 - softmax_j) if j == self.index else -softmax_j
+
+    def _eval_is_real(self):
+        if all(z.is_real for z in self.args[1:]):
+            return True
+
+    def _eval_rewrite_as_log(self, k, *zs, **kwargs):
+        return zs[int(k)] - sp.log(sp.Add(*[sp.exp(z) for z in zs]))
+
+    _eval_rewrite_as_exp = _eval_rewrite_as_log
+
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_log(*self.args)._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return r"\log\operatorname{softmax}_{%d}\left(%s\right)" % (
+            self.index, ", ".join(printer._print(z) for z in self.args[1:]))
+
+    def _numpycode(self, printer):
+        zs = self.args[1:]
+        return "(%s - %s(%s(%s), axis=0))" % (
+            printer._print(zs[self.index]), printer._module_format("scipy.special.logsumexp"),
+            printer._module_format("numpy.broadcast_arrays"), ", ".join(printer._print(z) for z in zs))

@@ -1,0 +1,1 @@
+"""Stage 3, rewrite: stable forms on the graph before code generation."""

@@ -1,0 +1,85 @@
+"""Node patterns for the rewrite stage (``rewrite.py``): small predicates and
+flatteners over graph nodes, and whole-pattern matchers that need no rewriter state."""
+
+import sympy as sp
+
+from ..graph.ir import Broadcast, Const, SumTo
+from ..ops.nodes import Sigmoid
+
+__all__ = []
+
+
+def _const(n, value=None):
+    return n.op is Const and (value is None or n.value == value)
+
+
+def _terms(n):
+    """The terms of a chain of binary Adds, as (coefficient, node) pairs."""
+    out = []
+    for t in _flatten(n, sp.Add):
+        if t.op is sp.Mul and _const(t.args[0]) and not _const(t.args[1]):
+            out.append((t.args[0].value, t.args[1]))
+        else:
+            out.append((sp.S.One, t))
+    return out
+
+
+def _factors(n):
+    return _flatten(n, sp.Mul)
+
+
+def _flatten(n, op):
+    """Operands of nested binary ``op`` nodes, left to right, without recursion."""
+    out, stack = [], [n]
+    while stack:
+        node = stack.pop()
+        if node.op is op:
+            stack += [node.args[1], node.args[0]]
+        else:
+            out.append(node)
+    return out
+
+
+def _positive(f):
+    """Known positive by construction: e^u, sigmoid, or a positive constant."""
+    return f.op in (sp.exp, Sigmoid) or (_const(f) and f.value.is_positive and f.value.is_finite)
+
+
+def _is_mask(f):
+    """where(c, 1, 0): a Piecewise that selects by a condition."""
+    return (f.op is sp.Piecewise and len(f.args) == 4 and _const(f.args[0], 1)
+            and _const(f.args[2], 0) and _const(f.args[3], sp.true))
+
+
+def _is_row_sum(x):
+    inner = x.args[0]
+    return inner.shape != () and x.shape == (inner.shape[0], 1) and inner.shape[1] != 1
+
+
+def _is_inverse_sum_of_exps(f):
+    if f.op is not sp.Pow or not _const(f.args[1], -1):
+        return False
+    base = f.args[0]
+    if base.op is Broadcast:
+        base = base.args[0]
+    if base.op is SumTo:
+        return base.args[0].op is sp.exp and _is_row_sum(base)
+    terms = _terms(base) if base.op is sp.Add else []
+    return len(terms) >= 2 and all(c == 1 and t.op is sp.exp for c, t in terms)
+
+
+def _sinc_slope(graph, args):
+    """sinc's derivative where((x cos x - sin x) * x^-2, x != 0, 0), as the rule writes it,
+    -> -j1(x) (scipy's spherical_jn: no cancellation near 0); None for anything else."""
+    if len(args) != 4 or args[1].op is not sp.Ne or not _const(args[2], 0):
+        return None
+    x = args[1].args[0]
+    if not _const(args[1].args[1], 0) or args[0].op is not sp.Mul:
+        return None
+    pair = set(args[0].args)
+    power = graph.apply(sp.Pow, x, graph.const(-2))
+    top = graph.apply(sp.Add, graph.apply(sp.Mul, x, graph.apply(sp.cos, x)),
+                      graph.apply(sp.Mul, graph.const(-1), graph.apply(sp.sin, x)))
+    if pair != {power, top} and pair != {power, graph.apply(sp.Add, top.args[1], top.args[0])}:
+        return None
+    return graph.apply(sp.Mul, graph.const(-1), graph.apply(sp.jn, graph.const(1), x))

@@ -1,0 +1,1 @@
+"""Stage 7, train: optimizers, data loading and ``fit``."""

@@ -1,0 +1,198 @@
+"""Is this hand-derived math right? ``verify(lhs, rhs)`` answers proven, probable or refuted.
+
+The work is split by step, one helper module each:
+
+    _verify_problem   arguments -> Problem (real symbols, dimensions, assumptions)
+    _verify_sample    random admissible points, searched for a counterexample
+    _verify_numeric   exact / certified evaluation at one point
+    _verify_routes    symbolic proof routes (expand, cancel, ..., PSD tests)
+    _verify_prove     the proof set-up and its time budget (a forked child)
+    _verify_search    special, kink and critical points (with _verify_roots)
+
+Sampling runs first: a certified counterexample ends the search at once. Then
+the proof routes get the time budget. A claim still undecided gets the targeted
+search, which looks where random points rarely land (near an extremum, on a
+tie, far out). Only a route that reaches an exact certificate makes a claim
+"proven"; agreement at random points alone makes it "probable", never "proven".
+"""
+
+import random
+import time
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ..numeric.certify import AGREE_DIGITS, PRECISIONS, shown
+from .problem import build_problem
+from .prove import prove
+from .sample import Search, search
+from .search import targeted
+from ..errors import ArgumentError, SymgradError
+
+__all__ = ["verify", "Verdict"]
+
+STATUSES = ("proven", "probable", "refuted")
+SAMPLE_SECONDS = 2.0      # sampling may run for max(budget, this) before deciding with fewer points
+SEARCH_SECONDS = 3.0      # the targeted search stops drawing after this long
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of :func:`verify`.
+
+    status          "proven", "probable" or "refuted"
+    method          how it was decided (a proof route, or how the points were compared)
+    relation        the relation checked: "==", "<=", "<", ">=" or ">"
+    points          sample points used (agreeing points, or up to the counterexample)
+    lhs, rhs        the two sides as given
+    counterexample  for "refuted": {Symbol: Rational, MatrixSymbol: Matrix, dimension: int}
+    lhs_value       both sides at the counterexample (exact, or 30-digit Floats)
+    rhs_value
+    detail          for matrices, where the relation fails (an entry, a direction)
+    note            for "probable", why no proof was found
+    """
+
+    status: str
+    method: str
+    relation: str
+    points: int
+    lhs: object = field(default=None, hash=False)
+    rhs: object = field(default=None, hash=False)
+    counterexample: dict = field(default=None, hash=False)
+    lhs_value: object = None
+    rhs_value: object = None
+    detail: str = ""
+    note: str = ""
+
+    @property
+    def ok(self):
+        """True unless a counterexample was found."""
+        return self.status != "refuted"
+
+    def __str__(self):
+        lines = ["verify: %s %s %s" % (self.lhs, self.relation, self.rhs),
+                 "  verdict: %s" % self.status,
+                 "  method:  %s" % self.method,
+                 "  points:  %d" % self.points]
+        if self.note:
+            lines.append("  note:    %s" % self.note)
+        if self.counterexample is not None:
+            at = ", ".join("%s = %s" % (k, _one_line(v)) for k, v in self.counterexample.items())
+            lines += ["  counterexample: %s" % (at or "(no free symbols)"),
+                      "    lhs = %s" % _one_line(self.lhs_value),
+                      "    rhs = %s" % _one_line(self.rhs_value)]
+        if self.detail:
+            lines.append("    where: %s" % self.detail)
+        return "\n".join(lines)
+
+
+def _one_line(v):
+    if isinstance(v, sp.MatrixBase):
+        return str(v.tolist())
+    return str(v)
+
+
+def _user_point(problem, point):
+    """The point with the user's own symbols as keys, dimensions as ints."""
+    out = {}
+    for key in problem.dims + problem.scalars + [s for s, _ in problem.eliminated] + problem.matrices:
+        value = point[key]
+        out[problem.to_user.get(key, key)] = int(value) if key in problem.dims else value
+    return out
+
+
+def _no_points(problem, found, want):
+    names = ", ".join(str(problem.to_user.get(s, s)) for s in
+                      problem.dims + problem.scalars + problem.matrices) or "(none)"
+    last = found.last_error if len(found.last_error) < 200 else found.last_error[:200] + "..."
+    if found.timed_out:
+        raise SymgradError(
+            "verify evaluated no point of %s within the time limit (%d draws); each evaluation "
+            "is too slow: simplify the sides or raise budget=" % (names, found.tries))
+    raise SymgradError(
+        "verify found only %d admissible points (of %d wanted, in %d draws; %d undecided) for "
+        "the symbols %s%s; add assumptions that keep both sides defined (e.g. x > 0)"
+        % (found.points, want, found.tries, found.unknown, names,
+           "; last failure: " + last if last else ""))
+
+
+def _refuted(problem, relation, lhs, rhs, found, points):
+    point, judged = found.counterexample
+    if judged.exact:
+        method = "counterexample, exact rational arithmetic"
+    elif judged.tie:
+        method = "counterexample, lhs = rhs there (the difference simplifies exactly to 0)"
+    else:
+        method = "counterexample, sign certified by evalf (strict, up to %d digits)" % PRECISIONS[-1]
+    return Verdict("refuted", method, relation, points, lhs, rhs, _user_point(problem, point),
+                   shown(judged.lhs), shown(judged.rhs), judged.detail)
+
+
+def verify(lhs, rhs, relation="==", assumptions=(), seed=0, *, budget=5.0, points=None,
+           order=None, max_tries=None):
+    """Decide whether ``lhs <relation> rhs`` holds: proven, probable, or refuted with a counterexample.
+
+    Symbols are treated as real (declared assumptions such as ``positive=True``
+    are respected; Python floats are read as the decimals they print as);
+    ``assumptions`` is a list of SymPy relations (``x > 0``, ``Eq(y1 + y2 + y3,
+    1)``, ...) or predicates (``Q.symmetric(X)``, ``Q.positive_definite(X)``).
+    Both sides may be scalars, MatrixExpr with symbolic dimensions, or explicit
+    matrices, of the same shape (a matrix may also be compared with 0); matrix
+    ``<=``/``>=`` between square matrices is the Loewner order (the symmetric
+    part of the difference is PSD; ``order="elementwise"`` compares entries).
+    Points where a side is not a finite real number are skipped. ``points``
+    random admissible points (default 20 for ``==``, 60 for inequalities; at
+    most ``max_tries`` draws) from ``random.Random(seed)`` are evaluated exactly
+    where rational, else with the sign of lhs - rhs certified at up to 240
+    digits: a certified failure gives ``status="refuted"`` with a
+    ``counterexample`` covering every free symbol (dimension symbols as ints)
+    and both sides' values there. Otherwise the proof routes get ``budget``
+    seconds in a child process: a route reaching an exact certificate gives
+    ``"proven"`` (``method`` names it). A claim still undecided gets a targeted
+    search (special values, points exactly on kinks and ties, far-out values,
+    critical points of lhs - rhs; at most 3 s), judged the same way; only then
+    is it ``"probable"`` (``note`` says why). Sampling stops drawing after
+    max(budget, 2) s and decides with the points it has.
+    Raises ``ShapeMismatch`` for sides of different shapes and ``SymgradError``
+    when too few admissible points can be found.
+
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> verify((x + 1)**2, x**2 + 2*x + 1).status
+    'proven'
+    >>> v = verify(sp.sqrt(x**2), x)
+    >>> v.status, v.counterexample[x] < 0, v.lhs_value == -v.rhs_value
+    ('refuted', True, True)
+    >>> verify(sp.sqrt(x**2), x, assumptions=[x > 0]).method
+    'structural'
+    """
+    for side, what in ((lhs, "lhs"), (rhs, "rhs")):
+        if isinstance(side, (bool, sp.logic.boolalg.Boolean)) and not isinstance(side, sp.Symbol):
+            raise ArgumentError("verify compares two expressions; %s is the condition %s. Pass its "
+                                "sides instead, e.g. verify(a, b, relation=\"<=\")" % (what, side))
+    problem = build_problem(lhs, rhs, relation, assumptions, order)
+    want = points if points is not None else (20 if relation == "==" else 60)
+    if want < 1:
+        raise SymgradError("points must be at least 1, got %r" % (points,))
+    rng = random.Random(seed)
+    found = search(problem, rng, want, max_tries if max_tries is not None else 20 * want + 100,
+                   time.monotonic() + max(budget or 0, SAMPLE_SECONDS))
+    if found.counterexample is not None:
+        return _refuted(problem, relation, lhs, rhs, found, found.points)
+    if found.points == 0:
+        _no_points(problem, found, want)
+    route, note = prove(problem, budget)
+    if route is not None:
+        return Verdict("proven", route, relation, found.points, lhs, rhs)
+    extra = targeted(problem, rng, Search(points=0, tries=0, exact=True),
+                     time.monotonic() + SEARCH_SECONDS)
+    if extra.counterexample is not None:
+        return _refuted(problem, relation, lhs, rhs, extra, found.points + extra.points)
+    if found.points < want and not found.timed_out:
+        _no_points(problem, found, want)
+    if found.timed_out:
+        note = "; ".join(filter(None, [note, "sampling stopped at the time limit after %d points"
+                                       % found.points]))
+    how = "exact rational arithmetic" if found.exact else "%d-digit evaluation" % AGREE_DIGITS
+    return Verdict("probable", "random points, %s" % how, relation, found.points, lhs, rhs,
+                   note=note)

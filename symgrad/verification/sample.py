@@ -1,0 +1,271 @@
+"""verify(), step 3: draw random admissible points and look for a counterexample.
+
+Every draw comes from one ``random.Random(seed)``, so the same problem and seed
+give the same points. A point gives:
+
+* each dimension symbol a small integer (1..4, within its bounds), the same
+  for every matrix that shares it;
+* each sampled scalar a modest rational p/q (|p/q| <= 3 half the time, else
+  |p| <= 50; q <= 10), inside its interval, an integer for integer symbols,
+  sometimes a special value (0, +-1, +-1/2, 2) and sometimes a value just on, left or right of a *boundary*: a
+  Piecewise condition, the kink of Abs/Max/Min/sign/Heaviside, or the edge of
+  the domain of log, sqrt or a division;
+* each eliminated symbol (from an equality) its exact computed value;
+* each MatrixSymbol a matrix of small rationals (symmetric, diagonal or
+  symmetric positive definite when asked, and half the time SPD when its
+  log-determinant occurs).
+
+Points that break an assumption, or where a side is undefined, are skipped.
+"""
+
+import time
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..numeric.certify import Undefined, judge
+
+SPECIAL = tuple(sp.Rational(v) for v in ("0", "1", "-1", "1/2", "-1/2", "2"))
+OFFSETS = tuple(sp.Rational(v) for v in ("0", "1/1000", "-1/1000", "1/10", "-1/10", "1", "-1", "3", "-3"))
+KINK_TYPES = (sp.Abs, sp.sign, sp.Heaviside)
+
+
+@dataclass
+class Search:
+    points: int                 # admissible points evaluated
+    tries: int
+    exact: bool                 # every comparison was exact rational arithmetic
+    unknown: int = 0            # admissible points that could not be decided
+    counterexample: object = None   # (point, Judgement) when refuted
+    last_error: str = ""
+    timed_out: bool = False     # stopped drawing at the deadline
+    admitted: int = 0           # admissible points judged, agreeing or not
+
+
+# --- boundaries -----------------------------------------------------------------
+
+def boundaries(problem):
+    """Expressions g (in sampled symbols) whose zero set is a kink or a domain edge."""
+    out = set()
+    sub = dict(problem.eliminated)
+    for side in (problem.lhs, problem.rhs):
+        for e in sp.preorder_traversal(side):
+            if isinstance(e, sp.Piecewise):
+                for _, cond in e.args:
+                    out |= {r.lhs - r.rhs for r in cond.atoms(sp.core.relational.Relational)}
+            elif isinstance(e, KINK_TYPES) or isinstance(e, sp.log):
+                out.add(e.args[0])
+            elif isinstance(e, (sp.Max, sp.Min)):
+                out |= {a - b for a, b in zip(e.args, e.args[1:])}
+            elif isinstance(e, sp.Pow) and e.exp.is_Rational and not (e.exp.is_Integer and e.exp > 0):
+                out.add(e.base)
+    sampled = set(problem.scalars)
+    kept = []
+    for g in out:
+        g = sp.sympify(g).xreplace(sub)
+        if g.free_symbols and g.free_symbols <= sampled:
+            kept.append(g)
+    return sorted(kept, key=sp.default_sort_key)
+
+
+def onto_boundary(rng, g, values, box_of, offsets=OFFSETS):
+    """Move one symbol of g so that g is zero (plus a small offset); False if it cannot."""
+    symbols = sorted(g.free_symbols, key=sp.default_sort_key)
+    s = rng.choice(symbols)
+    a = sp.diff(g, s)
+    if a.has(s):
+        return False
+    others = {t: values[t] for t in symbols if t is not s}
+    a_val, rest = a.xreplace(others), (g - a * s).xreplace(others)
+    if not (a_val.is_Rational and rest.is_Rational) or a_val == 0:
+        return False
+    target = -rest / a_val + rng.choice(offsets)
+    if not inside(target, box_of(s)):
+        return False
+    values[s] = target
+    return True
+
+
+# --- scalars and dimensions ----------------------------------------------------------
+
+def inside(v, box):
+    if box.lo is not None and (v < box.lo or (box.lo_strict and v == box.lo)):
+        return False
+    if box.hi is not None and (v > box.hi or (box.hi_strict and v == box.hi)):
+        return False
+    return True
+
+
+def _magnitude(rng):
+    """A positive rational p/q (q <= 10): half the time at most 3, else up to 20 or 50."""
+    q = rng.randint(1, 10)
+    return sp.Rational(rng.randint(1, rng.choice((3 * q, 3 * q, 20, 50))), q)
+
+
+def rational_end(v):
+    return v if v is None or v.is_Rational else sp.Rational(str(sp.N(v, 20)))
+
+
+def _draw_real(rng, box):
+    lo, hi = rational_end(box.lo), rational_end(box.hi)
+    if rng.random() < 0.15:
+        v = rng.choice(SPECIAL)
+        if inside(v, box):
+            return v
+    if lo is not None and hi is not None:
+        return lo + (hi - lo) * sp.Rational(rng.randint(1, 99), 100)
+    if lo is not None:
+        return lo + _magnitude(rng)
+    if hi is not None:
+        return hi - _magnitude(rng)
+    return rng.choice((1, -1)) * _magnitude(rng)
+
+
+def _integer_end(v, strict, up):
+    """The first integer inside the end v of an interval (up: the lower end)."""
+    if v.is_Integer:
+        return int(v) + (1 if up else -1) * int(strict)
+    return int(sp.ceiling(v)) if up else int(sp.floor(v))
+
+
+def _draw_integer(rng, box, default=(-10, 10)):
+    lo = default[0] if box.lo is None else _integer_end(box.lo, box.lo_strict, True)
+    hi = default[1] if box.hi is None else _integer_end(box.hi, box.hi_strict, False)
+    if box.hi is None:
+        hi = max(hi, lo + 12)
+    if box.lo is None:
+        lo = min(lo, hi - 12)
+    return sp.Integer(rng.randint(lo, hi)) if lo <= hi else None
+
+
+def _draw_dim(rng, box):
+    allowed = [k for k in (1, 2, 2, 3, 3, 4) if inside(sp.Integer(k), box)]
+    if not allowed and box.lo is not None:
+        lo = max(1, _integer_end(box.lo, box.lo_strict, True))
+        allowed = [k for k in range(lo, lo + 3) if inside(sp.Integer(k), box)]
+    return sp.Integer(rng.choice(allowed)) if allowed else None
+
+
+# --- matrices ---------------------------------------------------------------------------
+
+def _entry(rng):
+    return sp.Rational(rng.randint(-9, 9), rng.choice((1, 1, 2, 3, 4)))
+
+
+def _draw_matrix(rng, rows, cols, kinds):
+    if rows != cols:
+        kinds = set()
+    if "positive_definite" in kinds or ("spd_hint" in kinds and rng.random() < 0.5):
+        A = sp.Matrix(rows, rows, lambda i, j: _entry(rng))
+        return sp.ImmutableMatrix(A * A.T + sp.eye(rows))
+    if "diagonal" in kinds:
+        return sp.ImmutableMatrix(sp.diag(*[_entry(rng) for _ in range(rows)]))
+    M = sp.Matrix(rows, cols, lambda i, j: _entry(rng))
+    if "symmetric" in kinds:
+        M = M + M.T
+    return sp.ImmutableMatrix(M)
+
+
+# --- a point ------------------------------------------------------------------------------
+
+def draw_scalar(rng, s, problem):
+    """An ordinary random value for the sampled scalar s (None when its draw failed)."""
+    box = problem.intervals[s]
+    return _draw_integer(rng, box) if s in problem.integers else _draw_real(rng, box)
+
+
+def draw_point(problem, rng, bounds, scalar=draw_scalar, move=None):
+    """A candidate point {internal symbol: value}, or None when a draw failed.
+
+    ``scalar(rng, s, problem)`` draws each sampled scalar; ``move(values)``, when
+    given, then adjusts them (False: no point) instead of the random boundary move.
+    """
+    values = {}
+    for d in problem.dims:
+        values[d] = _draw_dim(rng, problem.intervals[d])
+        if values[d] is None:
+            return None
+    for s in problem.scalars:
+        v = scalar(rng, s, problem)
+        if v is None:
+            return None
+        values[s] = v
+    if move is not None:
+        if not move(values):
+            return None
+    elif bounds and rng.random() < 0.4:
+        candidates = [g for g in bounds if not (g.free_symbols & problem.integers)]
+        if candidates:
+            onto_boundary(rng, rng.choice(candidates), values, problem.intervals.__getitem__)
+    return complete_point(problem, rng, values)
+
+
+def complete_point(problem, rng, values):
+    """Add the eliminated symbols and the matrices to sampled scalar values; None if invalid."""
+    values = dict(values)
+    for s, e in problem.eliminated:
+        v = e.xreplace(values)
+        if not v.is_Rational or not inside(v, problem.intervals[s]) or \
+                (s in problem.integers and not v.is_Integer):
+            return None
+        values[s] = v
+    for m in problem.matrices:
+        rows, cols = (sp.sympify(k).xreplace(values) for k in m.shape)
+        if not (rows.is_Integer and cols.is_Integer and rows > 0 and cols > 0):
+            return None
+        values[m] = _draw_matrix(rng, int(rows), int(cols), problem.matrix_kinds.get(m, set()))
+    return values
+
+
+def satisfies(problem, point):
+    """True when every assumption holds exactly at the point."""
+    for check in problem.checks:
+        try:
+            if isinstance(check, sp.assumptions.AppliedPredicate):
+                ok = sp.ask(check.function(check.arguments[0].xreplace(point)))
+            else:
+                ok = check.xreplace(point)
+        except (TypeError, ValueError, ArithmeticError):
+            return False
+        if ok is not sp.true and ok is not True:
+            return False
+    return True
+
+
+def examine(problem, point, found):
+    """Judge one candidate point into ``found``; True when it is a certified violation."""
+    if point is None or not satisfies(problem, point):
+        return False
+    try:
+        verdict = judge(problem, point)
+    except Undefined as exc:
+        found.last_error = str(exc)
+        return False
+    found.admitted += 1
+    found.exact = found.exact and verdict.exact
+    if verdict.state == "violated":
+        found.counterexample = (point, verdict)
+        found.points = found.admitted
+        return True
+    if verdict.state == "ok":
+        found.points += 1
+    else:
+        found.unknown += 1
+    return False
+
+
+def search(problem, rng, want, max_tries, deadline=None):
+    """Evaluate up to ``want`` agreeing points; stop at the first certified violation.
+
+    No new point is drawn after ``deadline`` (a ``time.monotonic()`` value).
+    """
+    found = Search(points=0, tries=0, exact=True)
+    bounds = boundaries(problem)
+    while found.points < want and found.tries < max_tries:
+        if deadline is not None and time.monotonic() > deadline:
+            found.timed_out = True
+            break
+        found.tries += 1
+        if examine(problem, draw_point(problem, rng, bounds), found):
+            break
+    return found

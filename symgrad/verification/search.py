@@ -1,0 +1,156 @@
+"""verify(), step 5: a targeted search where random points found nothing.
+
+Random rationals rarely land where a claim fails only on a thin set: near an
+extremum, on a tie, far out, at a negative base with an even exponent. When
+sampling and the proof routes have both come back empty-handed, ``targeted``
+tries, in this order, within a count and a deadline:
+
+* special points: each real symbol at a simple value (0, +-1, +-2, +-1/2, ...);
+  symbols in an exponent at small integers and halves, the bases of such
+  powers negative half the time; unbounded symbols sometimes at +-30 ... +-1000,
+  bounded ones at or just inside an end of their interval;
+* kink points: exactly on a Max/Min tie, a zero of an Abs/sign/Heaviside
+  argument, a Piecewise boundary or a domain edge (one symbol solved for where
+  it enters linearly, else a rational root of a polynomial);
+* critical points of a scalar inequality, in ``_verify_roots``: one symbol
+  free, the others fixed, the zeros of d = lhs - rhs and of d'.
+
+Each candidate is judged like a random point (exact, or certified), so what the
+search refutes is as certain as what sampling refutes.
+"""
+
+import time
+
+import sympy as sp
+
+from .roots import ends, far, slice_values
+from .sample import (boundaries, complete_point, draw_point, draw_scalar, examine, inside,
+                             onto_boundary, satisfies)
+
+SMALL = tuple(sp.Rational(v) for v in ("0", "1", "-1", "2", "-2", "1/2", "-1/2", "3", "-3",
+                                       "1/3", "-1/3", "3/2", "-3/2"))
+EXPONENTS = tuple(sp.Rational(v) for v in ("2", "2", "1/2", "1/2", "3", "1/3", "-1", "-2",
+                                           "-1/2", "3/2"))
+BASES = tuple(sp.Rational(v) for v in ("-2", "-1", "-1/2", "-3", "2", "1/2", "3"))
+INTEGERS = tuple(sp.Integer(v) for v in (0, 1, -1, 2, -2, 3, -3, 10, -10, 100))
+SPECIAL_DRAWS = 80          # special points tried (repeats are skipped, not judged)
+KINK_DRAWS = 6              # points put on each kink
+KINKS = 8                   # kinks used at most
+SLICES = 6                  # lines searched for critical points at most
+
+
+# --- special values ------------------------------------------------------------------
+
+def _roles(problem):
+    """(symbols in a symbolic exponent, symbols only in the base of such a power)."""
+    exps, bases = set(), set()
+    for side in (problem.lhs, problem.rhs):
+        for e in sp.preorder_traversal(side):
+            if isinstance(e, sp.Pow) and e.exp.free_symbols:
+                exps |= e.exp.free_symbols
+                bases |= e.base.free_symbols
+    return exps, bases - exps
+
+
+def _special_scalar(roles):
+    exps, bases = roles
+
+    def draw(rng, s, problem):
+        box, integer = problem.intervals[s], s in problem.integers
+        r = rng.random()
+        if r < 0.15:
+            return draw_scalar(rng, s, problem)
+        if integer:
+            pool = INTEGERS
+        elif r < 0.3:
+            pool = ends(box) + far(box)
+        else:
+            pool = EXPONENTS if s in exps else BASES if s in bases else SMALL
+        pool = [v for v in pool if inside(v, box) and (v.is_Integer or not integer)]
+        return rng.choice(pool) if pool else draw_scalar(rng, s, problem)
+    return draw
+
+
+def _special_points(problem, rng):
+    if not problem.scalars:
+        return
+    draw, seen = _special_scalar(_roles(problem)), set()
+    for _ in range(SPECIAL_DRAWS):
+        point = draw_point(problem, rng, None, draw)
+        key = None if point is None else tuple(point[s] for s in problem.dims + problem.scalars)
+        if key is not None and (problem.matrices or key not in seen):     # skip repeats
+            seen.add(key)
+            yield point
+
+
+# --- kinks --------------------------------------------------------------------------
+
+def _rational_root(rng, g, values, problem):
+    """Move one symbol to a rational root of the polynomial g (others fixed); False if none."""
+    for s in sorted(g.free_symbols, key=sp.default_sort_key):
+        h = g.xreplace({t: values[t] for t in g.free_symbols if t is not s})
+        try:
+            roots = sp.Poly(h, s).ground_roots() if h.is_polynomial(s) else {}
+        except (sp.PolynomialError, sp.GeneratorsNeeded, ValueError):
+            continue
+        roots = [r for r in roots if r.is_Rational and inside(r, problem.intervals[s])]
+        if roots:
+            values[s] = rng.choice(sorted(roots))
+            return True
+    return False
+
+
+def _kink_points(problem, rng):
+    kinks = [g for g in boundaries(problem) if not (g.free_symbols & problem.integers)]
+    special = _special_scalar(_roles(problem))
+    for g in kinks[:KINKS]:
+        def move(values, g=g):
+            return onto_boundary(rng, g, values, problem.intervals.__getitem__, (0,)) or \
+                _rational_root(rng, g, values, problem)
+        for i in range(KINK_DRAWS):
+            yield draw_point(problem, rng, None, special if i % 2 else draw_scalar, move)
+
+
+# --- critical points ----------------------------------------------------------------
+
+def _critical_points(problem, rng):
+    if problem.relation == "==" or problem.kind != "scalar" or problem.has_matrices:
+        return
+    free = [s for s in problem.scalars if s not in problem.integers]
+    if not free:
+        return
+    d = (problem.lhs - problem.rhs) if problem.relation in (">=", ">") else (problem.rhs - problem.lhs)
+    d = d.xreplace(dict(problem.eliminated))
+    strict = problem.relation in ("<", ">")
+    fixed = len(problem.scalars) > 1
+    for i in range(SLICES if fixed else 1):
+        s = free[i % len(free)]
+        base = _admissible(problem, rng)
+        if base is None:
+            continue
+        others = {t: base[t] for t in problem.scalars if t is not s}
+        for value in slice_values(d, s, others, problem.intervals[s], strict):
+            yield complete_point(problem, rng, {**others, s: value})
+
+
+def _admissible(problem, rng, tries=20):
+    for _ in range(tries):
+        point = draw_point(problem, rng, None)
+        if point is not None and satisfies(problem, point):
+            return point
+    return None
+
+
+# --- the search ----------------------------------------------------------------------
+
+def targeted(problem, rng, found, deadline):
+    """Judge special, kink and critical points into ``found`` until a certified violation
+    (``found.counterexample``) or the ``deadline`` (a ``time.monotonic()`` value)."""
+    for phase in (_special_points, _kink_points, _critical_points):
+        for point in phase(problem, rng):
+            if time.monotonic() > deadline:
+                found.timed_out = True
+                return found
+            if examine(problem, point, found):
+                return found
+    return found

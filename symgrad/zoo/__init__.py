@@ -1,0 +1,1 @@
+"""Ready-made losses, models and regularizers, as plain SymPy expressions."""
