@@ -10,10 +10,12 @@ import sys
 from .check.grad import GradCheckReport, check_grad
 from .pipeline.function import GradFunction, value_and_grad
 from .derive.reverse import grad, hessian
-from .errors import (ArgumentError, ParseError, ProofFailure, ShapeMismatch, SymgradError,
-                     TrainingDiverged, UnsupportedExpression)
+from .errors import (ArgumentError, ParseError, ProofFailure, RuleMismatch, ShapeMismatch,
+                     SymgradError, TrainingDiverged, UnsupportedExpression)
 from .zoo import losses, models
 from .ops.nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
+from .ops.derived import logit
+from .ops.user import register_function
 from .train.optim import GD, SGD, Adam, Momentum, Nesterov, Optimizer
 from .verification.claims import Claim, run_claims
 from .train.fit import FitResult, fit
@@ -29,7 +31,7 @@ __all__ = [
     "grad", "hessian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
     "verify", "Verdict", "Claim", "run_claims",
     "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "Optimizer", "losses", "models",
-    "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean",
+    "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean", "logit", "register_function",
     "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "ArgumentError",
-    "TrainingDiverged", "ProofFailure",
+    "TrainingDiverged", "ProofFailure", "RuleMismatch",
 ]

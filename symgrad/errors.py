@@ -14,6 +14,7 @@ __all__ = [
     "ArgumentError",
     "TrainingDiverged",
     "ProofFailure",
+    "RuleMismatch",
 ]
 
 
@@ -63,3 +64,15 @@ def describe_path(path):
 def short_text(expr, limit=60):
     text = sp.sstr(expr)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+class RuleMismatch(SymgradError, ValueError):
+    """A registered derivative rule disagrees with its function's implementation.
+
+    ``point`` is where they differ, ``expected`` the numeric derivative of the
+    implementation there and ``got`` the value of the given derivative.
+    """
+
+    def __init__(self, message, point=None, expected=None, got=None):
+        super().__init__(message)
+        self.point, self.expected, self.got = point, expected, got

@@ -17,21 +17,21 @@ import re
 from dataclasses import dataclass, field
 
 import sympy as sp
-from sympy.printing.precedence import precedence
 
 from ..errors import ShapeMismatch, UnsupportedExpression
-from ..graph.ir import (ELEMENTWISE, Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts)
-from ..ops.nodes import LogDet, RowLogSoftmax, RowLogSumExp, RowSoftmax
+from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts
+from ..ops import BUILTIN, entries, is_elementwise, lookup
 from ..ops.helpers import HELPERS
-from .printer import ATOM, Code, CodePrinter
+from .printer import ATOM, Code, CodePrinter, precedence_of as _precedence
 
 __all__ = ["Program", "generate", "sanitize_names"]
 
 ADD, MATMUL, MUL, CALL = 40, 45, 50, 70
 INLINE_LIMIT = 8          # inline a single-use node while its inlined tree has at most this many ops
 CHEAP_LIMIT, CHEAP_USES = 3, 4   # recompute tiny sums/products of inputs rather than store them
-UNDERFLOWS = re.compile(r"\b(np\.(exp|expm1|cosh|sinh)|expit|_softplus|_logsumexp\w*|_log_softmax\w*|"
-                        r"_softmax_rows|_sech2)\(")    # calls whose result may underflow to 0
+# calls whose result may underflow to 0 (e^-1000): the registry's ``underflows`` fact
+UNDERFLOWS = re.compile(r"(?<![\w.])(%s)\(" % "|".join(sorted(
+    re.escape(op.numpy) for op in entries() if op.underflows and isinstance(op.numpy, str))))
 DEL_AFTER = 40            # in functions longer than this, free temporaries after their last use
 RESERVED = {"np", "special", "loss", "value", "value_and_grad", "self"}
 
@@ -147,37 +147,19 @@ class _Function:
             return self._sum(n)
         if op is sp.Mul:
             return self._product(n)
-        if op is sp.Pow and n.args[0].op is sp.sech and n.args[1].op is Const and n.args[1].value == 2:
-            return self._helper("_sech2", self.ref(n.args[0].args[0])[0])   # in place, no overflow
-        if op in ELEMENTWISE:
+        if is_elementwise(op):
             args = [self.view(a) for a in n.args]
             if op is sp.Piecewise:
                 expr = sp.Piecewise(*zip(args[0::2], args[1::2]), evaluate=False)
             else:
                 expr = op(*args)
-            out = self.printer.doprint(expr)
-            return out, _precedence(expr)
+            return self.printer.code(expr)
+        entry = lookup(op)
+        if entry is not None and entry.numpy not in (None, BUILTIN):
+            return self.printer.op_code(entry, [self.view(a) for a in n.args])
         a = [self.ref(x) for x in n.args]
-        if op is sp.MatMul:
-            left = a[0][0] if a[0][1] >= MATMUL else "(%s)" % a[0][0]
-            right = a[1][0] if a[1][1] > 50 else "(%s)" % a[1][0]
-            return "%s @ %s" % (left, right), MATMUL
-        if op is sp.Transpose:
-            return "%s.T" % _wrap(a[0], CALL), ATOM
-        if op is sp.Inverse:
-            return "np.linalg.inv(%s)" % a[0][0], CALL
-        if op is sp.Determinant:
-            return "np.linalg.det(%s)" % a[0][0], CALL
-        if op is LogDet:
-            return self._helper("_logdet", a[0][0])
         if op is sp.Trace:
             return self._trace(n, a[0])
-        if op is RowSoftmax:
-            return self._helper("_softmax_rows", a[0][0])
-        if op is RowLogSumExp:
-            return self._helper("_logsumexp_rows", a[0][0])
-        if op is RowLogSoftmax:
-            return self._helper("_log_softmax_rows", a[0][0])
         if op is SumTo:
             return self._sum_to(n, a[0][0])
         if op is Broadcast:
@@ -333,18 +315,6 @@ class _Function:
 def _wrap(ref, level):
     text, prec = ref
     return text if prec >= level else "(%s)" % text
-
-
-def _precedence(expr):
-    """Python precedence of the printed form (a Pow may print as np.sqrt(x) or 1/x)."""
-    if isinstance(expr, (sp.Function, sp.Piecewise)):
-        return CALL
-    if isinstance(expr, sp.Pow):
-        if expr.exp == sp.S.Half:
-            return CALL
-        if expr.exp.is_number and expr.exp.is_negative:
-            return MUL
-    return precedence(expr)
 
 
 def _const_precedence(value):

@@ -1,10 +1,11 @@
-"""symgrad's NumPy printer: a SymPy printer subclass with a name table.
+"""symgrad's NumPy printer: a SymPy printer subclass that reads the op registry.
 
 It prints SymPy expressions whose symbols are ``Code`` placeholders (already
 printed text with a precedence), so one printer serves both scalar formulas and
-the pieces of generated code. Everything vectorises: Max/Min become
-``np.maximum``/``np.minimum``, Piecewise becomes ``np.where``/``np.select``,
-special functions map to ``scipy.special``. An unknown node raises
+the pieces of generated code. How each op prints is its registry entry's ``numpy``
+field (a function name, a helper the module carries, or a small function of the
+printer); ops marked ``BUILTIN`` (numbers, powers, Piecewise as ``np.where``,
+comparisons) print through the methods below. An unknown node raises
 ``UnsupportedExpression`` naming its type.
 """
 
@@ -12,13 +13,16 @@ import math
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
-from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.precedence import PRECEDENCE, precedence
 
 from ..errors import UnsupportedExpression
+from ..ops import BUILTIN, lookup
+from ..ops.helpers import HELPERS
 
-__all__ = ["Code", "CodePrinter", "ATOM"]
+__all__ = ["Code", "CodePrinter", "ATOM", "CALL"]
 
 ATOM = PRECEDENCE["Atom"]
+CALL = 70
 
 
 class Code(sp.Symbol):
@@ -32,25 +36,6 @@ class Code(sp.Symbol):
         obj = sp.Symbol.__xnew__(cls, text)
         obj.precedence = precedence
         return obj
-
-
-# SymPy function name -> NumPy / SciPy function
-FUNCTIONS = {
-    "exp": "np.exp", "log": "np.log", "sqrt": "np.sqrt", "Abs": "np.abs", "sign": "np.sign",
-    "sin": "np.sin", "cos": "np.cos", "tan": "np.tan",
-    "asin": "np.arcsin", "acos": "np.arccos", "atan": "np.arctan", "atan2": "np.arctan2",
-    "sinh": "np.sinh", "cosh": "np.cosh", "tanh": "np.tanh",
-    "asinh": "np.arcsinh", "acosh": "np.arccosh", "atanh": "np.arctanh",
-    "erf": "special.erf", "erfc": "special.erfc", "gamma": "special.gamma",
-    "loggamma": "special.gammaln", "log1p": "np.log1p", "expm1": "np.expm1",
-    "Sigmoid": "special.expit", "XLogY": "special.xlogy",
-}
-
-# reciprocal functions: f(x) = 1 / g(x), inverse reciprocals: f(x) = g(1/x)
-RECIPROCAL = {"sec": "np.cos", "csc": "np.sin", "cot": "np.tan",
-              "sech": "np.cosh", "csch": "np.sinh", "coth": "np.tanh"}
-INVERSE_RECIPROCAL = {"asec": "np.arccos", "acsc": "np.arcsin", "acot": "np.arctan",
-                      "asech": "np.arccosh", "acsch": "np.arcsinh", "acoth": "np.arctanh"}
 
 
 def _in_float_range(number):
@@ -79,10 +64,45 @@ class CodePrinter(NumPyPrinter):
         self.uses_special = False
         self.helpers = set()      # helper functions the printed code calls
 
-    def _call(self, fname, *args):
+    # --- the registry's printing API: what entries' numpy functions call ----------------
+
+    def call(self, fname, *args):
+        """``fname(arg, ...)``; a name from ops/helpers.py is a helper the module carries."""
         if fname.startswith("special."):
             self.uses_special = True
+        if fname in HELPERS:
+            self.helpers.add(fname)
         return "%s(%s)" % (fname, ", ".join(self._print(a) for a in args))
+
+    def paren(self, arg, level):
+        """``arg`` printed, in parentheses when it binds looser than ``level``."""
+        return self.parenthesize(arg, level)
+
+    def print(self, arg):
+        return self._print(arg)
+
+    def code(self, expr):
+        """(text, Python precedence) of a whole expression."""
+        op = lookup(type(expr))
+        if op is not None and op.numpy not in (None, BUILTIN):
+            return self._op_text(op, expr)
+        return self._print(expr), precedence_of(expr)
+
+    def _op_text(self, op, expr):
+        return self.op_code(op, expr.args)
+
+    def op_code(self, op, args):
+        """(text, precedence) of registry op ``op`` applied to ``args`` (placeholders)."""
+        if callable(op.numpy):
+            return op.numpy(self, *args)
+        return self.call(op.numpy, *args), CALL
+
+    def _print(self, expr, **kwargs):
+        op = lookup(type(expr))
+        if op is not None and op.numpy not in (None, BUILTIN):
+            text, prec = self._op_text(op, expr)
+            return text if prec >= CALL else "(%s)" % text
+        return super()._print(expr, **kwargs)
 
     def _print_Code(self, e):
         return e.name
@@ -100,15 +120,6 @@ class CodePrinter(NumPyPrinter):
 
     def _print_Function(self, e):
         raise UnsupportedExpression("no NumPy printer for %s node %s" % (type(e).__name__, e))
-
-    def _print_named(self, e):
-        return self._call(FUNCTIONS[type(e).__name__], *e.args)
-
-    def _print_reciprocal(self, e):
-        return "1/%s" % self._call(RECIPROCAL[type(e).__name__], *e.args)
-
-    def _print_inverse_reciprocal(self, e):
-        return self._call(INVERSE_RECIPROCAL[type(e).__name__], 1 / e.args[0])
 
     # --- numbers ------------------------------------------------------------------
 
@@ -150,9 +161,9 @@ class CodePrinter(NumPyPrinter):
     def _print_Pow(self, e, rational=False):
         base, exponent = e.args
         if exponent == sp.S.Half:
-            return self._call("np.sqrt", base)
+            return self.call("np.sqrt", base)
         if exponent == -sp.S.Half:
-            return "1/%s" % self._call("np.sqrt", base)
+            return "1/%s" % self.call("np.sqrt", base)
         if exponent.is_Integer and exponent < 0:
             inner = base if exponent == -1 else sp.Pow(base, -exponent, evaluate=False)
             return "1/%s" % self.parenthesize(inner, PRECEDENCE["Mul"] + 1)
@@ -160,24 +171,6 @@ class CodePrinter(NumPyPrinter):
                            self.parenthesize(exponent, PRECEDENCE["Pow"] + 1))
 
     # --- kinks, steps and branches -------------------------------------------------------
-
-    def _print_Max(self, e):
-        return self._chain("np.maximum", e.args)
-
-    def _print_Min(self, e):
-        return self._chain("np.minimum", e.args)
-
-    def _chain(self, fname, args):
-        out = self._print(args[0])
-        for a in args[1:]:
-            out = "%s(%s, %s)" % (fname, out, self._print(a))
-        return out
-
-    def _print_Heaviside(self, e):
-        return self._call("np.heaviside", *e.args)
-
-    def _print_sinc(self, e):
-        return "np.sinc(%s/np.pi)" % self.parenthesize(e.args[0], PRECEDENCE["Mul"] + 1)
 
     def _print_DiracDelta(self, e):
         raise UnsupportedExpression("DiracDelta reached the code printer; the rewrite stage "
@@ -201,45 +194,20 @@ class CodePrinter(NumPyPrinter):
         return "%s %s %s" % (self.parenthesize(e.lhs, PRECEDENCE["Relational"] + 1), op,
                              self.parenthesize(e.rhs, PRECEDENCE["Relational"] + 1))
 
-    def _print_And(self, e):
-        return self._chain("np.logical_and", e.args)
-
-    def _print_Or(self, e):
-        return self._chain("np.logical_or", e.args)
-
-    def _print_Not(self, e):
-        return self._call("np.logical_not", e.args[0])
-
     # --- special functions and symgrad's nodes -------------------------------------------
-
-    def _print_jn(self, e):
-        return self._call("special.spherical_jn", *e.args)
-
-    def _print_polygamma(self, e):
-        order, x = e.args
-        if order == 0:
-            return self._call("special.psi", x)
-        return self._call("special.polygamma", order, x)
-
-    def _print_Softplus(self, e):
-        self.helpers.add("_softplus")                 # faster than np.logaddexp(0, z)
-        return self._call("_softplus", *e.args)
-
-    def _print_LogSoftmax(self, e):
-        self.helpers.add("_log_softmax")
-        return self._call("_log_softmax", *e.args)
-
-    def _print_LogSumExp(self, e):
-        self.helpers.add("_logsumexp")
-        return self._call("_logsumexp", *e.args)
 
     def emptyPrinter(self, e):
         raise UnsupportedExpression("no NumPy printer for %s node %s" % (type(e).__name__, e))
 
 
-for _name in FUNCTIONS:
-    setattr(CodePrinter, "_print_" + _name, CodePrinter._print_named)
-for _name in RECIPROCAL:
-    setattr(CodePrinter, "_print_" + _name, CodePrinter._print_reciprocal)
-for _name in INVERSE_RECIPROCAL:
-    setattr(CodePrinter, "_print_" + _name, CodePrinter._print_inverse_reciprocal)
+
+def precedence_of(expr):
+    """Python precedence of the printed form (a Pow may print as np.sqrt(x) or 1/x)."""
+    if isinstance(expr, (sp.Function, sp.Piecewise)):
+        return CALL
+    if isinstance(expr, sp.Pow):
+        if expr.exp == sp.S.Half:
+            return CALL
+        if expr.exp.is_number and expr.exp.is_negative:
+            return PRECEDENCE["Mul"]
+    return precedence(expr)

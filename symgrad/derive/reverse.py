@@ -15,10 +15,10 @@ branch's condition where they leave the branch, so nothing leaks out.
 import sympy as sp
 
 from ..errors import ArgumentError, ShapeMismatch, UnsupportedExpression
-from ..graph.ir import RELATIONAL, Const, Leaf, branch_contexts
+from ..graph.ir import Const, Leaf, branch_contexts
 from ..graph.lower import Lowering
-from ..ops.rules import MATRIX_RULES, RULES
 from ..graph.raising import Raising
+from ..ops import CONDITION, lookup
 
 __all__ = ["grad", "hessian", "backward", "check_wrt"]
 
@@ -53,11 +53,12 @@ def _mask(graph, contribution, inner, outer):
 
 
 def _apply_rule(lowering, node, g):
-    rule = RULES.get(node.op)
+    op = lookup(node.op)
+    rule = op.rule if op is not None else None
     if rule is None:
-        raise UnsupportedExpression("no derivative rule for %s node %r; add one to symgrad.rules.RULES"
-                                    % (getattr(node.op, "__name__", node.op), node))
-    matrix = node.op in MATRIX_RULES
+        raise UnsupportedExpression("no derivative rule for %s node %r; give its registry entry a "
+                                    "rule (symgrad.ops)" % (getattr(node.op, "__name__", node.op), node))
+    matrix = op.matrix_rule
     bindings = {}
 
     def placeholder(n, name):
@@ -80,7 +81,8 @@ def _apply_rule(lowering, node, g):
 
 
 def _is_boolean(n):
-    return n.op in RELATIONAL or n.op in (sp.And, sp.Or, sp.Not) or \
+    op = lookup(n.op)
+    return (op is not None and op.kind == CONDITION) or \
         (n.op is Const and n.value in (sp.true, sp.false))
 
 

@@ -18,49 +18,11 @@ a scalar goes with anything, and a dimension of 1 stretches to match.
 import sympy as sp
 
 from ..errors import ShapeMismatch
-from ..ops.nodes import LogSoftmax, LogSumExp, Sigmoid, Softplus, XLogY, expm1, log1p
+from ..ops import is_elementwise
+from ..ops.plumbing import Broadcast, Const, Fill, Leaf, SumTo
 
 __all__ = ["Node", "Graph", "Leaf", "Const", "Broadcast", "SumTo", "Fill", "dims_equal",
-           "ELEMENTWISE", "RELATIONAL", "broadcast_shapes", "branch_contexts", "selection",
-           "ancestors"]
-
-
-class Leaf:
-    """Marker op: a symbol (extra = the SymPy Symbol or MatrixSymbol)."""
-
-
-class Const:
-    """Marker op: a SymPy number or boolean constant (extra = the value)."""
-
-
-class Broadcast:
-    """Marker op: stretch a scalar, row or column to ``shape``."""
-
-
-class SumTo:
-    """Marker op: sum a matrix down to ``shape`` (a scalar, row or column)."""
-
-
-class Fill:
-    """Marker op: an Identity matrix (extra = (sp.Identity, shape))."""
-
-
-RELATIONAL = (sp.StrictGreaterThan, sp.GreaterThan, sp.StrictLessThan, sp.LessThan,
-              sp.Equality, sp.Unequality)
-BOOLEAN = (sp.And, sp.Or, sp.Not)
-
-# Functions that act entry by entry on matrices.
-ELEMENTWISE = frozenset([
-    sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.Abs, sp.sign, sp.Heaviside, sp.DiracDelta,
-    sp.Max, sp.Min, sp.Piecewise, sp.sinc, sp.atan2,
-    sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc,
-    sp.sinh, sp.cosh, sp.tanh, sp.coth, sp.sech, sp.csch,
-    sp.asin, sp.acos, sp.atan, sp.acot, sp.asec, sp.acsc,
-    sp.asinh, sp.acosh, sp.atanh, sp.acoth, sp.asech, sp.acsch,
-    sp.erf, sp.erfc, sp.gamma, sp.loggamma, sp.polygamma, sp.jn,
-    Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY, log1p, expm1,
-    *RELATIONAL, *BOOLEAN,
-])
+           "broadcast_shapes", "branch_contexts", "selection", "ancestors"]
 
 
 def dims_equal(a, b):
@@ -161,7 +123,7 @@ class Graph:
     def apply(self, op, *args, extra=None, shape=None):
         """Build ``op(*args)``, folding constants and trivial identities."""
         args = list(args)
-        if op in ELEMENTWISE:
+        if is_elementwise(op):
             stretched = {a.shape for a in args if a.op is Broadcast}
             if len(stretched) == 1 and all(a.op is Broadcast or a.shape == () for a in args):
                 # f(stretch(s), t) with scalars s, t is stretch(f(s, t)): keep the stretch outermost
@@ -212,7 +174,7 @@ class Graph:
         """Node ``n`` rebuilt on new arguments (same op, same shape)."""
         if not n.args or all(a is b for a, b in zip(args, n.args)):
             return n
-        if n.op in ELEMENTWISE:
+        if is_elementwise(n.op):
             return self.apply(n.op, *args, extra=n.extra)
         if n.op is Broadcast:
             return self.broadcast(args[0], n.shape)

@@ -14,15 +14,11 @@ for the whole derivation (``user_symbol`` maps it back), so no result contains
 import itertools
 
 import sympy as sp
-from sympy.core.function import AppliedUndef
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.matexpr import MatrixElement
 
 from ..errors import UnsupportedExpression, describe_path, short_text as _short
-from .ir import ELEMENTWISE, Graph, broadcast_shapes
+from ..ops import entries, is_elementwise, lookup
+from .ir import Graph, broadcast_shapes
 from .lower_matrix import MatrixLowering
-from ..ops.nodes import (AxisSum, ElementwiseMap, LogDet, Mean, RowLogSoftmax, RowLogSumExp,
-                    RowSoftmax, SumAll)
 
 __all__ = ["Lowering"]
 
@@ -107,8 +103,8 @@ class Lowering(MatrixLowering):
 
     def _unsupported(self, e, path, why=None):
         name = type(e).__name__
-        hint = why or ("symgrad has no derivative rule for %s; rewrite it with supported "
-                       "functions (see symgrad.rules.RULES)" % name)
+        hint = why or ("symgrad has no entry for %s; rewrite it with supported functions (see "
+                       "symgrad.ops), or register it with symgrad.register_function" % name)
         user = self.user                  # show the user's own symbols, not the real stand-ins
         shown = [(p.xreplace(user), i) for p, i in path]
         raise UnsupportedExpression("%s node %s %s: %s"
@@ -132,22 +128,15 @@ class Lowering(MatrixLowering):
             return g.const(e)
         if e.is_number and e.has(sp.I):
             self._unsupported(e, path, "complex numbers are not supported (symbols are real)")
-        handler = _HANDLERS.get(type(e))
-        if handler is None:
-            for cls, h in _HANDLERS.items():
-                if isinstance(e, cls):
-                    handler = h
-                    break
-        if handler is not None:
-            return handler(self, e, path)
-        if type(e) in ELEMENTWISE or isinstance(e, sp.Function) and not isinstance(e, AppliedUndef):
+        op = lookup(type(e)) or _subclass_entry(e)
+        if op is not None and op.lower is not None:
+            return getattr(self, op.lower)(e, path)
+        if op is not None and is_elementwise(op.cls):
             return self._function(e, path)
         self._unsupported(e, path)
 
     def _function(self, e, path):
         op = type(e)
-        if op not in ELEMENTWISE:
-            self._unsupported(e, path)
         if op is sp.log and isinstance(e.args[0], sp.Determinant):
             return self._logdet(e.args[0], path + ((e, 0),))
         args = [self._scalar(a, n, e, path) for a, n in zip(e.args, self._args(e, path))]
@@ -171,6 +160,22 @@ class Lowering(MatrixLowering):
 
     # --- arithmetic -------------------------------------------------------------------
 
+    def _add_chain(self, e, path):
+        return self._chain(sp.Add, e, path)
+
+    def _mul_chain(self, e, path):
+        return self._chain(sp.Mul, e, path)
+
+    def _chain(self, op, e, path):
+        """An n-ary sum or product (also MatAdd, HadamardProduct): a chain of binary nodes."""
+        args = self._args(e, path)
+        if isinstance(e, sp.MatAdd):
+            broadcast_shapes([a.shape for a in args], " in %s" % _short(e))
+        out = args[0]
+        for a in args[1:]:
+            out = self.graph.apply(op, out, a)
+        return out
+
     def _pow(self, e, path):
         base, exponent = self._args(e, path)
         return self.graph.apply(sp.Pow, base, exponent)
@@ -183,46 +188,10 @@ class Lowering(MatrixLowering):
             flat.append(self._lower(cond, where))
         return self.graph.apply(sp.Piecewise, *flat)
 
-def _chain(op):
-    """Handler for an n-ary sum or product: a chain of binary nodes."""
-    def lower_chain(self, e, path):
-        args = self._args(e, path)
-        if isinstance(e, sp.MatAdd):
-            broadcast_shapes([a.shape for a in args], " in %s" % _short(e))
-        out = args[0]
-        for a in args[1:]:
-            out = self.graph.apply(op, out, a)
-        return out
-    return lower_chain
-
-
-_HANDLERS = {
-    sp.Add: _chain(sp.Add),
-    sp.Mul: _chain(sp.Mul),
-    sp.Pow: Lowering._pow,
-    sp.Piecewise: Lowering._piecewise,
-    sp.MatAdd: _chain(sp.Add),
-    sp.HadamardProduct: _chain(sp.Mul),
-    sp.HadamardPower: Lowering._pow,
-    sp.MatMul: Lowering._matmul,
-    sp.Transpose: Lowering._transpose,
-    sp.Adjoint: Lowering._adjoint,
-    sp.Sum: Lowering._index_sum,
-    MatrixElement: Lowering._element,
-    sp.Inverse: Lowering._inverse,
-    sp.MatPow: Lowering._matpow,
-    sp.Trace: Lowering._trace,
-    sp.Determinant: Lowering._determinant,
-    LogDet: Lowering._logdet_node,
-    ElementwiseApplyFunction: Lowering._applyfunc,
-    sp.OneMatrix: Lowering._fill,
-    sp.Identity: Lowering._fill,
-    sp.ZeroMatrix: Lowering._fill,
-    RowSoftmax: Lowering._row_op,
-    RowLogSumExp: Lowering._row_op,
-    RowLogSoftmax: Lowering._row_op,
-    ElementwiseMap: Lowering._elementwise_map,
-    AxisSum: Lowering._axis_sum,
-    SumAll: Lowering._sum_all,
-    Mean: Lowering._mean,
-}
+def _subclass_entry(e):
+    """The entry of the nearest registered base class that lowering reads (SymPy builds
+    subclasses such as ``Identity`` variants and ``MatrixElement`` flavours)."""
+    for op in entries():
+        if op.lower is not None and isinstance(e, op.cls):
+            return op
+    return None

@@ -9,8 +9,9 @@ single ``applyfunc`` with a readable Lambda.
 
 import sympy as sp
 
-from .ir import ELEMENTWISE, Broadcast, Const, Fill, Leaf, SumTo
-from ..ops.nodes import ElementwiseMap, LogDet, RowLogSoftmax, RowLogSumExp, RowSoftmax, SumAll
+from ..ops import is_elementwise, require
+from ..ops.nodes import ElementwiseMap, SumAll
+from .ir import Broadcast, Const, Fill, Leaf, SumTo
 
 __all__ = ["Raising"]
 
@@ -37,28 +38,19 @@ class Raising:
             return n.value
         if op is Fill:
             return sp.Identity(n.shape[0]) if n.extra[0] is sp.Identity else n.extra[0](*n.shape)
-        if op in ELEMENTWISE:
+        if is_elementwise(op):
             if n.shape == ():
                 if op in (sp.Add, sp.Mul):         # a long chain: flatten without recursion
                     return _apply(op, [self(a) for a in chain(n)])
                 return _apply(op, [self(a) for a in n.args])
             return self._elementwise_matrix(n)
         args = [self(a) for a in n.args]
-        if op is sp.MatMul:
-            return sp.MatMul(*args).doit(deep=False)
-        if op is sp.Transpose:
-            return args[0].T
-        if op is sp.Inverse:
-            return sp.Inverse(args[0])
-        if op is LogDet:
-            return sp.log(sp.Determinant(args[0]))
-        if op in (sp.Trace, sp.Determinant, RowSoftmax, RowLogSumExp, RowLogSoftmax):
-            return op(args[0])
         if op is Broadcast:
             return _stretch(args[0], n.args[0].shape, n.shape)
         if op is SumTo:
             return _sum_down(args[0], n.args[0].shape, n.shape)
-        raise TypeError("no SymPy form for graph op %s" % op)
+        entry = require(op)
+        return entry.shown(*args) if entry.shown is not None else op(*args)
 
     # --- elementwise runs over matrices --------------------------------------------
 
@@ -67,7 +59,7 @@ class Raising:
 
         def source(n):
             if n.id not in sources:
-                value = self._structural(n) if n.op in ELEMENTWISE else self(n)
+                value = self._structural(n) if is_elementwise(n.op) else self(n)
                 if n.shape != root.shape:
                     value = _stretch(value, n.shape, root.shape)
                 sources[n.id] = (_variable(len(sources)), value)
@@ -78,7 +70,7 @@ class Raising:
                 return self(n)
             if n.op is Broadcast and n.args[0].shape == ():
                 return self(n.args[0])
-            if n.op in ELEMENTWISE and not _is_structural(n, root):
+            if is_elementwise(n.op) and not _is_structural(n, root):
                 return _apply(n.op, [body(a) for a in n.args])
             return source(n)
 
@@ -133,7 +125,7 @@ def _is_structural(n, root):
     if n.op not in (sp.Add, sp.Mul):
         return False
     mats = [a for a in n.args if a.shape != ()]
-    return bool(mats) and all(a.op not in ELEMENTWISE for a in mats)
+    return bool(mats) and all(not is_elementwise(a.op) for a in mats)
 
 
 def _apply(op, args):
@@ -143,7 +135,8 @@ def _apply(op, args):
         return sp.Add(*args)
     if op is sp.Mul:
         return sp.Mul(*args)
-    return op(*args)
+    shown = require(op).shown
+    return shown(*args) if shown is not None else op(*args)
 
 
 def _assemble(expr, sources, shape):

@@ -73,9 +73,6 @@ class RowLogSumExp(_RowNode):
     def _latex(self, printer):
         return r"\operatorname{logsumexp}_{\mathrm{row}}\left(%s\right)" % printer._print(self.arg)
 
-    def _numpycode(self, printer):
-        return "%s(%s, axis=1, keepdims=True)" % (
-            printer._module_format("scipy.special.logsumexp"), printer._print(self.arg))
 
 
 class RowSoftmax(_RowNode):
@@ -98,9 +95,6 @@ class RowSoftmax(_RowNode):
     def _latex(self, printer):
         return r"\operatorname{softmax}_{\mathrm{row}}\left(%s\right)" % printer._print(self.arg)
 
-    def _numpycode(self, printer):
-        return "%s(%s, axis=1)" % (printer._module_format("scipy.special.softmax"),
-                                   printer._print(self.arg))
 
 
 class AxisSum(MatrixExpr):
@@ -147,9 +141,6 @@ class AxisSum(MatrixExpr):
     def _latex(self, printer):
         return r"\operatorname{sum}_{%d}\left(%s\right)" % (self.axis, printer._print(self.arg))
 
-    def _numpycode(self, printer):
-        return "%s(%s, axis=%d, keepdims=True)" % (
-            printer._module_format("numpy.sum"), printer._print(self.arg), self.axis)
 
 
 class ElementwiseMap(MatrixExpr):
@@ -224,8 +215,6 @@ class SumAll(_ScalarOfMatrix):
     def _latex(self, printer):
         return r"\operatorname{sum}\left(%s\right)" % printer._print(self.arg)
 
-    def _numpycode(self, printer):
-        return "%s(%s)" % (printer._module_format("numpy.sum"), printer._print(self.arg))
 
 
 class Mean(_ScalarOfMatrix):
@@ -240,8 +229,6 @@ class Mean(_ScalarOfMatrix):
     def _latex(self, printer):
         return r"\operatorname{mean}\left(%s\right)" % printer._print(self.arg)
 
-    def _numpycode(self, printer):
-        return "%s(%s)" % (printer._module_format("numpy.mean"), printer._print(self.arg))
 
 
 class LogDet(_ScalarOfMatrix):
@@ -256,11 +243,6 @@ class LogDet(_ScalarOfMatrix):
     def _latex(self, printer):
         return r"\log\det\left(%s\right)" % printer._print(self.arg)
 
-    def _numpycode(self, printer):
-        slogdet, x = printer._module_format("numpy.linalg.slogdet"), printer._print(self.arg)
-        return "%s(%s(%s)[0] > 0, %s(%s)[1], %s)" % (
-            printer._module_format("numpy.where"), slogdet, x, slogdet, x,
-            printer._module_format("numpy.nan"))
 
 
 class RowLogSoftmax(_RowNode):
@@ -282,6 +264,3 @@ class RowLogSoftmax(_RowNode):
     def _latex(self, printer):
         return r"\log\operatorname{softmax}_{\mathrm{row}}\left(%s\right)" % printer._print(self.arg)
 
-    def _numpycode(self, printer):
-        return "%s(%s, axis=1)" % (printer._module_format("scipy.special.log_softmax"),
-                                   printer._print(self.arg))

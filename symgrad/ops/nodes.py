@@ -20,10 +20,9 @@ Matrix nodes (symbolic dimensions stay symbolic):
     ElementwiseMap(f, A, B, ...)   f applied entry by entry to same-shape matrices
 
 Each node prints for LaTeX (``_latex``), evaluates numerically, and rewrites
-into standard SymPy through :func:`to_standard`. All but ElementwiseMap also
-print for NumPy (``_numpycode``), so ``sympy.lambdify`` works on them; symgrad's
-own generated code uses the stable forms in ``symgrad.codegen_helpers``. SymPy's own ``log1p`` and ``expm1`` (from
-``sympy.codegen.cfunctions``) are used as they are.
+into standard SymPy through :func:`to_standard`. Everything else about them (rules,
+printers, evaluators, kinks) is their entry in the op registry. SymPy's own ``log1p``
+and ``expm1`` (from ``sympy.codegen.cfunctions``) are used as they are.
 """
 
 import sympy as sp
@@ -31,6 +30,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ..errors import ArgumentError
 
+from .registry import lookup
 from .matrix_nodes import (AxisSum, ElementwiseMap, LogDet, Mean, RowLogSoftmax, RowLogSumExp,
                            RowSoftmax, SumAll)
 from .scalar_nodes import LogSoftmax, LogSumExp, Sigmoid, Softplus, XLogY
@@ -94,7 +94,8 @@ def mean(M):
 # --- back to standard SymPy -------------------------------------------------------
 
 def to_standard(expr):
-    """Rewrite symgrad's nodes (and log1p/expm1) into standard SymPy functions.
+    """Rewrite symgrad's nodes (and log1p/expm1) into standard SymPy functions, through each
+    op's registry entry (``standard``).
 
     Matrix nodes are rewritten only where their argument is an explicit matrix;
     elsewhere they are left in place.
@@ -105,15 +106,6 @@ def to_standard(expr):
     log(exp(z) + 1) + 1/(1 + exp(-z))
     """
     expr = sp.sympify(expr)
-    scalar = {
-        Sigmoid: lambda z: 1 / (1 + sp.exp(-z)),
-        Softplus: lambda z: sp.log(1 + sp.exp(z)),
-        LogSumExp: lambda *zs: sp.log(sp.Add(*[sp.exp(z) for z in zs])),
-        XLogY: lambda x, y: x * sp.log(y),
-        LogSoftmax: lambda k, *zs: zs[int(k)] - sp.log(sp.Add(*[sp.exp(z) for z in zs])),
-        log1p: lambda x: sp.log(1 + x),
-        expm1: lambda x: sp.exp(x) - 1,
-    }
 
     def walk(e):
         if not e.args:
@@ -121,16 +113,9 @@ def to_standard(expr):
         if isinstance(e, sp.Lambda):
             return sp.Lambda(e.variables, walk(e.expr))
         args = [walk(a) for a in e.args]
-        f = scalar.get(type(e))
-        if f is not None:
-            return f(*args)
-        if isinstance(e, LogDet):
-            return sp.log(sp.Determinant(args[0]))
-        if isinstance(e, (RowLogSumExp, RowSoftmax, RowLogSoftmax, AxisSum, SumAll, Mean,
-                          ElementwiseMap)):
-            new = type(e)(*args)
-            done = new.doit()
-            return done if isinstance(done, (sp.MatrixBase, sp.Expr)) and done != new else new
+        op = lookup(type(e))
+        if op is not None and op.standard is not None:
+            return op.standard(*args)
         return e.func(*args) if args != list(e.args) else e
 
     return walk(expr)

@@ -1,7 +1,9 @@
 """symgrad's scalar SymPy functions: Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY.
 
-Each prints for NumPy (``_numpycode``) and LaTeX (``_latex``), evaluates
-numerically, and rewrites into standard SymPy (``rewrite(sp.exp)``).
+Each prints for LaTeX (``_latex``), evaluates numerically, and rewrites into
+standard SymPy (``rewrite(sp.exp)``). Their derivative rules, printers and
+evaluators are their registry entries (``elementwise.py``); ``functions.attach``
+gives each class the ``fdiff`` that reads its rule.
 """
 
 import sympy as sp
@@ -10,11 +12,6 @@ from ..errors import ArgumentError
 
 __all__ = ["Sigmoid", "Softplus", "LogSumExp", "LogSoftmax", "XLogY"]
 
-
-def _mpmathcode(self, printer):
-    """High-precision printing (``lambdify(..., "mpmath")``): the node's standard form."""
-    form = getattr(self, "_eval_rewrite_as_log", None) or self._eval_rewrite_as_exp
-    return printer._print(form(*self.args))
 
 
 def _arg_latex(printer, arg):
@@ -26,8 +23,6 @@ def _arg_latex(printer, arg):
 class Sigmoid(sp.Function):
     """The logistic function, 1/(1 + exp(-z)), printed as a stable ``expit``."""
 
-    _mpmathcode = _mpmathcode
-
     nargs = 1
 
     @classmethod
@@ -38,10 +33,6 @@ class Sigmoid(sp.Function):
             return sp.S.One
         if z is sp.S.NegativeInfinity:
             return sp.S.Zero
-
-    def fdiff(self, argindex=1):
-        z = self.args[0]
-        return Sigmoid(z) * Sigmoid(-z)
 
     def _eval_is_real(self):
         return self.args[0].is_real
@@ -59,15 +50,10 @@ class Sigmoid(sp.Function):
     def _latex(self, printer):
         return r"\sigma\left(%s\right)" % _arg_latex(printer, self.args[0])
 
-    def _numpycode(self, printer):
-        return "%s(%s)" % (printer._module_format("scipy.special.expit"),
-                           printer._print(self.args[0]))
 
 
 class Softplus(sp.Function):
     """log(1 + exp(z)), evaluated without overflow (max(z, 0) + log1p(exp(-|z|)))."""
-
-    _mpmathcode = _mpmathcode
 
     nargs = 1
 
@@ -75,9 +61,6 @@ class Softplus(sp.Function):
     def eval(cls, z):
         if z.is_zero:
             return sp.log(2)
-
-    def fdiff(self, argindex=1):
-        return Sigmoid(self.args[0])
 
     def _eval_is_real(self):
         return self.args[0].is_real
@@ -97,15 +80,10 @@ class Softplus(sp.Function):
     def _latex(self, printer):
         return r"\operatorname{softplus}\left(%s\right)" % _arg_latex(printer, self.args[0])
 
-    def _numpycode(self, printer):
-        return "%s(0, %s)" % (printer._module_format("numpy.logaddexp"),
-                              printer._print(self.args[0]))
 
 
 class LogSumExp(sp.Function):
     """log(exp(z1) + ... + exp(zn)), evaluated with a max shift."""
-
-    _mpmathcode = _mpmathcode
 
     @classmethod
     def eval(cls, *zs):
@@ -113,9 +91,6 @@ class LogSumExp(sp.Function):
             raise ArgumentError("LogSumExp needs at least one argument")
         if len(zs) == 1:
             return zs[0]
-
-    def fdiff(self, argindex=1):
-        return sp.exp(self.args[argindex - 1] - self)
 
     def _eval_is_real(self):
         if all(z.is_real for z in self.args):
@@ -133,16 +108,10 @@ class LogSumExp(sp.Function):
         return r"\operatorname{logsumexp}\left(%s\right)" % ", ".join(
             _arg_latex(printer, z) for z in self.args)
 
-    def _numpycode(self, printer):
-        return "%s(%s(%s), axis=0)" % (printer._module_format("scipy.special.logsumexp"),
-                                       printer._module_format("numpy.broadcast_arrays"),
-                                       ", ".join(printer._print(z) for z in self.args))
 
 
 class XLogY(sp.Function):
     """x*log(y), with the convention 0*log(0) = 0 (``scipy.special.xlogy``)."""
-
-    _mpmathcode = _mpmathcode
 
     nargs = 2
 
@@ -152,10 +121,6 @@ class XLogY(sp.Function):
             return sp.S.Zero
         if y == 1:
             return sp.S.Zero
-
-    def fdiff(self, argindex=1):
-        x, y = self.args
-        return sp.log(y) if argindex == 1 else x / y
 
     def _eval_is_real(self):
         x, y = self.args
@@ -173,9 +138,6 @@ class XLogY(sp.Function):
         x, y = self.args
         return r"%s \log\left(%s\right)" % (printer.parenthesize(x, 50), printer._print(y))
 
-    def _numpycode(self, printer):
-        return "%s(%s, %s)" % (printer._module_format("scipy.special.xlogy"),
-                               printer._print(self.args[0]), printer._print(self.args[1]))
 
 
 class LogSoftmax(sp.Function):
@@ -183,8 +145,6 @@ class LogSoftmax(sp.Function):
 
     Evaluated without cancellation when z_k dominates (log1p of the other terms).
     """
-
-    _mpmathcode = _mpmathcode
 
     @classmethod
     def eval(cls, k, *zs):
@@ -196,14 +156,6 @@ class LogSoftmax(sp.Function):
     @property
     def index(self):
         return int(self.args[0])
-
-    def fdiff(self, argindex=1):
-        if argindex == 1:
-            raise sp.ArgumentIndexError(self, argindex)
-        zs = self.args[1:]
-        j = argindex - 2
-        softmax_j = sp.exp(zs[j] - LogSumExp(*zs))
-        return (1 - softmax_j) if j == self.index else -softmax_j
 
     def _eval_is_real(self):
         if all(z.is_real for z in self.args[1:]):
@@ -221,8 +173,3 @@ class LogSoftmax(sp.Function):
         return r"\log\operatorname{softmax}_{%d}\left(%s\right)" % (
             self.index, ", ".join(printer._print(z) for z in self.args[1:]))
 
-    def _numpycode(self, printer):
-        zs = self.args[1:]
-        return "(%s - %s(%s(%s), axis=0))" % (
-            printer._print(zs[self.index]), printer._module_format("scipy.special.logsumexp"),
-            printer._module_format("numpy.broadcast_arrays"), ", ".join(printer._print(z) for z in zs))

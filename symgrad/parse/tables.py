@@ -11,9 +11,8 @@ import ast
 import operator
 
 import sympy as sp
-from sympy.codegen.cfunctions import expm1, log1p
 
-from ..ops import nodes
+from ..ops import entries, nodes
 # --- limits (each one refused with a ParseError naming it) -------------------------
 
 MAX_LENGTH = 10_000           # characters of user text
@@ -61,43 +60,23 @@ def row_logsumexp(M):
 
 # --- scalar functions: elementwise when given one matrix argument ---------------------
 
+def _registry_functions():
+    """name -> (class, arity) for every op the registry gives a command-line name."""
+    out = {}
+    for op in entries():
+        for name in op.names:
+            out[name] = (op.cls, op.arity)
+    return out
+
+
+# Everything the registry names (exp, log, sigmoid, max, ...), plus spellings that are not
+# registry ops themselves.
 FUNCTIONS = {
-    # --- exponentials, logarithms, roots ---
-    "exp": (sp.exp, (1, 1)),
-    "log": (sp.log, (1, 2)),
-    "log1p": (log1p, (1, 1)),
-    "expm1": (expm1, (1, 1)),
+    **_registry_functions(),
     "sqrt": (sp.sqrt, (1, 1)),
-    # --- trigonometric ---
-    "sin": (sp.sin, (1, 1)), "cos": (sp.cos, (1, 1)), "tan": (sp.tan, (1, 1)),
-    "cot": (sp.cot, (1, 1)), "sec": (sp.sec, (1, 1)), "csc": (sp.csc, (1, 1)),
-    "asin": (sp.asin, (1, 1)), "acos": (sp.acos, (1, 1)), "atan": (sp.atan, (1, 1)),
-    "acot": (sp.acot, (1, 1)), "asec": (sp.asec, (1, 1)), "acsc": (sp.acsc, (1, 1)),
-    "atan2": (sp.atan2, (2, 2)),
-    # --- hyperbolic ---
-    "sinh": (sp.sinh, (1, 1)), "cosh": (sp.cosh, (1, 1)), "tanh": (sp.tanh, (1, 1)),
-    "coth": (sp.coth, (1, 1)), "sech": (sp.sech, (1, 1)), "csch": (sp.csch, (1, 1)),
-    "asinh": (sp.asinh, (1, 1)), "acosh": (sp.acosh, (1, 1)), "atanh": (sp.atanh, (1, 1)),
-    "acoth": (sp.acoth, (1, 1)), "asech": (sp.asech, (1, 1)), "acsch": (sp.acsch, (1, 1)),
-    # --- piecewise ---
-    "abs": (sp.Abs, (1, 1)), "Abs": (sp.Abs, (1, 1)),
-    "sign": (sp.sign, (1, 1)),
-    "heaviside": (sp.Heaviside, (1, 1)), "Heaviside": (sp.Heaviside, (1, 1)),
-    "max": (sp.Max, (2, None)), "Max": (sp.Max, (2, None)),
-    "min": (sp.Min, (2, None)), "Min": (sp.Min, (2, None)),
+    "digamma": (sp.digamma, (1, 1)),
     "relu": (relu, (1, 1)),
     "where": (where, (3, 3)),
-    # --- special functions ---
-    "sinc": (sp.sinc, (1, 1)),
-    "erf": (sp.erf, (1, 1)), "erfc": (sp.erfc, (1, 1)),
-    "gamma": (sp.gamma, (1, 1)),
-    "loggamma": (sp.loggamma, (1, 1)), "lgamma": (sp.loggamma, (1, 1)),
-    "digamma": (sp.digamma, (1, 1)),
-    "polygamma": (sp.polygamma, (2, 2)),
-    # --- machine learning ---
-    "sigmoid": (nodes.Sigmoid, (1, 1)),
-    "softplus": (nodes.Softplus, (1, 1)),
-    "logsumexp": (nodes.LogSumExp, (1, None)),
 }
 
 # --- functions of whole matrices ------------------------------------------------------

@@ -66,20 +66,3 @@ def _is_inverse_sum_of_exps(f):
         return base.args[0].op is sp.exp and _is_row_sum(base)
     terms = _terms(base) if base.op is sp.Add else []
     return len(terms) >= 2 and all(c == 1 and t.op is sp.exp for c, t in terms)
-
-
-def _sinc_slope(graph, args):
-    """sinc's derivative where((x cos x - sin x) * x^-2, x != 0, 0), as the rule writes it,
-    -> -j1(x) (scipy's spherical_jn: no cancellation near 0); None for anything else."""
-    if len(args) != 4 or args[1].op is not sp.Ne or not _const(args[2], 0):
-        return None
-    x = args[1].args[0]
-    if not _const(args[1].args[1], 0) or args[0].op is not sp.Mul:
-        return None
-    pair = set(args[0].args)
-    power = graph.apply(sp.Pow, x, graph.const(-2))
-    top = graph.apply(sp.Add, graph.apply(sp.Mul, x, graph.apply(sp.cos, x)),
-                      graph.apply(sp.Mul, graph.const(-1), graph.apply(sp.sin, x)))
-    if pair != {power, top} and pair != {power, graph.apply(sp.Add, top.args[1], top.args[0])}:
-        return None
-    return graph.apply(sp.Mul, graph.const(-1), graph.apply(sp.jn, graph.const(1), x))

@@ -21,11 +21,10 @@ these patterns however they are written and replaces them with stable nodes:
     log(c*e^u*sigmoid(v)*w)  -> log c + u - Softplus(-v) + log w (positive factors split off)
     softplus(u) - u          -> Softplus(-u)
     sigmoid(u) - sigmoid(-u) -> tanh(u/2)
-    1 - tanh(u)^2            -> sech(u)^2            (tanh's derivative, keeping its digits)
+    1 - tanh(u)^2            -> Sech2(u)             (tanh's derivative, keeping its digits)
     (e^a - e^b)/(e^a + e^b)  -> tanh((a - b)/2)
     log(cosh(u))             -> log1p(2 sinh(u/2)^2) or |u| + log1p(exp(-2|u|)) - log 2
     exp(x) - 1               -> expm1(x)
-    sinc's derivative        -> -j1(x)               (spherical Bessel; gradients only)
     x*log(y)                 -> XLogY(x, y)          (0*log(0) = 0, scipy's xlogy)
 
 It runs on the loss before differentiation, so the gradient is derived from
@@ -37,8 +36,9 @@ gradients together (``cleanup``). Neither changes the mathematics, and what
 import sympy as sp
 
 from .match import (_const, _factors, _is_inverse_sum_of_exps, _is_mask, _is_row_sum,
-                             _positive, _sinc_slope, _terms)
+                             _positive, _terms)
 from ..graph.ir import Broadcast, SumTo
+from ..ops.derived import Sech2
 from ..ops.nodes import (LogSoftmax, LogSumExp, RowLogSoftmax, RowLogSumExp, RowSoftmax, Sigmoid,
                     Softplus, XLogY, expm1, log1p)
 
@@ -203,9 +203,8 @@ class _Rewriter:
                        g.const(sp.true))
 
     def sech2(self, u):
-        """sech(u)^2, printed as the helper _sech2 (cosh capped at |u| = 355: no overflow)."""
-        g = self.g
-        return g.apply(sp.Pow, g.apply(sp.sech, u), g.const(2))
+        """sech(u)^2 as one op, Sech2, whose NumPy helper cannot overflow."""
+        return self.g.apply(Sech2, u)
 
     def log1mexp(self, u):
         """log(1 - e^u) for u < 0, choosing the form that keeps its digits (Maechler 2012)."""
@@ -354,9 +353,7 @@ def cleanup(graph, outs, stable=True):
     """A step's derivative (DiracDelta) is 0 away from the step; with ``stable``, also the
     stable forms, on the loss and the gradients together. Returns the new output nodes."""
     def no_delta(n, args):
-        if n.op is sp.DiracDelta:
-            return graph.const(0)
-        return _sinc_slope(graph, args) if stable and n.op is sp.Piecewise else None
+        return graph.const(0) if n.op is sp.DiracDelta else None
     outs = graph.rebuild(outs, no_delta)
     return _fixpoint(graph, outs) if stable else outs
 

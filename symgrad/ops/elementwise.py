@@ -1,0 +1,241 @@
+"""Registry entries of the elementwise ops: one entry per op (see ``registry.py``).
+
+Each entry reads as the math: the derivative rule, then how NumPy prints it, how
+mpmath evaluates it, and its kinks and domain where it has them.
+"""
+
+import mpmath as mp
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
+
+from .functions import attach
+from .registry import BUILTIN, CONDITION, ELEMENTWISE, Op, register
+from .scalar_nodes import LogSoftmax, LogSumExp, Sigmoid, Softplus, XLogY
+
+__all__ = ["CALL", "MUL", "RELATIONAL", "BOOLEAN"]
+
+CALL, MUL = 70, 50          # Python precedence of a call and of a product/quotient
+
+
+def elementwise(cls, rule, numpy, mpmath=None, *, names=None, **facts):
+    """Register one elementwise op; ``names`` defaults to the class name."""
+    names = (cls.__name__,) if names is None else names
+    return register(Op(cls, ELEMENTWISE, rule=rule, numpy=numpy, mpmath=mpmath, names=names,
+                       **facts))
+
+
+# --- printing helpers for entries whose NumPy text is not a plain call ------------------
+
+def reciprocal(name):
+    """f(x) = 1/g(x): sec -> 1/np.cos(x)."""
+    return lambda p, x: ("1/%s" % p.call(name, x), MUL)
+
+
+def inverse_reciprocal(name):
+    """f(x) = g(1/x): asec -> np.arccos(1/x)."""
+    return lambda p, x: (p.call(name, 1 / x), CALL)
+
+
+def chained(name):
+    """n-ary max/min as nested binary calls."""
+    def text(p, *xs):
+        out = p.print(xs[0])
+        for x in xs[1:]:
+            out = "%s(%s, %s)" % (name, out, p.print(x))
+        return out, CALL
+    return text
+
+
+def at_zero(node):
+    return [("%s at argument 0" % sp.sstr(node), node.args[0])]
+
+
+def ties(node):
+    args = node.args
+    return [("a tie in %s" % sp.sstr(node), args[i] - args[j])
+            for i in range(len(args)) for j in range(i + 1, len(args))]
+
+
+def boundaries(node):
+    out = []
+    for _, cond in node.args:
+        for rel in cond.atoms(sp.core.relational.Relational):
+            out.append(("the Piecewise boundary %s = %s" % (sp.sstr(rel.lhs), sp.sstr(rel.rhs)),
+                        rel.lhs - rel.rhs))
+    return out
+
+
+# --- rules that take more than one line --------------------------------------------------
+
+def _pow(g, ans, x, e):
+    if e == sp.S.Half:
+        dx = g / (2 * ans)
+    elif e == -1:
+        dx = -g * ans**2
+    else:
+        dx = g * e * x**(e - 1)
+    de = None if e.is_number else g * ans * sp.log(x)
+    return dx, de
+
+
+def _pow_domain(node):
+    base, e = node.args
+    return [] if e.is_integer else [base]
+
+
+def _piecewise(g, ans, *args):
+    out, earlier = [], []
+    for cond in args[1::2]:
+        selected = sp.And(cond, *[sp.Not(c) for c in earlier])
+        out += [sp.Piecewise((g, selected), (0, True)), None]
+        earlier.append(cond)
+    return tuple(out)
+
+
+def _log_softmax(g, ans, k, *zs):
+    # 1 - softmax_k = -expm1(ans) keeps its digits when softmax_k is near 1
+    return (None,) + tuple(-g * expm1(ans) if j == k else -g * sp.exp(z - zs[k] + ans)
+                           for j, z in enumerate(zs))
+
+
+def _no_gradient(g, ans, *args):
+    return (None,) * len(args)
+
+
+def _heaviside(x, h0=sp.S.Half):
+    return mp.mpf(1) if x > 0 else mp.mpf(0) if x < 0 else mp.mpf(h0)
+
+
+def _log_softmax_mp(k, *zs):
+    top = max(zs)
+    return zs[int(k)] - top - mp.log(mp.fsum(mp.exp(z - top) for z in zs))
+
+
+# --- arithmetic ---
+elementwise(sp.Add, lambda g, ans, x, y: (g, g), BUILTIN, lambda x, y: x + y, names=(),
+            lower="_add_chain")
+elementwise(sp.Mul, lambda g, ans, x, y: (g * y, g * x), BUILTIN, lambda x, y: x * y, names=(),
+            lower="_mul_chain")
+elementwise(sp.Pow, _pow, BUILTIN, lambda x, e: x**e, names=(), domain=_pow_domain,
+            arity=(2, 2), lower="_pow")
+
+# --- exponential and logarithm ---
+elementwise(sp.exp, lambda g, ans, x: (g * ans,), "np.exp", mp.exp, underflows=True)
+elementwise(sp.log, lambda g, ans, x: (g / x,), "np.log", mp.log, arity=(1, 2),
+            domain=lambda node: [node.args[0]], positive=(0,))
+elementwise(log1p, lambda g, ans, x: (g / (1 + x),), "np.log1p", mp.log1p,
+            domain=lambda node: [1 + node.args[0]], standard=lambda x: sp.log(1 + x))
+elementwise(expm1, lambda g, ans, x: (g * sp.exp(x),), "np.expm1", mp.expm1, underflows=True,  # not ans + 1
+            standard=lambda x: sp.exp(x) - 1)
+elementwise(XLogY, lambda g, ans, x, y: (g * sp.log(y),
+                                         g * sp.Piecewise((0, sp.Eq(x, 0)), (x / y, True))),
+            "special.xlogy", lambda x, y: 0 if x == 0 else x * mp.log(y), names=(),
+            arity=(2, 2), complex_step=False, standard=lambda x, y: x * sp.log(y))
+elementwise(Sigmoid, lambda g, ans, x: (g * ans * Sigmoid(-x),), "special.expit",
+            lambda z: 1 / (1 + mp.exp(-z)), names=("sigmoid",), complex_step=False, underflows=True,
+            standard=lambda z: 1 / (1 + sp.exp(-z)))
+elementwise(Softplus, lambda g, ans, x: (g * Sigmoid(x),), "_softplus",
+            lambda z: mp.log1p(mp.exp(z)), names=("softplus",), complex_step=False, underflows=True,
+            standard=lambda z: sp.log(1 + sp.exp(z)))
+elementwise(LogSumExp, lambda g, ans, *xs: tuple(g * sp.exp(x - ans) for x in xs), "_logsumexp",
+            lambda *zs: max(zs) + mp.log(mp.fsum(mp.exp(z - max(zs)) for z in zs)),
+            names=("logsumexp",), arity=(1, None), complex_step=False, underflows=True,
+            standard=lambda *zs: sp.log(sp.Add(*[sp.exp(z) for z in zs])))
+elementwise(LogSoftmax, _log_softmax, "_log_softmax", _log_softmax_mp, names=(),
+            arity=(2, None), complex_step=False, underflows=True,
+            standard=lambda k, *zs: zs[int(k)] - sp.log(sp.Add(*[sp.exp(z) for z in zs])))
+
+# --- trigonometric ---
+elementwise(sp.sin, lambda g, ans, x: (g * sp.cos(x),), "np.sin", mp.sin)
+elementwise(sp.cos, lambda g, ans, x: (-g * sp.sin(x),), "np.cos", mp.cos)
+elementwise(sp.tan, lambda g, ans, x: (g * (1 + ans**2),), "np.tan", mp.tan)
+elementwise(sp.cot, lambda g, ans, x: (-g * (1 + ans**2),), reciprocal("np.tan"), mp.cot)
+elementwise(sp.sec, lambda g, ans, x: (g * ans * sp.tan(x),), reciprocal("np.cos"), mp.sec)
+elementwise(sp.csc, lambda g, ans, x: (-g * ans * sp.cot(x),), reciprocal("np.sin"), mp.csc)
+elementwise(sp.asin, lambda g, ans, x: (g / sp.sqrt(1 - x**2),), "np.arcsin", mp.asin,
+            domain=lambda node: [1 - node.args[0]**2])
+elementwise(sp.acos, lambda g, ans, x: (-g / sp.sqrt(1 - x**2),), "np.arccos", mp.acos,
+            domain=lambda node: [1 - node.args[0]**2])
+elementwise(sp.atan, lambda g, ans, x: (g / (1 + x**2),), "np.arctan", mp.atan)
+elementwise(sp.acot, lambda g, ans, x: (-g / (1 + x**2),), inverse_reciprocal("np.arctan"),
+            mp.acot)
+elementwise(sp.asec, lambda g, ans, x: (g / (x**2 * sp.sqrt(1 - 1 / x**2)),),
+            inverse_reciprocal("np.arccos"), mp.asec, domain=lambda node: [node.args[0]**2 - 1])
+elementwise(sp.acsc, lambda g, ans, x: (-g / (x**2 * sp.sqrt(1 - 1 / x**2)),),
+            inverse_reciprocal("np.arcsin"), mp.acsc, domain=lambda node: [node.args[0]**2 - 1])
+elementwise(sp.atan2, lambda g, ans, y, x: (g * x / (x**2 + y**2), -g * y / (x**2 + y**2)),
+            "np.arctan2", mp.atan2, arity=(2, 2), complex_step=False,
+            kinks=lambda node: [("atan2's branch cut in %s" % sp.sstr(node), node.args)])
+elementwise(sp.sinc, lambda g, ans, x: (g * SincSlope(x),), lambda p, x: (
+    "np.sinc(%s/np.pi)" % p.paren(x, MUL + 1), CALL), mp.sinc)
+
+# --- hyperbolic ---
+elementwise(sp.sinh, lambda g, ans, x: (g * sp.cosh(x),), "np.sinh", mp.sinh, underflows=True)
+elementwise(sp.cosh, lambda g, ans, x: (g * sp.sinh(x),), "np.cosh", mp.cosh, underflows=True)
+elementwise(sp.tanh, lambda g, ans, x: (g * (1 - ans**2),), "np.tanh", mp.tanh)  # code: Sech2
+elementwise(sp.coth, lambda g, ans, x: (g * (1 - ans**2),), reciprocal("np.tanh"), mp.coth)
+elementwise(sp.sech, lambda g, ans, x: (-g * ans * sp.tanh(x),), reciprocal("np.cosh"), mp.sech)
+elementwise(sp.csch, lambda g, ans, x: (-g * ans * sp.coth(x),), reciprocal("np.sinh"), mp.csch)
+elementwise(sp.asinh, lambda g, ans, x: (g / sp.sqrt(x**2 + 1),), "np.arcsinh", mp.asinh)
+elementwise(sp.acosh, lambda g, ans, x: (g / (sp.sqrt(x - 1) * sp.sqrt(x + 1)),), "np.arccosh",
+            mp.acosh, domain=lambda node: [node.args[0] - 1], positive=(0,))
+elementwise(sp.atanh, lambda g, ans, x: (g / (1 - x**2),), "np.arctanh", mp.atanh,
+            domain=lambda node: [1 - node.args[0]**2])
+elementwise(sp.acoth, lambda g, ans, x: (g / (1 - x**2),), inverse_reciprocal("np.arctanh"),
+            mp.acoth, domain=lambda node: [node.args[0]**2 - 1])
+elementwise(sp.asech, lambda g, ans, x: (-g / (x * sp.sqrt(1 - x**2)),),
+            inverse_reciprocal("np.arccosh"), mp.asech,
+            domain=lambda node: [node.args[0], 1 - node.args[0]])
+elementwise(sp.acsch, lambda g, ans, x: (-g / (x**2 * sp.sqrt(1 + x**-2)),),
+            inverse_reciprocal("np.arcsinh"), mp.acsch)
+
+# --- kinks, steps and branches ---
+elementwise(sp.Abs, lambda g, ans, x: (g * sp.sign(x),), "np.abs", abs, names=("abs", "Abs"),
+            kinks=at_zero, complex_step=False)
+elementwise(sp.sign, lambda g, ans, x: (2 * g * sp.DiracDelta(x),), "np.sign", mp.sign,
+            kinks=at_zero, complex_step=False)
+elementwise(sp.Heaviside, lambda g, ans, x, h0: (g * sp.DiracDelta(x), None), "np.heaviside",
+            _heaviside, names=("heaviside", "Heaviside"), arity=(1, 1), kinks=at_zero,
+            complex_step=False)
+elementwise(sp.DiracDelta, lambda g, ans, x, *k: (g * sp.DiracDelta(x, (k[0] if k else 0) + 1),)
+            + (None,) * len(k), BUILTIN, lambda x, *k: 0, names=(), arity=(1, 2),
+            complex_step=False)
+elementwise(sp.Max, lambda g, ans, x, y: (g * sp.Heaviside(x - y), g * sp.Heaviside(y - x)),
+            chained("np.maximum"), max, names=("max", "Max"), arity=(2, None), kinks=ties,
+            complex_step=False)
+elementwise(sp.Min, lambda g, ans, x, y: (g * sp.Heaviside(y - x), g * sp.Heaviside(x - y)),
+            chained("np.minimum"), min, names=("min", "Min"), arity=(2, None), kinks=ties,
+            complex_step=False)
+elementwise(sp.Piecewise, _piecewise, BUILTIN, None, names=(), arity=(2, None),
+            kinks=boundaries, complex_step=False, lower="_piecewise")
+
+# --- special functions ---
+elementwise(sp.erf, lambda g, ans, x: (2 * g * sp.exp(-x**2) / sp.sqrt(sp.pi),), "special.erf",
+            mp.erf)
+elementwise(sp.erfc, lambda g, ans, x: (-2 * g * sp.exp(-x**2) / sp.sqrt(sp.pi),),
+            "special.erfc", mp.erfc)
+elementwise(sp.gamma, lambda g, ans, x: (g * ans * sp.polygamma(0, x),), "special.gamma",
+            mp.gamma, positive=(0,))
+elementwise(sp.loggamma, lambda g, ans, x: (g * sp.polygamma(0, x),), "special.gammaln",
+            mp.loggamma, names=("loggamma", "lgamma"), domain=lambda node: [node.args[0]],
+            positive=(0,))
+elementwise(sp.polygamma, lambda g, ans, n, x: (None, g * sp.polygamma(n + 1, x)),
+            lambda p, n, x: (p.call("special.psi", x) if n == 0 else
+                             p.call("special.polygamma", n, x), CALL),
+            mp.polygamma, arity=(2, 2), positive=(1,))
+
+# --- conditions (no gradient flows) ---
+RELATIONAL = (sp.StrictGreaterThan, sp.GreaterThan, sp.StrictLessThan, sp.LessThan,
+              sp.Equality, sp.Unequality)
+BOOLEAN = (sp.And, sp.Or, sp.Not)
+for _cls in RELATIONAL:
+    register(Op(_cls, CONDITION, rule=_no_gradient, numpy=BUILTIN, arity=(2, 2)))
+for _cls, _name in zip(BOOLEAN, ("np.logical_and", "np.logical_or", "np.logical_not")):
+    register(Op(_cls, CONDITION, rule=_no_gradient,
+                numpy=chained(_name) if _cls is not sp.Not else _name,
+                arity=(1, 1) if _cls is sp.Not else (2, None)))
+
+for _cls in (Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY):
+    attach(_cls)
+
+from .derived import SincSlope  # noqa: E402  (sinc's rule uses it; it needs MUL from above)
