@@ -14,6 +14,7 @@ the right answer, and must not raise where the caller set ``np.seterr(all="raise
 
 import keyword
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -55,13 +56,22 @@ class Program:
 
 
 def sanitize_names(symbols, taken=()):
-    """Valid, unique Python identifiers for symbols ('lambda' -> 'lambda_', 'x[0]' -> 'x_0')."""
+    """Valid, unique Python identifiers for symbols ('lambda' -> 'lambda_', 'x[0]' -> 'x_0').
+
+    Names are NFKC-normalized first, as Python's parser does with identifiers, so a
+    fullwidth 'ｌｏｓｓ' cannot collide with the generated ``loss`` nor 'ｎｐ' shadow NumPy;
+    characters no identifier may hold (w₁ -> w1 after normalization, a backslash, a
+    space) become underscores.
+    """
     used, out = set(RESERVED) | set(taken), {}
     for s in symbols:
-        base = re.sub(r"\W", "_", str(s)).strip("_") or "x"
-        if base[0].isdigit():
-            base = "x" + base
-        if keyword.iskeyword(base) or re.fullmatch(r"[tg]\d+", base) or base in used:
+        text = unicodedata.normalize("NFKC", str(s))
+        base = "".join(c if ("a" + c).isidentifier() else "_" for c in text).strip("_") or "x"
+        base = unicodedata.normalize("NFKC", base)
+        if not base.isidentifier():
+            base = "x_" + base
+        if keyword.iskeyword(base) or re.fullmatch(r"[tg]\d+", base) or base in used \
+                or base.startswith("grad_"):
             base += "_"
         name, k = base, 1
         while name in used:
@@ -367,8 +377,10 @@ def generate(program):
 
 
 def _comment(title):
-    text = title.encode("ascii", "backslashreplace").decode("ascii")
-    text = text.replace('"""', "'''").replace("\n", " ")
+    """The loss as written, safe inside the module docstring: cut to 300 characters first,
+    then backslashes doubled and non-ASCII characters escaped (so no escape is ever cut)."""
+    text = " ".join(title.replace('"""', "'''").split())
     if len(text) > 300:
         text = text[:297] + "..."
+    text = text.replace("\\", "\\\\").encode("ascii", "backslashreplace").decode("ascii")
     return "loss = " + text
