@@ -16,7 +16,8 @@ import sympy as sp
 
 from ..errors import ArgumentError, ShapeMismatch, UnsupportedExpression
 from ..graph.ir import Const, Leaf, branch_contexts
-from ..graph.lower import Lowering
+from ..graph.index_ir import has_indices
+from ..graph.lower import Lowering, as_expression
 from ..graph.raising import Raising
 from ..ops import CONDITION, lookup
 
@@ -134,6 +135,11 @@ def tidy(expr):
     return expr
 
 
+def _indexed(expr, wrt):
+    items = wrt if isinstance(wrt, (list, tuple)) else [wrt]
+    return has_indices(expr) or any(isinstance(w, (sp.Indexed, sp.IndexedBase)) for w in items)
+
+
 def grad(expr, wrt):
     """The gradient of a scalar-valued expression, derived by reverse accumulation.
 
@@ -151,6 +157,10 @@ def grad(expr, wrt):
     >>> grad(sp.Trace(W.T * W), W)
     2*W
     """
+    expr = as_expression(expr)
+    if _indexed(expr, wrt):
+        from .index_reverse import index_grad       # the index-notation route
+        return index_grad(expr, wrt)
     items, single = check_wrt(wrt)
     lowering = Lowering()
     out = scalar_loss(lowering, expr)

@@ -105,9 +105,20 @@ def value_and_grad(expr, wrt, args=(), *, stable=True):
     >>> float(value), float(dw), float(db)
     (30.0, -30.0, -10.0)
     """
+    if _indexed(expr, wrt, args):
+        from .index_function import index_value_and_grad    # the index-notation route
+        return index_value_and_grad(expr, wrt, args)
     program = build_program(expr, wrt, args, stable=stable)
     source = generate(program)
     return GradFunction(program, source, compile_source(source))
+
+
+def _indexed(expr, wrt, args):
+    from ..graph.index_ir import has_indices
+    items = [*(wrt if isinstance(wrt, (list, tuple)) else [wrt]),
+             *(args if isinstance(args, (list, tuple)) else [args])]
+    return (not isinstance(expr, str) and has_indices(expr)) or \
+        any(isinstance(w, (sp.Indexed, sp.IndexedBase)) for w in items)
 
 
 class GradFunction:
