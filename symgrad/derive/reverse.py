@@ -131,7 +131,7 @@ def _tidy(expr):
     return expr
 
 
-def grad(expr, wrt):
+def grad(expr: sp.Expr, wrt: "sp.Symbol | sp.MatrixSymbol | list") -> "sp.Expr | list":
     """The gradient of a scalar-valued expression, derived by reverse accumulation.
 
     ``wrt`` is a Symbol, a MatrixSymbol or a list of them. The result has the
@@ -159,7 +159,8 @@ def grad(expr, wrt):
     return results[0] if single else results
 
 
-def hessian(expr, wrt, direction=None):
+def hessian(expr: sp.Expr, wrt: "sp.Symbol | sp.MatrixSymbol | list",
+            direction: "sp.Symbol | sp.MatrixSymbol | None" = None) -> "sp.Matrix | sp.Expr":
     """Second derivatives of a scalar expression.
 
     For scalar Symbols ``wrt = [w1, w2, ...]`` the result is the SymPy Matrix
