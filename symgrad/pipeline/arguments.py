@@ -24,7 +24,7 @@ class Signature:
         self.params = set(params)          # per-sample mode: these must be single numbers
         self.specs = _shape_specs(self.inputs)
 
-    def prepare(self, values):
+    def prepare(self, values: list | tuple) -> tuple:
         """Validate and convert call arguments; return (arrays, dtype)."""
         if len(values) != len(self.inputs):
             raise ArgumentError("expected %d arguments (%s), got %d"

@@ -90,7 +90,7 @@ class CompiledExpression:
     def __repr__(self):
         return "<compiled %s of %s>" % (sp.sstr(self.expr)[:60], ", ".join(map(str, self.inputs)))
 
-    def __call__(self, *values):
+    def __call__(self, *values) -> np.ndarray | np.generic:
         arrays, dtype = self._signature.prepare(values)
         return finish(self.raw(*arrays), dtype, shape=None)
 
@@ -137,19 +137,19 @@ class GradFunction:
     def __repr__(self):
         return "<value_and_grad of %d parameter(s): %s>" % (len(self.wrt), ", ".join(map(str, self.wrt)))
 
-    def __call__(self, *values):
+    def __call__(self, *values) -> tuple:
         arrays, dtype = self.prepare(values)
         value, grads = self.raw(*arrays)
         # each gradient has the shape its parameter was given in (a 1-D vector stays 1-D)
         return finish(value, dtype), tuple(finish(g, dtype, np.shape(values[i]))
                                            for i, g in enumerate(grads))
 
-    def value(self, *values):
+    def value(self, *values) -> np.ndarray | np.generic:
         """The loss alone (a forward pass, no gradients)."""
         arrays, dtype = self.prepare(values)
         return finish(self.raw_value(*arrays), dtype)
 
-    def prepare(self, values):
+    def prepare(self, values: list | tuple) -> tuple:
         """Validate and convert call arguments; return (arrays, dtype)."""
         return self._signature.prepare(values)
 

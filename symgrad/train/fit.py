@@ -19,6 +19,7 @@ step, and the stability limit below comes from the same generated gradient.
 """
 
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ class FitResult:
         return "<FitResult %d steps%s: loss %s; %s>" % (
             len(self.history), " (stopped early)" if self.stopped_early else "", losses, values)
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         """A JSON-ready dict: parameter names to numbers or nested lists, and the histories."""
         return {"params": {str(s): (v if isinstance(v, float) else np.asarray(v).tolist())
                            for s, v in self.params.items()},
@@ -73,7 +74,7 @@ class FitResult:
                 "final_loss": self.final_loss, "final_val_loss": self.final_val_loss,
                 "steps": len(self.history)}
 
-    def plot(self, path, *, force=False):
+    def plot(self, path: str | os.PathLike, *, force: bool = False) -> None:
         """Draw the loss curves to ``path`` (.png, .svg or .pdf) with matplotlib, atomically."""
         from .data import write_loss_plot
         write_loss_plot(path, self.history, self.val_history, force=force)

@@ -65,11 +65,11 @@ class Model:
     scalar: bool = False
 
     @property
-    def data(self):
+    def data(self) -> tuple:
         """The data symbols, inputs then target (the keys of ``fit``'s ``data``)."""
         return self.inputs + (self.target,)
 
-    def init(self, sizes=None, seed=0):
+    def init(self, sizes: dict | None = None, seed: int = 0) -> dict:
         """Parameter arrays for concrete sizes: Glorot-uniform weights, zero biases.
 
         ``sizes`` maps dimension symbols (or their names) to ints, for every
@@ -99,7 +99,7 @@ class Model:
             out[b] = np.zeros((1, fan_out))
         return out
 
-    def predict(self, values: dict, X) -> np.ndarray:
+    def predict(self, values: dict, X: "np.ndarray | list") -> np.ndarray:
         """The model's output (logits for classifiers) for inputs X (n x d), in NumPy.
 
         ``values`` maps each parameter (or its name) to its value, e.g. ``fit(...).params``.
@@ -215,7 +215,8 @@ def _scalar_linear(name, features, loss):
                  ((tuple(ws), b, "identity"),), scalar=True)
 
 
-def linear_regression(features=d, outputs=1, *, scalar=False):
+def linear_regression(features: "int | sp.Symbol | str" = d, outputs: "int | sp.Symbol | str" = 1,
+                      *, scalar: bool = False) -> "Model":
     """Linear regression X W + b with the mean squared error (default loss).
 
     Batch form: X n x d, W d x k, b 1 x k, Y n x k (``outputs`` = k). With
@@ -229,7 +230,7 @@ def linear_regression(features=d, outputs=1, *, scalar=False):
     return _network("linear_regression", [features, outputs], "identity", "mse", single=True)
 
 
-def logistic_regression(features=d, *, scalar=False):
+def logistic_regression(features: "int | sp.Symbol | str" = d, *, scalar: bool = False) -> "Model":
     """Logistic regression: logits X W + b and binary cross-entropy with logits.
 
     Batch form: X n x d, W d x 1, b 1 x 1, Y n x 1 with labels in {0, 1}; the loss is
@@ -245,7 +246,8 @@ def logistic_regression(features=d, *, scalar=False):
     return _network("logistic_regression", [features, 1], "identity", "bce", single=True)
 
 
-def softmax_regression(features=d, classes=k):
+def softmax_regression(features: "int | sp.Symbol | str" = d,
+                       classes: "int | sp.Symbol | str" = k) -> "Model":
     """Multinomial logistic regression: logits X W + b (n x k), softmax cross-entropy.
 
     Y is n x k, one-hot (or a distribution per row).
@@ -256,7 +258,7 @@ def softmax_regression(features=d, classes=k):
     return _network("softmax_regression", [features, classes], "identity", "softmax", single=True)
 
 
-def mlp(widths, activation="tanh", loss="mse"):
+def mlp(widths: list, activation: str = "tanh", loss: str = "mse") -> "Model":
     """A multilayer perceptron: widths (d, h1, ..., k), hidden ``activation``, linear output.
 
     Each width is an int or a dimension Symbol (or a name). Layer i has W_i
