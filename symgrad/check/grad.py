@@ -41,7 +41,8 @@ REAL_ONLY = (Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY, RowLogSumExp, RowS
              RowLogSoftmax, LogDet, sp.Determinant, sp.atan2)
 
 
-def check_grad(expr: "sp.Expr | GradFunction", wrt: "sp.Symbol | sp.MatrixSymbol | list | None" = None,
+def check_grad(expr: "sp.Expr | GradFunction",
+               wrt: "sp.Symbol | sp.MatrixSymbol | list | None" = None,
                args: "sp.Symbol | sp.MatrixSymbol | list" = (), values: "dict | None" = None,
                seed: int = 0, *, points: int = 3, order: int = 1) -> GradCheckReport:
     """Compare symbolic, finite-difference and generated gradients of ``expr``.
