@@ -55,20 +55,23 @@ def build_program(expr, wrt, args=(), *, stable: bool = True) -> Program:
     return lowered.program(out, grads, wrt)
 
 
-def build_forward(expr, inputs, *, stable: bool = True, mean: bool = False) -> Program:
+def build_forward(expr, inputs, *, stable: bool = True, as_loss: bool = False) -> Program:
     """The Program of ``expr`` alone, of any shape: no derivative is taken.
 
-    With ``mean`` and only plain Symbols, the value is the mean over the samples
-    (the loss of value_and_grad); otherwise the expression is evaluated as written.
+    ``as_loss``: the value as value_and_grad's ``value`` computes it, the mean over
+    the samples when every input is a plain Symbol, and a 1 x 1 result as a scalar.
+    Otherwise the expression is evaluated as written, one value per sample.
     """
     _, inputs = check_args([], inputs)
     lowered = _Lowered(sp.sympify(expr), inputs, "is not among the inputs; add it to them")
     graph, out = lowered.graph, lowered.out
     if stable:
         out = rewrite.stabilize(graph, out)
+    if as_loss and out.shape == (1, 1):
+        out = graph.apply(sp.Trace, out, shape=())
     (out,) = rewrite.cleanup(graph, [out], stable=stable)
     program = lowered.program(out, [], [])
-    program.per_sample = program.per_sample and mean
+    program.per_sample = program.per_sample and as_loss
     return program
 
 

@@ -56,14 +56,15 @@ def value_and_grad(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
 
 
 def compile_expression(expr: sp.Expr, args: Symbols, *, stable: bool = True,
-                       mean: bool = False) -> "CompiledExpression":
+                       as_loss: bool = False) -> "CompiledExpression":
     """Compile ``expr`` alone (any shape, no derivative) into a generated NumPy function.
 
     ``g = compile_expression(expr, args)``; ``g(*arg_values)`` is its value. With
     only plain Symbols, array arguments are samples along the first axis and the
-    result has one value per sample (their mean with ``mean=True``); with
-    MatrixSymbols the expression is evaluated as written, so a matrix expression
-    gives a 2-D array. The code is symgrad's, with the stable rewrites unless
+    result has one value per sample; with MatrixSymbols the expression is
+    evaluated as written, so a matrix expression gives a 2-D array. ``as_loss=True``
+    gives what ``value_and_grad``'s ``value`` would: the mean over the samples, and
+    a 1 x 1 result as a scalar. The code is symgrad's, with the stable rewrites unless
     ``stable=False``; ``g.source`` is the generated module.
 
     >>> import sympy as sp
@@ -73,7 +74,7 @@ def compile_expression(expr: sp.Expr, args: Symbols, *, stable: bool = True,
     [0.693147, 1000.0]
     """
     expr = sp.sympify(expr)
-    return CompiledExpression(expr, build_forward(expr, args, stable=stable, mean=mean))
+    return CompiledExpression(expr, build_forward(expr, args, stable=stable, as_loss=as_loss))
 
 
 class CompiledExpression:
@@ -132,7 +133,7 @@ class GradFunction:
         """The loss compiled as written, without stable rewrites (arguments as for ``value``):
         analytic wherever the expression is, so a complex step through it is exact."""
         return CompiledExpression(self.expr, build_forward(self.expr, self.inputs, stable=False,
-                                                           mean=True))
+                                                           as_loss=True))
 
     def __repr__(self):
         return "<value_and_grad of %d parameter(s): %s>" % (len(self.wrt), ", ".join(map(str, self.wrt)))
