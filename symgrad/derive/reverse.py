@@ -140,7 +140,7 @@ def _indexed(expr, wrt):
     return has_indices(expr) or any(isinstance(w, (sp.Indexed, sp.IndexedBase)) for w in items)
 
 
-def grad(expr, wrt):
+def grad(expr: sp.Expr, wrt: "sp.Symbol | sp.MatrixSymbol | list") -> "sp.Expr | list":
     """The gradient of a scalar-valued expression, derived by reverse accumulation.
 
     ``wrt`` is a Symbol, a MatrixSymbol or a list of them. The result has the

@@ -31,7 +31,7 @@ def _closed_form(w):
         not all(sp.sympify(d).is_Integer for d in w.shape)
 
 
-def jacobian(expr, wrt):
+def jacobian(expr: "sp.Expr | sp.MatrixExpr", wrt: "sp.Symbol | sp.MatrixSymbol") -> sp.MatrixExpr:
     """The Jacobian d expr / d wrt as a matrix expression (symbolic dimensions kept).
 
     ``expr`` is a column (m x 1), a row or a scalar; ``wrt`` a vector MatrixSymbol of
@@ -85,7 +85,8 @@ def _closed_hessian(expr, items):
     return sp.BlockMatrix(blocks)
 
 
-def hessian(expr, wrt, direction=None):
+def hessian(expr: sp.Expr, wrt: "sp.Symbol | sp.MatrixSymbol | list",
+            direction: "sp.Symbol | sp.MatrixSymbol | None" = None) -> "sp.Matrix | sp.MatrixExpr":
     """Second derivatives of a scalar expression.
 
     For scalar Symbols ``wrt = [w1, w2, ...]`` the result is the SymPy Matrix

@@ -33,7 +33,7 @@ def _inputs(items, what):
 
 def index_value_and_grad(expr, wrt, args=()):
     """Compile a loss written with indices (see ``symgrad.value_and_grad``)."""
-    from .function import compile_source
+    from .build import compile_source
     expr = as_expression(expr)
     wrt = _inputs(wrt if isinstance(wrt, (list, tuple)) else [wrt], "wrt")
     args = _inputs(args if isinstance(args, (list, tuple)) else [args], "args")
