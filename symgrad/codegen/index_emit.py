@@ -81,7 +81,7 @@ class _Emitter:
         self.names = dict(program.names)
         self.lines, self.text = [], {}
         self.count = 0
-        self.uses, self.actual = {}, {}
+        self.uses, self.actual, self.seen = {}, {}, {}
         for n in ancestors(outputs):
             for a in n.args:
                 self.uses[a.id] = self.uses.get(a.id, 0) + 1
@@ -100,13 +100,14 @@ class _Emitter:
             elif n.op in (Access, Delta, Const, Position):
                 out = n.idx
             else:
-                out = order(i for a in n.args for i in self.ax(a))
+                out = self.g.order(i for a in n.args for i in self.ax(a))
             self.actual[n.id] = out
         return out
 
     def inline(self, n):
-        """A single-use elementwise node is written into its user."""
-        return is_elementwise(n.op) and self.uses.get(n.id, 0) == 1
+        """A single-use elementwise node is written into its user; so is an outer product,
+        which einsum consumes without materializing it."""
+        return is_elementwise(n.op) and (self.uses.get(n.id, 0) == 1 or _outer(n, self.ax))
 
     def sympy(self, n, idx):
         """A SymPy expression over Code placeholders for ``n`` aligned to ``idx``."""
@@ -156,8 +157,13 @@ class _Emitter:
         return out
 
     def statement(self, n):
+        """A named temporary for ``n``; an identical right-hand side is computed once (two
+        nodes that differ only in the names of their indices print the same text)."""
         text, _ = self.expression(n)
+        if text in self.seen:
+            return self.seen[text]
         name = "t%d" % self.count
+        self.seen[text] = name
         self.count += 1
         self.lines.append("%s = %s" % (name, text))
         return name
@@ -206,7 +212,10 @@ class _Emitter:
     def reduce_present(self, n, arg, summed):
         if not summed:
             return self.ref(arg)
-        factors = [f.args[0] if f.op is Spread else f for f in _factors(arg)]
+        named = (self.uses.get(arg.id, 0) > 1 or arg.id in self.text) and not \
+            _outer(arg, self.ax)
+        factors = [arg] if named else [f.args[0] if f.op is Spread else f
+                                       for f in _factors(arg, self.uses, self.ax)]
         arrays = [f for f in factors if self.ax(f)]
         scalars = [f for f in factors if not self.ax(f)]
         if len(arrays) == 1 and scalars:
@@ -229,6 +238,22 @@ class _Emitter:
         axis = axes[0] if len(axes) == 1 else "(%s)" % ", ".join(map(str, axes))
         return "np.sum(%s, axis=%s)" % (self.ref(arg)[0], axis), CALL
 
+    def transposable(self, n):
+        """A not yet printed sum of a two-array product: it can be printed in either layout."""
+        if n.op is not Reduce or n.id in self.text or self.uses.get(n.id, 0) > 2:
+            return False
+        factors = _factors(n.args[0], self.uses, self.ax)
+        arrays = [f for f in factors if self.ax(f)]
+        return len(arrays) == 2 and len(arrays) == len(factors)
+
+    def contraction_text(self, n, out_idx):
+        arrays = [f.args[0] if f.op is Spread else f for f in _factors(n.args[0], self.uses, self.ax)]
+        text, _ = self.contraction(arrays, out_idx)
+        name = "t%d" % self.count
+        self.count += 1
+        self.lines.append("%s = %s" % (name, text))
+        return name
+
     def wrap(self, ref, level):
         return ref[0] if ref[1] >= level else "(%s)" % ref[0]
 
@@ -236,14 +261,18 @@ class _Emitter:
         matmul = self.matmul(arrays, out_idx)
         if matmul is not None:
             return matmul
-        letters = {}
+        letters, operands, specs = {}, [], []
         for a in arrays:
-            for i in self.ax(a):
+            if a.op is Access and a.id not in self.text:
+                text, labels = self.access_parts(a)      # einsum takes any axis order
+            else:
+                text, labels = self.ref(a)[0], list(self.ax(a))
+            for i in labels:
                 letters.setdefault(i, string.ascii_letters[len(letters)])
-        spec = ",".join("".join(letters[i] for i in self.ax(a)) for a in arrays) + "->" + \
-            "".join(letters[i] for i in out_idx)
-        operands = ", ".join(self.ref(a)[0] for a in arrays)
-        return 'np.einsum("%s", %s, optimize=True)' % (spec, operands), CALL
+            operands.append(text)
+            specs.append("".join(letters[i] for i in labels))
+        spec = ",".join(specs) + "->" + "".join(letters[i] for i in out_idx)
+        return 'np.einsum("%s", %s, optimize=True)' % (spec, ", ".join(operands)), CALL
 
     def matmul(self, arrays, out_idx):
         """A @ B when two arrays of rank <= 2 share exactly the contracted index."""
@@ -271,14 +300,23 @@ class _Emitter:
         text = self.wrap(self.ref(a), MUL + 1 if not last else MUL)
         ia = self.ax(a)
         if len(ia) == 2 and (ia.index(c) == 1) != last:
-            return "%s.T" % self.wrap(self.ref(a), CALL)
+            inner = self.wrap(self.ref(a), CALL)
+            return inner[:-2] if inner.endswith(".T") else "%s.T" % inner
         return text
 
     def access(self, n):
+        text, labels = self.access_parts(n)
+        perm = [labels.index(i) for i in n.idx]
+        if perm != list(range(len(perm))):
+            text = "%s.T" % text if len(perm) == 2 else "np.transpose(%s, %s)" % (text, tuple(perm))
+        return text, ATOM
+
+    def access_parts(self, n):
+        """(text, axis labels) of a read before any transposition into canonical order."""
         base, pattern = n.extra
         name = self.names[base]
         if not pattern:
-            return name, ATOM
+            return name, []
         text, labels = name, []
         keys, windows = [], []
         for axis, e in enumerate(pattern):
@@ -308,10 +346,7 @@ class _Emitter:
         if len(set(labels)) != len(labels):
             raise UnsupportedExpression("%s read with a repeated index %s; write the diagonal "
                                         "with KroneckerDelta" % (base, pattern))
-        perm = [labels.index(i) for i in n.idx]
-        if perm != list(range(len(perm))):
-            text = "%s.T" % text if len(perm) == 2 else "np.transpose(%s, %s)" % (text, tuple(perm))
-        return text, ATOM
+        return text, labels
 
     def slice(self, base, axis, lo, hi):
         source = self.p.dims
@@ -322,10 +357,19 @@ class _Emitter:
         return "%s:%s" % (self.dim(lo) if lo != 0 else "", self.dim(hi + 1))
 
 
-def _factors(n):
-    if n.op is sp.Mul:
-        return _factors(n.args[0]) + _factors(n.args[1])
+def _factors(n, uses, ax, top=True):
+    """The factors of a product, down through products used only here (a product used
+    elsewhere too is one factor, computed once under its own name, unless it is an outer
+    product: that is cheaper to leave to einsum than to materialize)."""
+    if n.op is sp.Mul and (top or uses.get(n.id, 0) <= 1 or _outer(n, ax)):
+        return _factors(n.args[0], uses, ax, False) + _factors(n.args[1], uses, ax, False)
     return [n]
+
+
+def _outer(n, ax):
+    """A product whose array has indices no single factor's array has (it broadcasts into a
+    larger array); ``ax`` gives a node's actual indices."""
+    return n.op is sp.Mul and all(set(ax(a)) != set(ax(n)) for a in n.args)
 
 
 def generate_index(program):
@@ -359,7 +403,12 @@ def generate_index(program):
 
 
 def _gradient(em, w):
-    """Statements that assemble the gradient array of parameter ``w``; returns its name."""
+    """Statements that assemble the gradient array of parameter ``w``; returns its name.
+
+    A read w[j, h] with plain indices from 0 covers w exactly (the callable checks each
+    such axis has exactly its index's size), so its adjoint is assigned, transposed into
+    w's axis order; other reads (w[j + 1], ranges from 1) add into a zero array.
+    """
     key = w.label if isinstance(w, sp.IndexedBase) else w
     reads = em.p.reads.get(key, [])
     name = "grad_" + em.p.names[w]
@@ -367,8 +416,8 @@ def _gradient(em, w):
         terms = [em.ref(adj)[0] for _, adj in reads] or ["0.0"]
         em.lines.append("%s = %s" % (name, " + ".join(terms)))
         return name
-    em.lines.append("%s = np.zeros(%s.shape)" % (name, em.p.names[w]))
-    for node, adj in reads:
+    started = False
+    for node, adj in sorted(reads, key=lambda r: not _covers(em.g, r[0])):
         pattern = node.extra[1]
         keys, labels = [], []
         for axis, e in enumerate(pattern):
@@ -378,17 +427,44 @@ def _gradient(em, w):
                                             "parameters read at i or i + c" % (w, e))
             s = symbols[0]
             lo, hi = em.g.ranges[s]
-            c = e - s
-            keys.append(em.slice(w, axis, lo + c, hi + c))
+            keys.append("%s:%s" % (em.dim(lo + e - s) if lo + e - s != 0 else "",
+                                   em.dim(sp.sympify(hi) + e - s + 1)))
             labels.append(s)
-        text = em.aligned(adj, tuple(sorted(labels, key=lambda s: s.name)))
-        order = sorted(labels, key=lambda s: s.name)
-        perm = [order.index(s) for s in labels]
+        order = list(em.g.order(labels))
+        if len(labels) == 2 and order != labels and em.transposable(adj):
+            order = labels                      # compute the product in w's own layout
+            text = em.contraction_text(adj, tuple(labels))
+        else:
+            text = em.aligned(adj, tuple(order))
+        perm = [order.index(q) for q in labels]
         if perm != list(range(len(perm))):
-            text = "np.transpose(%s, %s)" % (text, tuple(perm))
-        target = name if all(k == ":" for k in keys) else "%s[%s]" % (name, ", ".join(keys))
-        em.lines.append("%s += %s" % (target, text))
+            text = "%s.T" % text if len(perm) == 2 and not text.endswith(".T") else \
+                text[:-2] if text.endswith(".T") and len(perm) == 2 else "np.transpose(%s, %s)" % (text, tuple(perm))
+        if not started and _covers(em.g, node):
+            em.lines.append("%s = %s" % (name, _writable(text, adj, em)))
+        else:
+            if not started:
+                em.lines.append("%s = np.zeros(%s.shape)" % (name, em.p.names[w]))
+            target = name if _covers(em.g, node) else "%s[%s]" % (name, ", ".join(keys))
+            em.lines.append("%s += %s" % (target, text))
+        started = True
+    if not started:
+        em.lines.append("%s = np.zeros(%s.shape)" % (name, em.p.names[w]))
     return name
+
+
+def _covers(graph, node):
+    """Whether a read w[i, j, ...] with plain distinct indices from 0 covers all of w."""
+    pattern = node.extra[1]
+    return all(isinstance(e, sp.Symbol) and graph.ranges[e][0] == 0 for e in pattern) and \
+        len(set(pattern)) == len(pattern)
+
+
+def _writable(text, adj, em):
+    """A gradient must be an array of its own (not a broadcast view or a transposed alias)."""
+    if em.ax(adj) != em.g.order(adj.idx) or text.endswith(".T") or "transpose" in text:
+        return "np.ascontiguousarray(%s)" % text
+    return text
 
 
 def _ascii(title):

@@ -49,9 +49,11 @@ class Position:
     """Op marker: the value of an index itself (x[i]**(j + 1) reads j as a number)."""
 
 
-def order(indices):
-    """The canonical order of a set of index symbols."""
-    return tuple(sorted(set(indices), key=lambda s: s.name))
+def order(indices, rank=None):
+    """The canonical order of a set of index symbols: the order their Sums bind them, outer
+    first (so x[i, j] under Σ_i Σ_j is laid out (i, j), as written), then by name."""
+    rank = rank or {}
+    return tuple(sorted(set(indices), key=lambda s: (rank.get(s, len(rank)), s.name)))
 
 
 def has_indices(expr):
@@ -86,6 +88,10 @@ class TGraph:
     def __init__(self):
         self.nodes, self._table = [], {}
         self.ranges = {}                 # index symbol -> (lo, hi), inclusive
+        self.rank = {}                   # index symbol -> the order it was bound in
+
+    def order(self, indices):
+        return order(indices, self.rank)
 
     def _intern(self, op, args, idx, extra):
         key = (op, tuple(a.id for a in args), idx, extra)
@@ -101,16 +107,16 @@ class TGraph:
         return self._intern(Const, (), (), (type(value).__name__, value))
 
     def access(self, base, indices=()):
-        free = order(s for e in indices for s in sp.sympify(e).free_symbols)
+        free = self.order(s for e in indices for s in sp.sympify(e).free_symbols)
         return self._intern(Access, (), free, (base, tuple(indices)))
 
     def delta(self, i, j):
         if i == j:
             return self.const(1)
-        return self._intern(Delta, (), order((i, j)), (i, j))
+        return self._intern(Delta, (), self.order((i, j)), (i, j))
 
     def reduce(self, x, indices):
-        summed = order(s for s in indices if s in x.idx)
+        summed = self.order(s for s in indices if s in x.idx)
         if not summed:
             return x
         if x.is_const:
@@ -122,10 +128,10 @@ class TGraph:
             if copies:
                 out = self.apply(sp.Mul, self.const(self.size_of(copies)), out)
             return self.spread(out, set(x.idx) - set(summed))
-        return self._intern(Reduce, (x,), order(set(x.idx) - set(summed)), summed)
+        return self._intern(Reduce, (x,), self.order(set(x.idx) - set(summed)), summed)
 
     def spread(self, x, idx):
-        idx = order(idx)
+        idx = self.order(idx)
         if idx == x.idx:
             return x
         return self._intern(Spread, (x,), idx, idx)
@@ -142,7 +148,7 @@ class TGraph:
         simpler = _fold(self, op, args)
         if simpler is not None:
             return simpler
-        idx = order(s for a in args for s in a.idx)
+        idx = self.order(s for a in args for s in a.idx)
         return self._intern(op, tuple(args), idx, extra)
 
     def add(self, *xs):
@@ -150,6 +156,13 @@ class TGraph:
         for x in xs[1:]:
             out = self.apply(sp.Add, out, x)
         return out
+
+
+def _constant(n):
+    """The number a constant (or a constant stretched over indices) holds, else None."""
+    if n.op is Spread:
+        n = n.args[0]
+    return n.value if n.is_const else None
 
 
 def _fold(g, op, args):
@@ -171,10 +184,13 @@ def _fold(g, op, args):
     if op is sp.Mul:
         a, b = args
         for x, y in ((a, b), (b, a)):
-            if x.is_const and x.value == 1:
-                return y
-            if x.is_const and x.value == 0:
-                return g.spread(g.const(0), y.idx) if y.idx else g.const(0)
+            value = _constant(x)
+            if value == 1:
+                return g.spread(y, set(y.idx) | set(x.idx))
+            if value == 0:
+                return g.spread(g.const(0), set(x.idx) | set(y.idx))
+            if value is not None and _constant(y) is not None:
+                return g.spread(g.const(value * _constant(y)), set(x.idx) | set(y.idx))
         if b.is_const and not a.is_const:
             return g.apply(sp.Mul, b, a)
     if op is sp.Pow and args[1].is_const and args[1].value == 1:
@@ -274,5 +290,6 @@ class IndexLowering:
                 raise ShapeMismatch("index %s runs over %s..%s in one Sum and %s..%s in another; "
                                     "use a different index name for each range" % (i, *old, lo, hi))
             g.ranges[i] = (lo, hi)
+            g.rank.setdefault(i, len(g.rank))
             bound.append(i)
         return g.reduce(self._lower(body), bound)

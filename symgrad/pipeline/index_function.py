@@ -121,6 +121,14 @@ class IndexGradFunction:
                 for s in e.free_symbols:
                     top = top.xreplace({s: p.graph.ranges[s][1]})
                 need = int(sp.sympify(top).xreplace({D: sp.Integer(v) for D, v in sizes.items()})) + 1
+                exact = n.extra[0] in self.wrt and isinstance(e, sp.Symbol) and p.graph.ranges[e][0] == 0
+                if exact and need != shape[axis]:
+                    raise ShapeMismatch(
+                        "parameter %s is read at %s = 0..%d along axis %d, so that axis needs %d "
+                        "entries, but %s has shape %s; %s" % (
+                            n.extra[0], e, need - 1, axis, need, n.extra[0], shape,
+                            ", ".join("%s=%d (from %s)" % (D, v, p.dims[D][0])
+                                      for D, v in sorted(sizes.items(), key=str))))
                 if need > shape[axis]:
                     raise ShapeMismatch(
                         "%s[%s] reaches position %d along axis %d, but %s has shape %s; %s"
