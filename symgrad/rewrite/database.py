@@ -66,7 +66,9 @@ class Rewrite:
         return " ".join((self.fn.__doc__ or "").split())
 
 
-_DATABASE: list = []
+_DATABASE: list = []                                  # every Rewrite, in registration order
+_INDEX = {phase: {None: {}, sp.Add: {}, sp.Mul: {}} for phase in PHASES}
+# phase -> within -> op -> [functions], in order: what a run with nothing excluded reads
 
 
 def register(*ops, within=None, phases: Iterable[str] = PHASES) -> Callable:
@@ -85,6 +87,9 @@ def register(*ops, within=None, phases: Iterable[str] = PHASES) -> Callable:
         if not fn.__doc__:
             raise ArgumentError("rewrite %s has no docstring; say its pattern and why" % fn.__name__)
         _DATABASE.append(Rewrite(fn.__name__, fn, ops, within, phases))
+        for phase in phases:
+            for op in ops:
+                _INDEX[phase][within].setdefault(op, []).append(fn)
         return fn
     return add
 
@@ -101,7 +106,14 @@ def describe(phase: Optional[str] = None) -> list:
 
 def _tables(phase, exclude):
     """op -> [rewrite functions] for node, term and factor rewrites, without ``exclude``."""
+    if phase not in PHASES or isinstance(exclude, str):
+        raise ArgumentError("rewrites run in phase %r with exclude=%r; the phase is one of %s "
+                            "and exclude a list of names (symgrad.rewrite.names())"
+                            % (phase, exclude, PHASES))
     exclude = set(exclude)
+    if not exclude:
+        tables = _INDEX[phase]
+        return tables[None], tables[sp.Add], tables[sp.Mul]
     unknown = sorted(exclude - set(names()))
     if unknown:
         raise ArgumentError("no rewrite is named %r; symgrad.rewrite.names() lists them"
@@ -172,14 +184,9 @@ class Rewriter:
         if op is sp.log:
             return self.log(n.args[0])
         if op is sp.Add:
-            out = self._within(self.terms, _terms(n), lambda t: t[1].op)
+            out = self._sum(n)
         elif op is sp.Mul:
-            factors = _factors(n)
-            out = self._within(self.factors, factors, lambda f: f.op)
-            for fn in self.nodes.get(op, ()) if out is None else ():
-                out = fn(self, factors, n.shape)
-                if out is not None:
-                    break
+            out = self._product(n)
         else:
             out = None
             for fn in self.nodes.get(op, ()):
@@ -188,14 +195,30 @@ class Rewriter:
                     break
         return n if out is None else out
 
-    def _within(self, table, parts, op_of):
-        if not table:
-            return None
-        for i, part in enumerate(parts):
-            for fn in table.get(op_of(part), ()):
-                out = fn(self, parts, i)
+    def _sum(self, n):
+        """Terms left to right, each term's rewrites in order."""
+        table = self.terms
+        terms = _terms(n)
+        for i, (_, t) in enumerate(terms):
+            for fn in table.get(t.op, ()):
+                out = fn(self, terms, i)
                 if out is not None:
                     return out
+        return None
+
+    def _product(self, n):
+        """Factors left to right (each factor's rewrites in order), then the whole product."""
+        table = self.factors
+        factors = _factors(n)
+        for i, f in enumerate(factors):
+            for fn in table.get(f.op, ()):
+                out = fn(self, factors, i)
+                if out is not None:
+                    return out
+        for fn in self.nodes.get(sp.Mul, ()):
+            out = fn(self, factors, n.shape)
+            if out is not None:
+                return out
         return None
 
 
