@@ -222,7 +222,7 @@ class Rewriter:
         return None
 
 
-def run(graph, outs, phase, exclude=(), passes=4):
+def run(graph, outs: list, phase: str, exclude: Iterable[str] = (), passes: int = 4) -> list:
     """Apply the enabled rewrites of ``phase`` to the graph under ``outs`` until nothing
     changes (at most ``passes`` rebuilds). Returns the new output nodes."""
     rewriter = Rewriter(graph, phase, exclude)
