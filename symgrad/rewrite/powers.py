@@ -33,8 +33,8 @@ def _one_plus_exp(base):
 def sigmoid_power_is_exp_softplus(r, base, exponent):
     """sigmoid(u)^q -> exp(-q softplus(-u)) for real q not an integer: sigmoid(u) underflows
     to 0 for u < -745 where its power may not (and a non-integer power of 0 has no slope)."""
-    k = _real_exponent(exponent)
-    if k is None or base.op is not Sigmoid or k.is_Integer:
+    k = _real_exponent(exponent) if base.op is Sigmoid else None
+    if k is None or k.is_Integer:
         return None
     g = r.g
     return g.apply(sp.exp, g.apply(sp.Mul, g.const(-k), g.apply(Softplus, r.neg(base.args[0]))))
@@ -44,7 +44,7 @@ def sigmoid_power_is_exp_softplus(r, base, exponent):
 def one_plus_exp_power_is_exp_softplus(r, base, exponent):
     """(1 + e^u)^q -> exp(q softplus(u)) for real q not an integer: 1 + e^u overflows for
     u > 709 where the power need not."""
-    k = _real_exponent(exponent)
+    k = _real_exponent(exponent) if base.op is sp.Add else None
     if k is None or k.is_Integer:
         return None
     e = _one_plus_exp(base)
@@ -58,7 +58,7 @@ def one_plus_exp_power_is_exp_softplus(r, base, exponent):
 def inverse_one_plus_exp_is_sigmoid(r, base, exponent):
     """(1 + e^u)^-m -> sigmoid(-u)^m for integers m > 0 (1/(1 + exp(-z)) is sigmoid(z)):
     e^u overflows for u > 709, and 1/inf loses the tail sigmoid keeps (printed as expit)."""
-    k = _real_exponent(exponent)
+    k = _real_exponent(exponent) if base.op is sp.Add else None
     if k is None or not k.is_Integer or k >= 0:
         return None
     e = _one_plus_exp(base)

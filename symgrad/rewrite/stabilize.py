@@ -62,9 +62,7 @@ def cleanup(graph, outs, stable: bool = True, exclude: Iterable[str] = ()):
     >>> cleanup(g, [g.apply(sp.DiracDelta, x)], stable=False)[0].value
     0
     """
-    outs = graph.rebuild(outs, lambda n, args: _no_dirac_delta(graph, n))
+    def no_dirac_delta(n, args):
+        return graph.const(0) if n.op is sp.DiracDelta else None
+    outs = graph.rebuild(outs, no_dirac_delta)
     return run(graph, outs, "cleanup", exclude) if stable else outs
-
-
-def _no_dirac_delta(graph, n):
-    return graph.const(0) if n.op is sp.DiracDelta else None
