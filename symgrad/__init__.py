@@ -8,10 +8,12 @@
 import sys
 
 from .check.grad import GradCheckReport, check_grad
-from .pipeline.function import GradFunction, value_and_grad
-from .derive.reverse import grad, hessian
-from .errors import (ArgumentError, ParseError, ProofFailure, RuleMismatch, ShapeMismatch,
-                     SymgradError, TrainingDiverged, UnsupportedExpression)
+from .pipeline.function import CompiledExpression, GradFunction, compile_expression, value_and_grad
+from .derive.reverse import grad
+from .derive.second import hessian, jacobian
+from .errors import (ArgumentError, FileExists, MissingDependency, NoText, ParseError, ProofFailure,
+                     RuleMismatch, ShapeMismatch, SymgradError, TrainingDiverged,
+                     UnsupportedExpression)
 from .zoo import losses, models
 from .ops.nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
 from .ops.derived import logit
@@ -28,10 +30,11 @@ sys.modules[__name__ + ".losses"] = losses
 sys.modules[__name__ + ".models"] = models
 
 __all__ = [
-    "grad", "hessian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
+    "grad", "hessian", "jacobian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
+    "compile_expression", "CompiledExpression",
     "verify", "Verdict", "Claim", "run_claims",
     "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "Optimizer", "losses", "models",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean", "logit", "register_function",
-    "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "ArgumentError",
-    "TrainingDiverged", "ProofFailure", "RuleMismatch",
+    "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "NoText", "ArgumentError",
+    "FileExists", "MissingDependency", "TrainingDiverged", "ProofFailure", "RuleMismatch",
 ]

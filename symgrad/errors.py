@@ -11,7 +11,10 @@ __all__ = [
     "UnsupportedExpression",
     "ShapeMismatch",
     "ParseError",
+    "NoText",
     "ArgumentError",
+    "FileExists",
+    "MissingDependency",
     "TrainingDiverged",
     "ProofFailure",
     "RuleMismatch",
@@ -34,8 +37,20 @@ class ParseError(SymgradError, ValueError):
     """User text (command line, data file) is malformed or not allowed."""
 
 
-class ArgumentError(SymgradError, TypeError):
-    """A call got the wrong number or kind of arguments."""
+class NoText(SymgradError, ValueError):
+    """An expression has a node the parser's syntax cannot write (``to_text``)."""
+
+
+class ArgumentError(SymgradError, TypeError, ValueError):
+    """API misuse: a call got the wrong number, kind or value of arguments."""
+
+
+class FileExists(SymgradError, FileExistsError):
+    """The target file exists and overwriting was not allowed."""
+
+
+class MissingDependency(SymgradError, ImportError):
+    """An optional package a feature needs is not installed."""
 
 
 class TrainingDiverged(SymgradError, FloatingPointError):

@@ -3,13 +3,9 @@
 import os
 import tempfile
 
-from .errors import SymgradError
+from .errors import ArgumentError, FileExists
 
-__all__ = ["write_atomic", "FileExists"]
-
-
-class FileExists(SymgradError, FileExistsError):
-    """The target file exists and overwriting was not allowed."""
+__all__ = ["write_atomic", "check_target", "FileExists"]     # FileExists lives in errors.py
 
 
 def _umask():
@@ -24,25 +20,25 @@ def _umask():
     return 0o022
 
 
-def check_target(path, *, force=False):
+def check_target(path: str | os.PathLike, *, force: bool = False) -> str:
     """Raise unless ``path`` can be written (``force`` to replace a file); return its directory.
 
     Call it before long work whose result goes to ``path``, so bad input costs nothing.
     """
     path = os.fspath(path)
     if not path:
-        raise SymgradError("the output file name is empty; give a file name")
+        raise ArgumentError("the output file name is empty; give a file name")
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
-        raise SymgradError("%s is a directory; give a file name" % path)
+        raise ArgumentError("%s is a directory; give a file name" % path)
     if not os.path.isdir(directory):
-        raise SymgradError("directory %s does not exist; create it first" % directory)
+        raise ArgumentError("directory %s does not exist; create it first" % directory)
     if os.path.exists(path) and not force:
         raise FileExists("%s already exists; pass --force (force=True in Python) to overwrite it" % path)
     return directory
 
 
-def write_atomic(path, text, *, force=False):
+def write_atomic(path: str | os.PathLike, text: str | bytes, *, force: bool = False) -> None:
     """Write ``text`` (str, or bytes) to ``path`` through a temporary file and a rename.
 
     An existing ``path`` is left untouched unless ``force`` is true. A reader
@@ -70,7 +66,8 @@ def write_atomic(path, text, *, force=False):
                                  % path) from None
             except OSError:
                 if os.path.exists(path):
-                    raise FileExists("%s already exists; pass --force to overwrite it" % path) from None
+                    raise FileExists("%s already exists; pass --force (force=True in Python) to "
+                                     "overwrite it" % path) from None
                 os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -322,7 +322,7 @@ def test_version(capsys):
 def test_an_unexpected_exception_is_one_line_and_exit_3(capsys, monkeypatch):
     def broken(*_):
         raise RuntimeError("boom\nsecond line")
-    monkeypatch.setattr(_cli_commands, "grad", broken)
+    monkeypatch.setattr(_cli_commands, "value_and_grad", broken)
     code, out, err = run(capsys, "derive", LOSS, "--wrt", "w")
     assert code == 3
     assert one_error_line(err, "internal error").startswith(

@@ -14,7 +14,7 @@ from parse_helpers import (MATS, A, B, R, S, W, X, Y, b, canon, d, n, no_hang, r
                            x, y, z)
 from symgrad.parse import tables as _parse_tables
 from symgrad.ops import nodes
-from symgrad.errors import ParseError
+from symgrad.errors import ArgumentError, ParseError
 from symgrad.parse.expr import (FUNCTIONS, MATRIX_FUNCTIONS, dimension, parse_assignment, parse_expr,
                            parse_matrix_decl, parse_name, parse_relation)
 
@@ -303,10 +303,19 @@ def test_parse_assignment_gives_an_exact_rational(text, expected):
 
 @pytest.mark.parametrize("text", ["w", "w=", "w=x", "w=1/2", "w=--1", "=1", "1w=2", "exp=1",
                                   "w=1e999", "w=True", "w=1j", "w==1", "w=__import__('os')",
-                                  "w=" + "9" * 200, 3])
+                                  "w=" + "9" * 200])
 def test_parse_assignment_refuses(text):
     with pytest.raises(ParseError):
         parse_assignment(text)
+
+
+@pytest.mark.parametrize("call", [lambda: parse_assignment(3), lambda: parse_expr(b"w"),
+                                  lambda: parse_expr("X", matrices=["X"]),
+                                  lambda: parse_expr("X", matrices={"X": "n"}),
+                                  lambda: parse_expr("X", matrices={"X": ("n",)})])
+def test_a_python_caller_passing_the_wrong_kind_gets_argument_error(call):
+    with pytest.raises(ArgumentError, match="expected text|must map|needs a shape"):
+        call()
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -326,13 +335,15 @@ def test_parse_matrix_decl_refuses(text):
 
 def test_parse_name():
     assert parse_name(" w1 ") == "w1" and parse_name("ﬁ") == "fi" and parse_name("α") == "α"
-    for bad in ["1w", "w-1", "", "lambda", "_w", "__import__", "exp", "pi", "x y", "sum", 5]:
+    for bad in ["1w", "w-1", "", "lambda", "_w", "__import__", "exp", "pi", "x y", "sum"]:
         with pytest.raises(ParseError, match="^symbol: "):
             parse_name(bad)
+    with pytest.raises(ArgumentError, match="^symbol: expected a name"):
+        parse_name(5)
 
 
-@pytest.mark.parametrize("matrices", [{"X": ("n",)}, {"exp": (1, 2)}, {"n": ("n", 1)},
-                                      {"X": (0, 1)}, {"X": (True, 1)}, {"X": (1.5, 1)}, ["X"]])
+@pytest.mark.parametrize("matrices", [{"exp": (1, 2)}, {"n": ("n", 1)},
+                                      {"X": (0, 1)}, {"X": (True, 1)}, {"X": (1.5, 1)}])
 def test_bad_matrix_declarations_are_parse_errors(matrices):
     with pytest.raises(ParseError):
         parse_expr("x", matrices=matrices)

@@ -5,7 +5,8 @@ import sympy as sp
 import symgrad as sg
 from parse_helpers import MATS, A, S, W, X, canon, x, y
 from symgrad.ops import nodes
-from symgrad.parse.expr import NoText, parse_expr, to_text
+from symgrad.errors import NoText
+from symgrad.parse.expr import parse_expr, to_text
 
 # --- the printed text of parsed formulas -----------------------------------------------------
 

@@ -12,7 +12,7 @@ import symgrad as sg
 from symgrad.zoo import models
 from symgrad.train.data import load_csv, save_result_json
 from symgrad.errors import ArgumentError, ParseError, ShapeMismatch, SymgradError, TrainingDiverged
-from symgrad.files import FileExists
+from symgrad.errors import FileExists
 from symgrad.train.optim import GD, SGD, Adam, Momentum, Nesterov, make_optimizer
 from symgrad.train.fit import FitResult, fit
 

@@ -22,8 +22,7 @@ Max/Min tie, a Piecewise boundary) are listed in the report and not compared.
 import numpy as np
 import sympy as sp
 
-from ..pipeline.function import check_args, value_and_grad
-from ..derive.reverse import grad
+from ..pipeline.function import GradFunction, reuse, value_and_grad
 from ..errors import SymgradError
 from ..ops import is_analytic
 from .report import (MAX_FD_ENTRIES, NEAR_KINK, RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD,
@@ -35,30 +34,33 @@ __all__ = ["check_grad", "GradCheckReport"]
 
 MAX_CHECK_ENTRIES = 2500     # entries of one matrix with numeric dimensions (50 x 50)
 
-def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3, order=1):
+def check_grad(expr: "sp.Expr | GradFunction",
+               wrt: "sp.Symbol | sp.MatrixSymbol | list | None" = None,
+               args: "sp.Symbol | sp.MatrixSymbol | list" = (), values: "dict | None" = None,
+               seed: int = 0, *, points: int = 3, order: int = 1) -> GradCheckReport:
     """Compare symbolic, finite-difference and generated gradients of ``expr``.
 
     ``values`` maps symbols to numbers (or arrays); the others are drawn at
     random inside the domain (positive under log and sqrt). Returns a
     GradCheckReport: ``report.ok`` is the verdict and ``str(report)`` a table.
     ``order=2`` checks the Hessian instead (Hessian-vector products for
-    matrix parameters).
+    matrix parameters). ``expr`` may be a GradFunction from ``value_and_grad``
+    (then leave ``wrt`` and ``args`` out): its derivation and code are reused.
 
     >>> import sympy as sp
     >>> w, x = sp.symbols("w x")
     >>> check_grad(sp.log(1 + sp.exp(w*x)), [w], [x]).ok
     True
     """
-    wrt, args = check_args(wrt, args)
-    expr = sp.sympify(expr)
+    f, expr, wrt, args = reuse(expr, wrt, args)
     if order == 2:
         return check_hessian(expr, wrt, args, values, seed, points)
     if order != 1:
         raise SymgradError("check_grad order must be 1 or 2, got %r" % (order,))
     _small_enough(wrt + args)
-    f = value_and_grad(expr, wrt, args)
-    f.complex_step = _complex_version(expr, wrt, args)
-    symbolic = grad(expr, wrt)
+    f = f or value_and_grad(expr, wrt, args)
+    complex_step = _complex_version(expr, f)
+    symbolic = f.symbolic_grads
     inputs = wrt + args
     given, dims, notes = given_values(values or {}, inputs, f.per_sample)
     dims = random_dims(inputs, dims, seed)
@@ -69,7 +71,7 @@ def check_grad(expr, wrt, args=(), values=None, seed=0, *, points=3, order=1):
     count = 1 if all(s in given for s in inputs) else points
     for k in range(count):
         point, values = admissible_point(sampler, inputs, data, given, dims, expr, symbolic)
-        _compare(f, expr, values, inputs, wrt, point, dims, rows, kinks, k, notes)
+        _compare(f, complex_step, expr, values, inputs, wrt, point, dims, rows, kinks, k, notes)
     ok = all(r.ok for r in rows)
     return GradCheckReport(ok, rows, count, kinks, notes)
 
@@ -86,7 +88,7 @@ def _small_enough(inputs):
                 "on them)" % (s, shape[0], shape[1], int(shape[0]) * int(shape[1]), MAX_CHECK_ENTRIES))
 
 
-def _compare(f, expr, exact_values, inputs, wrt, point, dims, rows, kinks, k, notes):
+def _compare(f, complex_step, expr, exact_values, inputs, wrt, point, dims, rows, kinks, k, notes):
     samples = split_samples(point)
     subs_list = [{**s, **dims} for s in samples]
     on_kink, near_kink = [], False
@@ -138,8 +140,8 @@ def _compare(f, expr, exact_values, inputs, wrt, point, dims, rows, kinks, k, no
             tol_fd = 10 * est + RTOL_FD * size
             row.record("symbolic~fd", sp.Float(fd, 50), s_val, tol_fd)
             row.record("fd~generated", sp.Float(g_val, 50), sp.Float(fd, 50), tol_fd)
-            step = _complex_step(f.complex_step, arrays, inputs.index(w), idx, float(loss))
-            if step is None and f.complex_step is not None and not complex_skipped:
+            step = _complex_step(complex_step, arrays, inputs.index(w), idx, float(loss))
+            if step is None and complex_step is not None and not complex_skipped:
                 complex_skipped = True
                 notes.append("point %d: the complex step's loss differs from the generated "
                              "loss (cancellation in the form as written); not compared" % (k + 1))
@@ -150,11 +152,11 @@ def _compare(f, expr, exact_values, inputs, wrt, point, dims, rows, kinks, k, no
                      % (k + 1, NEAR_KINK))
 
 
-def _complex_version(expr, wrt, args):
+def _complex_version(expr, f):
     """The loss compiled without stable rewrites, for complex steps; None if not analytic."""
     if not is_analytic(expr) or expr.atoms(sp.core.relational.Relational):
         return None
-    return value_and_grad(expr, wrt, args, stable=False)
+    return f.as_written
 
 
 def _complex_step(f, arrays, position, idx, loss):
@@ -173,7 +175,7 @@ def _complex_step(f, arrays, position, idx, loss):
     moved[position] = a
     try:
         with np.errstate(all="ignore"):
-            value = f.value(*moved)
+            value = f(*moved)
     except (TypeError, ValueError):
         return None
     derivative = float(np.imag(value)) / h

@@ -13,7 +13,8 @@ import sympy as sp
 from .report import (RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD, GradCheckReport, Row, admissible_point,
                            given_values, numeric, split_samples)
 from ..pipeline.function import value_and_grad
-from ..derive.reverse import grad, hessian
+from ..derive.reverse import grad
+from ..derive.second import hessian
 from ..numeric.points import Sampler, evaluate, kink_values, random_dims
 
 __all__ = ["check_hessian"]

@@ -13,7 +13,7 @@ import sympy as sp
 from ..parse.guards import declare, short
 from ..parse.text import to_text
 from ..check.grad import check_grad
-from ..pipeline.function import check_args, value_and_grad
+from ..pipeline.function import value_and_grad
 from ..train.data import load_csv, save_result_json
 from ..derive.reverse import grad
 from ..errors import ArgumentError, ParseError
@@ -133,9 +133,8 @@ def run_derive(args):
     style = "latex" if args.latex else "pretty" if args.pretty else "plain"
     seed = integer(args.seed, "--seed", 0, MAX_SEED)
     _, expr, wrt, data = _problem(args)
-    check_args(wrt, data)                          # refuse bad input before printing anything
-    grads = grad(expr, wrt)
-    compiled = value_and_grad(expr, wrt, data)     # code that cannot be generated fails here
+    compiled = value_and_grad(expr, wrt, data)     # bad input fails here, before any output
+    grads = compiled.symbolic_grads                # derived once; check_grad reuses them
     print(_line("f", expr, style))
     for w, g in zip(wrt, grads):
         label = "\\frac{\\partial f}{\\partial %s}" % sp.latex(w) if style == "latex" \
@@ -154,7 +153,7 @@ def run_derive(args):
         print(compiled.source, end="")
     if args.no_check:
         return 0
-    report = check_grad(expr, wrt, data, seed=seed)
+    report = check_grad(compiled, seed=seed)
     if args.code:
         print()
     if report.ok:                                   # the verdict, kinks and notes; no table

@@ -1,7 +1,7 @@
 """The ``symgrad`` command line: derive, check, codegen, verify, fit and prove.
 
 ``main(argv)`` parses the arguments, runs one command from
-:mod:`symgrad._cli_commands` and returns the exit code; it never raises and
+:mod:`symgrad.cli.commands` and returns the exit code; it never raises and
 never prints a traceback. Every formula, name, number and matrix declaration on
 the command line is read by :mod:`symgrad.parse`, so nothing the user types is
 executed. Symbols are real; free symbols not named in ``--wrt`` are data.
@@ -23,7 +23,7 @@ import warnings
 from .. import __version__
 from .commands import COMMANDS
 from ..parse.tables import CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, MAX_ARGS, arity_text
-from ..errors import ProofFailure, SymgradError, TrainingDiverged
+from ..errors import ParseError, ProofFailure, SymgradError, TrainingDiverged
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INTERNAL"]
 
@@ -35,12 +35,9 @@ MAX_MESSAGE = 1000           # characters of one error line
 _OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*(=.*)?\Z", re.DOTALL)
 
 
-class UsageError(Exception):
-    """The command line itself is malformed (argparse's complaints, made one line)."""
-
-
 class _Parser(argparse.ArgumentParser):
-    """argparse, but errors raise UsageError instead of printing usage and exiting."""
+    """argparse, but a malformed command line raises ParseError (one line) instead of printing
+    usage and exiting."""
 
     seen = ()
     commands = None                  # the top-level parser: {name: subparser}
@@ -56,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
         if unknown and self.commands is None:
             hint = "%s is not an option of `%s`; a formula that starts with - goes after --, " \
                    "e.g. `%s --wrt x -- -x`" % (unknown[0][:40], self.prog, self.prog)
-        raise UsageError("%s; %s" % (message, hint))
+        raise ParseError("%s; %s" % (message, hint))
 
     def _parse_optional(self, arg_string):
         if arg_string.startswith("-") and arg_string != "--" and len(arg_string) > 1 \
@@ -132,7 +129,7 @@ def _formula_options(p, wrt=True, args=True, matrix=True):
 
 
 def build_parser():
-    """The argparse parser of the ``symgrad`` command (errors raise UsageError)."""
+    """The argparse parser of the ``symgrad`` command (errors raise ParseError)."""
     parser = _Parser(prog="symgrad", allow_abbrev=False,
                      formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="Symbolic gradients for machine learning: derive, check, "
@@ -258,8 +255,6 @@ def main(argv=None):
             return args.run(args)
     except SystemExit as e:                          # --help and --version
         return e.code if isinstance(e.code, int) else EXIT_OK
-    except UsageError as e:
-        return _fail("error", e, EXIT_BAD_INPUT)
     except (TrainingDiverged, ProofFailure) as e:
         return _fail("failed", e, EXIT_FAILED)
     except SymgradError as e:

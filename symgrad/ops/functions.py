@@ -18,7 +18,7 @@ from .registry import ELEMENTWISE, Op, lookup, register
 __all__ = ["make_function", "attach"]
 
 
-def _fdiff(self, argindex=1):
+def _fdiff(self, argindex: int = 1) -> sp.Expr:
     op = lookup(type(self))
     part = op.rule(sp.S.One, self, *self.args)[argindex - 1]
     if part is None:

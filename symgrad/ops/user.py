@@ -14,14 +14,14 @@ from __future__ import annotations
 import keyword
 import math
 import unicodedata
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import mpmath as mp
 import numpy as np
 import sympy as sp
 
 from ..errors import ArgumentError, RuleMismatch
-from .elementwise import CALL
+from .registry import CALL
 from .functions import make_function
 from .helpers import HELPERS
 from .registry import entries
@@ -48,7 +48,8 @@ def implementation(name: str) -> Callable:
 
 
 def register_function(name: str, derivative: Callable, numpy: Callable,
-                      mpmath: Optional[Callable] = None, *, points=None) -> type:
+                      mpmath: Optional[Callable] = None, *,
+                      points: Optional[Sequence[float]] = None) -> type:
     """Register an elementwise function of one argument and return its SymPy class.
 
     ``derivative(x)`` is a SymPy expression in ``x``; ``numpy`` works entry by entry on

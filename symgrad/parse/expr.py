@@ -32,7 +32,7 @@ from .guards import check_text, dimension, fail, short
 from .reader import Reader
 from .text import NoText, to_text
 from .tables import CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, MAX_DIMENSION, arity_text
-from ..errors import ParseError
+from ..errors import ArgumentError, ParseError
 
 __all__ = ["parse_expr", "parse_relation", "parse_assignment", "parse_matrix_decl",
            "parse_name", "to_text", "NoText", "dimension", "arity_text", "FUNCTIONS",
@@ -42,11 +42,12 @@ __all__ = ["parse_expr", "parse_relation", "parse_assignment", "parse_matrix_dec
 # --- public functions -----------------------------------------------------------------------
 
 def _run(text, what, build, matrices=None, lead=0):
-    """Parse ``text`` and return ``build(reader, body)``; only ParseError escapes."""
+    """Parse ``text`` and return ``build(reader, body)``; only ParseError escapes (and
+    ArgumentError, when a Python caller passes something other than text)."""
     try:
         tree, source, stripped = G.parse_tree(text, what)
         return build(Reader(source, lead + stripped, what, matrices), tree.body)
-    except ParseError:
+    except (ParseError, ArgumentError):
         raise
     except RecursionError:
         fail(what, "too deeply nested to build", "simplify the formula")

@@ -20,7 +20,7 @@ from .tables import (CHAIN_KIND, CONSTANTS, FUNCTIONS, GROWING, MATRIX_FUNCTIONS
                             MAX_ARGS, MAX_DEPTH, MAX_DIMENSION, MAX_EXPONENT, MAX_GROWTH_ARG,
                             MAX_LENGTH, MAX_LITERAL_DIGITS, MAX_NESTING, MAX_NODES,
                             MAX_RESULT_DIGITS, MAX_SPECIAL_ARG, NUMBER_GUARDED)
-from ..errors import ParseError
+from ..errors import ArgumentError, ParseError
 
 
 # --- guards: text and trees ---------------------------------------------------------------
@@ -34,6 +34,11 @@ def fail(what, problem, hint=None):
     raise ParseError("".join(c if c.isprintable() else " " for c in message))
 
 
+def misuse(what, problem):
+    """Raise the ArgumentError 'what: problem': a Python caller passed the wrong kind of value."""
+    raise ArgumentError("%s: %s" % (what, problem))
+
+
 def short(text, limit=40):
     """A quoted, truncated piece of user text for messages."""
     text = str(text)
@@ -43,7 +48,7 @@ def short(text, limit=40):
 def check_text(text, what):
     """Refuse text that must not reach ast.parse: too long, empty, null bytes, deep brackets."""
     if not isinstance(text, str):
-        fail(what, "expected text, got %s" % type(text).__name__)
+        misuse(what, "expected text (a str), got %s" % type(text).__name__)
     depth = 0
     for i, c in enumerate(text[:MAX_LENGTH + 1]):
         if c == "\0" or "\ud800" <= c <= "\udfff":
@@ -202,7 +207,7 @@ def result_problem(result):
 def check_name(text, what):
     """The NFKC-normalized identifier in ``text`` (as Python reads it), or a ParseError."""
     if not isinstance(text, str):
-        fail(what, "expected a name, got %s" % type(text).__name__)
+        misuse(what, "expected a name (a str), got %s" % type(text).__name__)
     name = unicodedata.normalize("NFKC", text.strip())
     if not name.isidentifier() or keyword.iskeyword(name) or len(name) > 100:
         fail(what, "%s is not a valid name" % short(text),
@@ -227,12 +232,12 @@ def declare(matrices, what):
     if matrices is None:
         return {}, {}
     if not hasattr(matrices, "items"):
-        fail(what, "matrices must map names to (rows, cols), got %s" % type(matrices).__name__)
+        misuse(what, "matrices must map names to (rows, cols), got %s" % type(matrices).__name__)
     mats, dims = {}, {}
     for name, shape in matrices.items():
         name = check_name(name, "matrix name")
         if not isinstance(shape, (tuple, list)) or len(shape) != 2:
-            fail(what, "matrix %s needs a shape (rows, cols), got %s" % (name, short(shape)))
+            misuse(what, "matrix %s needs a shape (rows, cols), got %s" % (name, short(shape)))
         sizes = []
         for d in shape:
             if isinstance(d, str):

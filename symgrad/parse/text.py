@@ -22,7 +22,7 @@ from sympy.printing.str import StrPrinter
 from ..ops import nodes
 from .guards import check_name
 from .tables import CONSTANTS, FUNCTIONS
-from ..errors import ParseError
+from ..errors import NoText, ParseError
 
 __all__ = ["to_text", "NoText"]
 
@@ -37,10 +37,6 @@ _NO_SYNTAX = (sp.core.numbers.Infinity, sp.core.numbers.NegativeInfinity,
               sp.core.numbers.ImaginaryUnit, sp.logic.boolalg.BooleanAtom, sp.Lambda,
               MatrixElement, sp.Derivative, sp.Integral, sp.Subs, sp.Sum, sp.Product,
               sp.Tuple, sp.MatrixBase)
-
-
-class NoText(Exception):
-    """The expression has a node the parser cannot read back."""
 
 
 class _TextPrinter(StrPrinter):
@@ -287,7 +283,8 @@ def to_text(expr, *, fallback=False):
     """
     try:
         return _TextPrinter().doprint(expr)
-    except NoText:
+    except NoText as e:
         if fallback:
             return sp.sstr(expr)
-        raise
+        raise NoText("%s has no syntax symgrad's parser reads; pass fallback=True for "
+                     "sympy.sstr's text" % e) from None

@@ -17,8 +17,8 @@ import stat
 import numpy as np
 import sympy as sp
 
-from ..errors import ArgumentError, ParseError, SymgradError
-from ..files import FileExists, write_atomic
+from ..errors import ArgumentError, MissingDependency, ParseError
+from ..files import check_target, write_atomic
 
 __all__ = ["load_csv", "save_result_json", "write_loss_plot"]
 
@@ -182,14 +182,13 @@ def write_loss_plot(path, history, val_history=None, force=False):
     fmt = _FORMATS.get(os.path.splitext(os.fspath(path))[1].lower())
     if fmt is None:
         raise ArgumentError("plot file %s must end in .png, .svg or .pdf" % path)
-    if os.path.exists(path) and not force:
-        raise FileExists("%s already exists; pass --force (force=True in Python) to overwrite it" % path)
+    check_target(path, force=force)             # before importing matplotlib
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise SymgradError("plotting needs matplotlib, which is not installed: "
-                           "pip install symgrad[plot]") from None
+        raise MissingDependency("plotting needs matplotlib, which is not installed: "
+                                "pip install symgrad[plot]") from None
     fig = Figure(figsize=(6.4, 4.0))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()

@@ -1,9 +1,10 @@
 """``fit``: train the parameters of any loss on the code symgrad generates for it.
 
-``fit`` compiles the loss and its gradients once (``value_and_grad``), checks
-and converts the data once (``GradFunction.prepare``), and then runs the
-generated function in a short loop: call, record the loss, update. Nothing is
-re-derived or re-validated per step.
+``fit`` compiles the loss and its gradients once (``value_and_grad``), or takes
+the GradFunction it is given, checks and converts the data once
+(``GradFunction.prepare``), and then runs the generated function in a short
+loop: call, record the loss, update. Nothing is re-derived or re-validated per
+step, and the stability limit below comes from the same generated gradient.
 
 - ``history[t]`` is the training loss at the parameters *before* update t (the
   value computed together with the gradient), so ``history[0]`` is the loss at
@@ -18,6 +19,7 @@ re-derived or re-validated per step.
 """
 
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -25,10 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ..pipeline.function import value_and_grad
-from ..derive.reverse import hessian
 from ..errors import ArgumentError, TrainingDiverged
+from ..graph.lower import as_expression
+from ..pipeline.function import GradFunction, value_and_grad
 from .data import Batches, sample_axis, split
+from .diverge import explain, growing
 from .optim import GD, Optimizer
 
 __all__ = ["fit", "FitResult"]
@@ -63,7 +66,7 @@ class FitResult:
         return "<FitResult %d steps%s: loss %s; %s>" % (
             len(self.history), " (stopped early)" if self.stopped_early else "", losses, values)
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         """A JSON-ready dict: parameter names to numbers or nested lists, and the histories."""
         return {"params": {str(s): (v if isinstance(v, float) else np.asarray(v).tolist())
                            for s, v in self.params.items()},
@@ -72,14 +75,16 @@ class FitResult:
                 "final_loss": self.final_loss, "final_val_loss": self.final_val_loss,
                 "steps": len(self.history)}
 
-    def plot(self, path, *, force=False):
+    def plot(self, path: str | os.PathLike, *, force: bool = False) -> None:
         """Draw the loss curves to ``path`` (.png, .svg or .pdf) with matplotlib, atomically."""
         from .data import write_loss_plot
         write_loss_plot(path, self.history, self.val_history, force=force)
 
 
-def fit(loss, params, data=None, optimizer=None, steps=1000, *, validation=None,
-        early_stopping=None, seed=0, progress=None):
+def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
+        optimizer: Optimizer | None = None, steps: int = 1000, *,
+        validation: float | dict | None = None, early_stopping: int | None = None, seed: int = 0,
+        progress: bool | None = None) -> FitResult:
     """Minimise ``loss`` over ``params`` on ``data``; return a :class:`FitResult`.
 
     ``params`` maps each parameter (Symbol or MatrixSymbol, or its name) to its
@@ -93,7 +98,10 @@ def fit(loss, params, data=None, optimizer=None, steps=1000, *, validation=None,
     stops after k steps without a new best loss (validation loss if any, else
     training loss) and returns the best parameters. ``seed`` drives the split
     and mini-batch shuffling; ``progress`` (None: only on a terminal, for runs
-    over half a second) draws a progress bar on stderr.
+    over half a second) draws a progress bar on stderr. ``loss`` may be a
+    GradFunction from ``value_and_grad`` (per-sample or matrix, as it was
+    compiled): its code is reused, and ``params`` and ``data`` must give its
+    ``wrt`` and ``args``.
 
     >>> import sympy as sp
     >>> w, b, x, y = sp.symbols("w b x y")
@@ -102,20 +110,13 @@ def fit(loss, params, data=None, optimizer=None, steps=1000, *, validation=None,
     >>> round(res.params[w], 3), round(res.params[b], 3), res.history[0]
     (1.99, 0.03, 30.0)
     """
-    loss = sp.sympify(loss)
     optimizer = GD(lr=0.01) if optimizer is None else optimizer
     if not isinstance(optimizer, Optimizer):
         raise ArgumentError("optimizer must be a symgrad optimizer such as GD(lr=0.01) or "
                             "Adam(lr=0.001), got %r" % (optimizer,))
     steps = _count("steps", steps)
     patience = None if early_stopping is None else _count("early_stopping", early_stopping)
-    params = _resolve(loss, params, "params")
-    if not params:
-        raise ArgumentError("params is empty; pass {symbol: starting value} for each parameter")
-    data = _resolve(loss, data or {}, "data")
-    _check_symbols(loss, params, data)
-
-    f = value_and_grad(loss, wrt=list(params), args=list(data))
+    f, loss, params, data = _compiled(loss, params, data)
     arrays, _ = f.prepare(list(params.values()) + list(data.values()))
     start = [a[()] if a.ndim == 0 else a for a in arrays[:len(params)]]
     train = arrays[len(params):]
@@ -142,10 +143,11 @@ def fit(loss, params, data=None, optimizer=None, steps=1000, *, validation=None,
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             run.loop(steps)
-            _growing(run, loss, list(params), list(data), f, train, optimizer, batches)
-            res = run.result(list(params))
+            if batches is None and not run.stopped_early:
+                growing(run.history, loss, f.wrt, f, train, optimizer)
+            res = run.result(f.wrt)
     except TrainingDiverged as err:
-        raise _explain(err, loss, list(params), list(data), f, train, optimizer) from None
+        raise explain(err, loss, f.wrt, f, train, optimizer) from None
     for s, given in params.items():               # a 1-D vector given stays 1-D
         shape = np.shape(given)
         if np.ndim(res.params[s]) and np.size(res.params[s]) == int(np.prod(shape)):
@@ -284,6 +286,25 @@ def _count(name, value):
     return int(value)
 
 
+def _compiled(loss, params, data):
+    """(f, loss expression, params, data): the GradFunction given as ``loss``, with params and
+    data in its order, or one compiled now; params and data are checked against the loss."""
+    f = loss if isinstance(loss, GradFunction) else None
+    expr = f.expr if f is not None else as_expression(loss, "loss")
+    params = _resolve(expr, params, "params")
+    if not params:
+        raise ArgumentError("params is empty; pass {symbol: starting value} for each parameter")
+    data = _resolve(expr, data or {}, "data")
+    _check_symbols(expr, params, data)
+    if f is None:
+        return value_and_grad(expr, wrt=list(params), args=list(data)), expr, params, data
+    if set(params) != set(f.wrt) or set(data) != set(f.args):
+        raise ArgumentError("the GradFunction was compiled for params %s and data %s, but got "
+                            "params %s and data %s; give those, or pass the loss expression to "
+                            "train other parameters" % (f.wrt, f.args, list(params), list(data)))
+    return f, expr, {s: params[s] for s in f.wrt}, {s: data[s] for s in f.args}
+
+
 def _resolve(loss, mapping, what):
     if not isinstance(mapping, dict):
         raise ArgumentError("%s must be a dict {symbol: value}, got %s" % (what, type(mapping).__name__))
@@ -320,54 +341,6 @@ def _check_symbols(loss, params, data):
         if s not in used:
             raise ArgumentError("data gives %s, which does not occur in the loss; remove it or check "
                                 "the loss" % s)
-
-
-# --- divergence -------------------------------------------------------------------------
-
-def _growing(run, loss, params, data, f, train, optimizer, batches):
-    """A full-batch run that ends above its starting loss with a learning rate past the stable
-    limit of a quadratic loss is diverging, however slowly: raise (checked only then)."""
-    history = run.history
-    if batches is not None or run.stopped_early or len(history) < 2 or not history[-1] > history[0]:
-        return
-    curvature = _curvature(loss, params, data, f, train)
-    lr_max = optimizer.stable_lr(curvature) if curvature else None
-    if lr_max is not None and optimizer.lr >= lr_max:
-        raise TrainingDiverged("training diverged at step %d: the loss grew from %.6g to %.6g"
-                               % (len(history) - 1, history[0], history[-1]), step=len(history) - 1)
-
-
-def _explain(err, loss, params, data, f, train, optimizer):
-    """Add the largest stable learning rate to a TrainingDiverged, when the loss is quadratic."""
-    curvature = _curvature(loss, params, data, f, train)
-    lr_max = optimizer.stable_lr(curvature) if curvature else None
-    if lr_max is None:
-        message = "%s; lower the learning rate (%r)" % (err, optimizer)
-    else:
-        message = ("%s. The loss is quadratic in %s and the Hessian of the mean training loss has "
-                   "largest eigenvalue %.6g, so %s is stable only for lr < %.6g; got lr=%g: lower it"
-                   % (err, ", ".join(map(str, params)), curvature, type(optimizer).__name__,
-                      lr_max, optimizer.lr))
-    return TrainingDiverged(message, step=err.step, max_stable_lr=lr_max)
-
-
-def _curvature(loss, params, data, f, train):
-    """Largest eigenvalue of the mean Hessian, for a loss quadratic in scalar params; else None."""
-    if not f.per_sample:
-        return None
-    try:
-        if sp.Poly(loss, *params).total_degree() > 2:
-            return None
-    except sp.PolynomialError:
-        return None
-    H = hessian(loss, params)
-    count = max([a.shape[0] for a in train if a.ndim == 1], default=1)
-    mean = np.empty(H.shape)
-    for (i, j), entry in np.ndenumerate(np.array(H.tolist(), dtype=object)):
-        value = sp.lambdify(data, entry, modules="numpy")(*train)
-        mean[i, j] = np.mean(np.broadcast_to(np.asarray(value, dtype=float), (count,)))
-    top = float(np.max(np.linalg.eigvalsh(mean)))
-    return top if top > 0 and math.isfinite(top) else None
 
 
 class _Progress:

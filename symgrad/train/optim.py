@@ -23,6 +23,7 @@ gradient only at p.
 
 import inspect
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -59,11 +60,11 @@ class Optimizer:
     lr = None
     batch_size = None
 
-    def start(self, params):
+    def start(self, params: list) -> Callable:
         """A fresh update function ``update(params, grads) -> new params`` for one run."""
         raise NotImplementedError
 
-    def stable_lr(self, curvature):
+    def stable_lr(self, curvature: float) -> float | None:
         """The largest stable lr on a quadratic whose Hessian's top eigenvalue is ``curvature``."""
         return None
 
@@ -81,17 +82,17 @@ class GD(Optimizer):
     [0.8]
     """
 
-    def __init__(self, lr=0.01):
+    def __init__(self, lr: float = 0.01):
         self.lr = _number("GD", "lr", lr, 0, None)
 
-    def start(self, params):
+    def start(self, params: list) -> Callable:
         lr = self.lr
 
         def update(params, grads):
             return [p - lr * g for p, g in zip(params, grads)]
         return update
 
-    def stable_lr(self, curvature):
+    def stable_lr(self, curvature: float) -> float | None:
         return 2.0 / curvature
 
 
@@ -104,7 +105,7 @@ class SGD(GD):
     SGD(lr=0.05, batch_size=16)
     """
 
-    def __init__(self, lr=0.01, batch_size=32):
+    def __init__(self, lr: float = 0.01, batch_size: int = 32):
         self.lr = _number("SGD", "lr", lr, 0, None)
         self.batch_size = _batch("SGD", batch_size, required=True)
 
@@ -117,12 +118,12 @@ class Momentum(Optimizer):
     ([-0.1], [-0.15000000000000002])
     """
 
-    def __init__(self, lr=0.01, momentum=0.9, batch_size=None):
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, batch_size: int | None = None):
         self.lr = _number("Momentum", "lr", lr, 0, None)
         self.momentum = _number("Momentum", "momentum", momentum, 0, 1, low_open=False)
         self.batch_size = _batch("Momentum", batch_size)
 
-    def start(self, params):
+    def start(self, params: list) -> Callable:
         lr, mu = self.lr, self.momentum
         velocity = [np.zeros_like(np.asarray(p, dtype=float)) for p in params]
 
@@ -132,7 +133,7 @@ class Momentum(Optimizer):
             return [p - lr * v for p, v in zip(params, velocity)]
         return update
 
-    def stable_lr(self, curvature):
+    def stable_lr(self, curvature: float) -> float | None:
         return 2.0 * (1.0 + self.momentum) / curvature
 
 
@@ -144,12 +145,12 @@ class Nesterov(Momentum):
     [-0.15000000000000002]
     """
 
-    def __init__(self, lr=0.01, momentum=0.9, batch_size=None):
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, batch_size: int | None = None):
         self.lr = _number("Nesterov", "lr", lr, 0, None)
         self.momentum = _number("Nesterov", "momentum", momentum, 0, 1, low_open=False)
         self.batch_size = _batch("Nesterov", batch_size)
 
-    def start(self, params):
+    def start(self, params: list) -> Callable:
         lr, mu = self.lr, self.momentum
         velocity = [np.zeros_like(np.asarray(p, dtype=float)) for p in params]
 
@@ -161,7 +162,7 @@ class Nesterov(Momentum):
             return out
         return update
 
-    def stable_lr(self, curvature):
+    def stable_lr(self, curvature: float) -> float | None:
         mu = self.momentum
         return 2.0 * (1.0 + mu) / ((1.0 + 2.0 * mu) * curvature)
 
@@ -174,14 +175,15 @@ class Adam(Optimizer):
     [-0.09999999966666669]
     """
 
-    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, batch_size=None):
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 batch_size: int | None = None):
         self.lr = _number("Adam", "lr", lr, 0, None)
         self.beta1 = _number("Adam", "beta1", beta1, 0, 1, low_open=False)
         self.beta2 = _number("Adam", "beta2", beta2, 0, 1, low_open=False)
         self.eps = _number("Adam", "eps", eps, 0, None)
         self.batch_size = _batch("Adam", batch_size)
 
-    def start(self, params):
+    def start(self, params: list) -> Callable:
         lr, b1, b2, eps = self.lr, self.beta1, self.beta2, self.eps
         m = [np.zeros_like(np.asarray(p, dtype=float)) for p in params]
         s = [np.zeros_like(np.asarray(p, dtype=float)) for p in params]
@@ -202,7 +204,7 @@ class Adam(Optimizer):
 OPTIMIZERS = {"gd": GD, "sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}
 
 
-def make_optimizer(name, **hyperparameters):
+def make_optimizer(name: str, **hyperparameters) -> "Optimizer":
     """An optimizer from its name (gd, sgd, momentum, nesterov, adam) and hyperparameters.
 
     Hyperparameters left out or None take the class defaults (e.g. a command
@@ -215,10 +217,9 @@ def make_optimizer(name, **hyperparameters):
     if cls is None:
         raise ArgumentError("unknown optimizer %r; use one of %s" % (name, ", ".join(OPTIMIZERS)))
     given = {k: v for k, v in hyperparameters.items() if v is not None}
-    try:
-        return cls(**given)
-    except TypeError:
-        accepted = [p for p in inspect.signature(cls).parameters]
-        unknown = sorted(set(given) - set(accepted))
+    accepted = list(inspect.signature(cls).parameters)
+    unknown = sorted(set(given) - set(accepted))
+    if unknown:
         raise ArgumentError("%s takes %s; %s is not one of them"
-                            % (cls.__name__, ", ".join(accepted), ", ".join(unknown))) from None
+                            % (cls.__name__, ", ".join(accepted), ", ".join(unknown)))
+    return cls(**given)

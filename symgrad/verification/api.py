@@ -128,8 +128,9 @@ def _refuted(problem, relation, lhs, rhs, found, points):
                    shown(judged.lhs), shown(judged.rhs), judged.detail)
 
 
-def verify(lhs, rhs, relation="==", assumptions=(), seed=0, *, budget=5.0, points=None,
-           order=None, max_tries=None):
+def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list | tuple" = (),
+           seed: int = 0, *, budget: float = 5.0, points: "int | None" = None,
+           order: "str | None" = None, max_tries: "int | None" = None) -> "Verdict":
     """Decide whether ``lhs <relation> rhs`` holds: proven, probable, or refuted with a counterexample.
 
     Symbols are treated as real (declared assumptions such as ``positive=True``

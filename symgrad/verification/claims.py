@@ -118,7 +118,7 @@ def _files(paths):
     return out
 
 
-def run_claims(claims, title="", stream=None):
+def run_claims(claims: list, title: str = "", stream: "typing.TextIO | None" = None) -> int:
     """Check claims, print the table, return 0 if every verdict is the expected one, else 1."""
     stream = stream or sys.stdout
     if title:

@@ -89,7 +89,7 @@ def _of_residual(name, pred, target, f):
 
 # --- regression ---------------------------------------------------------------------
 
-def mse(pred, target):
+def mse(pred: sp.Expr, target: sp.Expr) -> sp.Expr:
     """Squared error (pred - target)**2; batch form: the mean over every entry.
 
     >>> p, y = sp.symbols("p y")
@@ -100,7 +100,7 @@ def mse(pred, target):
     return Mean(_had(p - y, p - y)) if batch else (p - y)**2
 
 
-def mae(pred, target):
+def mae(pred: sp.Expr, target: sp.Expr) -> sp.Expr:
     """Absolute error |pred - target|; batch form: the mean over every entry.
 
     >>> p, y = sp.symbols("p y")
@@ -110,7 +110,7 @@ def mae(pred, target):
     return _of_residual("mae", pred, target, sp.Abs)
 
 
-def huber(pred, target, delta=1):
+def huber(pred: sp.Expr, target: sp.Expr, delta: "sp.Expr | float" = 1) -> sp.Expr:
     """Huber loss of r = pred - target: r**2/2 where |r| <= delta, else delta*(|r| - delta/2).
 
     >>> p, y = sp.symbols("p y")
@@ -122,7 +122,7 @@ def huber(pred, target, delta=1):
         (r**2 / 2, sp.Abs(r) <= d), (d * (sp.Abs(r) - d / 2), True)))
 
 
-def smooth_l1(pred, target, beta=1):
+def smooth_l1(pred: sp.Expr, target: sp.Expr, beta: "sp.Expr | float" = 1) -> sp.Expr:
     """Smooth L1 of r = pred - target: r**2/(2 beta) where |r| < beta, else |r| - beta/2.
 
     >>> p, y = sp.symbols("p y")
@@ -134,7 +134,7 @@ def smooth_l1(pred, target, beta=1):
         (r**2 / (2 * b), sp.Abs(r) < b), (sp.Abs(r) - b / 2, True)))
 
 
-def log_cosh(pred, target):
+def log_cosh(pred: sp.Expr, target: sp.Expr) -> sp.Expr:
     """log(cosh(r)) of r = pred - target; the generated code neither overflows for large
     |r| nor loses digits near r = 0 (see ``rewrite.log_cosh``).
 
@@ -145,7 +145,7 @@ def log_cosh(pred, target):
     return _of_residual("log_cosh", pred, target, lambda r: sp.log(sp.cosh(r)))
 
 
-def quantile(pred, target, q=sp.Rational(1, 2)):
+def quantile(pred: sp.Expr, target: sp.Expr, q: "sp.Expr | float" = sp.Rational(1, 2)) -> sp.Expr:
     """Pinball loss at quantile q in (0, 1): max(q r, (q - 1) r) with r = target - pred.
 
     >>> p, y = sp.symbols("p y")
@@ -158,7 +158,7 @@ def quantile(pred, target, q=sp.Rational(1, 2)):
     return _of_residual("quantile", target, pred, lambda r: sp.Max(q * r, (q - 1) * r))
 
 
-def poisson_nll(log_rate, target, full=False):
+def poisson_nll(log_rate: sp.Expr, target: sp.Expr, full: bool = False) -> sp.Expr:
     """Poisson negative log-likelihood with a log-rate input z: exp(z) - y z (+ log y! if full).
 
     >>> z, y = sp.symbols("z y")
@@ -172,7 +172,7 @@ def poisson_nll(log_rate, target, full=False):
     return sp.exp(z) - y * z + (sp.loggamma(y + 1) if full else 0)
 
 
-def gaussian_nll(mean, target, var, full=False):
+def gaussian_nll(mean: sp.Expr, target: sp.Expr, var: sp.Expr, full: bool = False) -> sp.Expr:
     """Gaussian negative log-likelihood: (log var + (target - mean)**2 / var)/2 (+ log(2 pi)/2 if full).
 
     ``var`` is a scalar, or (batch form) a matrix shaped like ``mean`` or a scalar shared by all.
@@ -194,7 +194,7 @@ def gaussian_nll(mean, target, var, full=False):
 
 # --- classification -----------------------------------------------------------------
 
-def bce_with_logits(logit, target):
+def bce_with_logits(logit: sp.Expr, target: sp.Expr) -> sp.Expr:
     """Binary cross-entropy from a logit z and a target y in [0, 1]: softplus(z) - y z.
 
     Equal to -(y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))), and to TensorFlow's
@@ -208,7 +208,7 @@ def bce_with_logits(logit, target):
     return Mean(_map(z, Softplus) - _had(y, z)) if batch else Softplus(z) - y * z
 
 
-def binary_cross_entropy(prob, target):
+def binary_cross_entropy(prob: sp.Expr, target: sp.Expr) -> sp.Expr:
     """Cross-entropy of a probability p in (0, 1): -(y log p + (1 - y) log(1 - p)).
 
     Prefer ``bce_with_logits`` when p = sigmoid(z): it does not lose precision near 0 and 1.
@@ -224,7 +224,7 @@ def binary_cross_entropy(prob, target):
     return -y * sp.log(p) - (1 - y) * sp.log(1 - p)
 
 
-def softmax_cross_entropy(logits, target):
+def softmax_cross_entropy(logits: sp.Expr, target: sp.Expr) -> sp.Expr:
     """Cross-entropy of softmax(logits) against a target distribution y (one-hot or soft).
 
     Per sample: sum_i y_i (logsumexp(z) - z_i), with lists of k logits and k targets.
@@ -247,7 +247,7 @@ def _hinge(name, score, target, margin, power):
     return Mean(_map(_had(y, s), f)) if batch else f(y * s)
 
 
-def hinge(score, target, margin=1):
+def hinge(score: sp.Expr, target: sp.Expr, margin: "sp.Expr | float" = 1) -> sp.Expr:
     """Hinge loss of a score s and a label y in {-1, +1}: max(0, margin - y s).
 
     >>> s, y = sp.symbols("s y")
@@ -257,7 +257,7 @@ def hinge(score, target, margin=1):
     return _hinge("hinge", score, target, margin, 1)
 
 
-def squared_hinge(score, target, margin=1):
+def squared_hinge(score: sp.Expr, target: sp.Expr, margin: "sp.Expr | float" = 1) -> sp.Expr:
     """Squared hinge loss: max(0, margin - y s)**2 with y in {-1, +1}.
 
     >>> s, y = sp.symbols("s y")
@@ -267,7 +267,8 @@ def squared_hinge(score, target, margin=1):
     return _hinge("squared_hinge", score, target, margin, 2)
 
 
-def focal(logit, target, gamma=2, alpha=None):
+def focal(logit: sp.Expr, target: sp.Expr, gamma: "sp.Expr | float" = 2,
+          alpha: "sp.Expr | float | None" = None) -> sp.Expr:
     """Binary focal loss from a logit z (Lin et al. 2017), target y in {0, 1}.
 
     y sigmoid(-z)**gamma softplus(-z) + (1 - y) sigmoid(z)**gamma softplus(z): the
@@ -289,7 +290,7 @@ def focal(logit, target, gamma=2, alpha=None):
     return y * pos(z) + (1 - y) * neg(z)
 
 
-def kl_divergence(p, q):
+def kl_divergence(p: sp.Expr, q: sp.Expr) -> sp.Expr:
     """Kullback-Leibler divergence KL(p || q) = sum_i p_i log(p_i / q_i), with 0 log 0 = 0.
 
     Per sample: lists of k probabilities. Batch: n x k matrices, one distribution per
@@ -313,7 +314,8 @@ def _sq_dist(a, b, batch):
     return sp.Add(*[(x - y)**2 for x, y in zip(a, b)])
 
 
-def cosine_embedding(a, b, target, margin=0):
+def cosine_embedding(a: sp.Expr, b: sp.Expr, target: sp.Expr,
+                     margin: "sp.Expr | float" = 0) -> sp.Expr:
     """Cosine embedding loss: 1 - cos(a, b) for y = 1, max(0, cos(a, b) - margin) for y = -1.
 
     Written (1 + y)/2 (1 - cos) + (1 - y)/2 max(0, cos - margin), exact for y = ±1.
@@ -337,7 +339,7 @@ def cosine_embedding(a, b, target, margin=0):
     return (1 + y) / 2 * (1 - cos) + (1 - y) / 2 * sp.Max(0, cos - m)
 
 
-def contrastive(a, b, target, margin=1):
+def contrastive(a: sp.Expr, b: sp.Expr, target: sp.Expr, margin: "sp.Expr | float" = 1) -> sp.Expr:
     """Contrastive loss (Hadsell et al. 2006) with d = |a - b| and y = 1 for a similar pair.
 
     y d**2/2 + (1 - y) max(0, margin - d)**2/2. Per sample: a, b lists of d scalars.
@@ -359,7 +361,8 @@ def contrastive(a, b, target, margin=1):
     return y * s / 2 + (1 - y) * far(s)
 
 
-def triplet_margin(anchor, positive, negative, margin=1):
+def triplet_margin(anchor: sp.Expr, positive: sp.Expr, negative: sp.Expr,
+                   margin: "sp.Expr | float" = 1) -> sp.Expr:
     """Triplet margin loss: max(0, |a - p| - |a - n| + margin), Euclidean distances.
 
     Per sample: three lists of d scalars. Batch: three n x d matrices; the mean over rows.

@@ -3,7 +3,10 @@
 Each constructor returns a :class:`Model`: the output expression (a prediction,
 or logits for the classifiers), the parameters (MatrixSymbols, in layer order),
 the input and target data symbols, a default loss, and two NumPy helpers:
-``init`` draws parameter arrays for concrete sizes, ``predict`` runs the model.
+``init`` draws parameter arrays for concrete sizes, ``predict`` runs the model
+through code symgrad generates for its output (``compile_expression``), so a
+prediction is computed by the same printer, in the same stable forms, as the
+gradients ``fit`` trains with.
 
 Shapes: X is n x d (one sample per row), a layer's weight W is fan_in x fan_out,
 its bias b is 1 x fan_out and broadcasts over the rows as ``OneMatrix(n, 1)*b``.
@@ -18,14 +21,15 @@ X*W + 1*b
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import sympy as sp
-from scipy import special
 
 from . import losses
 from ..errors import ArgumentError
 from ..ops.nodes import Sigmoid, Softplus
+from ..pipeline.function import CompiledExpression, compile_expression
 
 __all__ = ["Model", "linear_regression", "logistic_regression", "softmax_regression", "mlp",
            "ACTIVATIONS"]
@@ -33,13 +37,13 @@ __all__ = ["Model", "linear_regression", "logistic_regression", "softmax_regress
 n, d, k = sp.symbols("n d k", integer=True, positive=True)
 _u = sp.Dummy("u", real=True)
 
-# name -> (SymPy function of a scalar, NumPy function)
+# name -> the SymPy function of a scalar (the NumPy code is generated from it)
 ACTIVATIONS = {
-    "tanh": (sp.tanh, np.tanh),
-    "sigmoid": (Sigmoid, special.expit),
-    "relu": (lambda t: sp.Max(t, 0), lambda a: np.maximum(a, 0)),
-    "softplus": (Softplus, lambda a: np.logaddexp(0, a)),
-    "identity": (lambda t: t, lambda a: a),
+    "tanh": sp.tanh,
+    "sigmoid": Sigmoid,
+    "relu": lambda t: sp.Max(t, 0),
+    "softplus": Softplus,
+    "identity": lambda t: t,
 }
 
 
@@ -61,11 +65,11 @@ class Model:
     scalar: bool = False
 
     @property
-    def data(self):
+    def data(self) -> tuple:
         """The data symbols, inputs then target (the keys of ``fit``'s ``data``)."""
         return self.inputs + (self.target,)
 
-    def init(self, sizes=None, seed=0):
+    def init(self, sizes: dict | None = None, seed: int = 0) -> dict:
         """Parameter arrays for concrete sizes: Glorot-uniform weights, zero biases.
 
         ``sizes`` maps dimension symbols (or their names) to ints, for every
@@ -95,8 +99,11 @@ class Model:
             out[b] = np.zeros((1, fan_out))
         return out
 
-    def predict(self, values, X):
+    def predict(self, values: dict, X: "np.ndarray | list") -> np.ndarray:
         """The model's output (logits for classifiers) for inputs X (n x d), in NumPy.
+
+        ``values`` maps each parameter (or its name) to its value, e.g. ``fit(...).params``.
+        Returns n outputs (an n x k array for a matrix model).
 
         >>> m = linear_regression(scalar=True)
         >>> w, b = m.params
@@ -104,18 +111,21 @@ class Model:
         array([3., 5.])
         """
         X = np.asarray(X, dtype=float)
-        if self.scalar:
-            weights, b, _ = self.layers[0]
-            X = X.reshape(-1, 1) if X.ndim == 1 else X
-            if X.shape[1] != len(weights):
-                raise ArgumentError("%s: X has %d columns but the model has %d inputs (%s)"
-                                    % (self.name, X.shape[1], len(weights),
-                                       ", ".join(map(str, self.inputs))))
-            return X @ np.array([float(_get(values, w)) for w in weights]) + float(_get(values, b))
-        H = X.reshape(-1, 1) if X.ndim == 1 else X
-        for W, b, act in self.layers:
-            H = ACTIVATIONS[act][1](H @ np.asarray(_get(values, W)) + np.asarray(_get(values, b)))
-        return H
+        X = X.reshape(-1, 1) if X.ndim == 1 else X
+        params = [_get(values, p) for p in self.params]
+        if not self.scalar:
+            return self.forward(*params, X)
+        if X.ndim != 2 or X.shape[1] != len(self.inputs):
+            raise ArgumentError("%s: X has shape %s but the model has %d inputs (%s); give one "
+                                "column per input" % (self.name, X.shape, len(self.inputs),
+                                                      ", ".join(map(str, self.inputs))))
+        out = self.forward(*[float(v) for v in params], *X.T)
+        return np.broadcast_to(out, X.shape[:1]).copy()
+
+    @cached_property
+    def forward(self) -> CompiledExpression:
+        """The output compiled by symgrad: ``forward(*param_values, *input_values)``."""
+        return compile_expression(self.output, list(self.params) + list(self.inputs))
 
 
 def _get(values, symbol):
@@ -168,7 +178,7 @@ def _activation(name):
 def _apply(act, Z):
     if act == "identity":
         return Z
-    return Z.applyfunc(sp.Lambda(_u, ACTIVATIONS[act][0](_u)))
+    return Z.applyfunc(sp.Lambda(_u, ACTIVATIONS[act](_u)))
 
 
 _LOSSES = {"mse": losses.mse, "bce": losses.bce_with_logits, "softmax": losses.softmax_cross_entropy}
@@ -205,7 +215,8 @@ def _scalar_linear(name, features, loss):
                  ((tuple(ws), b, "identity"),), scalar=True)
 
 
-def linear_regression(features=d, outputs=1, *, scalar=False):
+def linear_regression(features: "int | sp.Symbol | str" = d, outputs: "int | sp.Symbol | str" = 1,
+                      *, scalar: bool = False) -> "Model":
     """Linear regression X W + b with the mean squared error (default loss).
 
     Batch form: X n x d, W d x k, b 1 x k, Y n x k (``outputs`` = k). With
@@ -219,7 +230,7 @@ def linear_regression(features=d, outputs=1, *, scalar=False):
     return _network("linear_regression", [features, outputs], "identity", "mse", single=True)
 
 
-def logistic_regression(features=d, *, scalar=False):
+def logistic_regression(features: "int | sp.Symbol | str" = d, *, scalar: bool = False) -> "Model":
     """Logistic regression: logits X W + b and binary cross-entropy with logits.
 
     Batch form: X n x d, W d x 1, b 1 x 1, Y n x 1 with labels in {0, 1}; the loss is
@@ -235,7 +246,8 @@ def logistic_regression(features=d, *, scalar=False):
     return _network("logistic_regression", [features, 1], "identity", "bce", single=True)
 
 
-def softmax_regression(features=d, classes=k):
+def softmax_regression(features: "int | sp.Symbol | str" = d,
+                       classes: "int | sp.Symbol | str" = k) -> "Model":
     """Multinomial logistic regression: logits X W + b (n x k), softmax cross-entropy.
 
     Y is n x k, one-hot (or a distribution per row).
@@ -246,7 +258,7 @@ def softmax_regression(features=d, classes=k):
     return _network("softmax_regression", [features, classes], "identity", "softmax", single=True)
 
 
-def mlp(widths, activation="tanh", loss="mse"):
+def mlp(widths: list, activation: str = "tanh", loss: str = "mse") -> "Model":
     """A multilayer perceptron: widths (d, h1, ..., k), hidden ``activation``, linear output.
 
     Each width is an int or a dimension Symbol (or a name). Layer i has W_i

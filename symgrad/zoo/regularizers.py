@@ -29,7 +29,7 @@ def _params(name, params):
     return out
 
 
-def l1(params, strength=1):
+def l1(params: "sp.Expr | list", strength: "sp.Expr | float" = 1) -> sp.Expr:
     """L1 penalty strength * sum |w| over Symbols and every entry of MatrixSymbols.
 
     >>> w1, w2 = sp.symbols("w1 w2")
@@ -40,7 +40,7 @@ def l1(params, strength=1):
     return sp.sympify(strength) * sp.Add(*terms)
 
 
-def l2(params, strength=1):
+def l2(params: "sp.Expr | list", strength: "sp.Expr | float" = 1) -> sp.Expr:
     """L2 penalty strength * sum w**2 (the squared Euclidean / Frobenius norm).
 
     >>> w1, w2 = sp.symbols("w1 w2")
@@ -51,7 +51,8 @@ def l2(params, strength=1):
     return sp.sympify(strength) * sp.Add(*terms)
 
 
-def elastic_net(params, alpha=1, l1_ratio=sp.Rational(1, 2)):
+def elastic_net(params: "sp.Expr | list", alpha: "sp.Expr | float" = 1,
+                l1_ratio: "sp.Expr | float" = sp.Rational(1, 2)) -> sp.Expr:
     """Elastic net (scikit-learn's convention): alpha (l1_ratio |w|_1 + (1 - l1_ratio)/2 |w|_2**2).
 
     >>> w = sp.Symbol("w")

@@ -1,0 +1,396 @@
+"""Index graph -> readable NumPy source with no Python loop over an index.
+
+Every node is an array whose axes are its indices in canonical order, so an
+elementwise op only inserts new axes (``t0[:, None]``) to broadcast by name. A sum of
+a product is one ``np.einsum`` call with an optimized contraction path, printed as ``@``
+when it is a plain matrix product; other sums are ``np.sum(..., axis=...)``. A read
+``x[i + k, c]`` (a valid 1-D convolution) is a sliding-window view. Dimensions (n, d, ...)
+are read from the arrays' shapes, as the matrix code does.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ..errors import ShapeMismatch, UnsupportedExpression
+from ..graph.index_ir import Access, Delta, Position, Reduce, Spread, order
+from ..graph.ir import ancestors
+from ..ops import is_elementwise
+from ..ops.helpers import HELPERS
+from ..ops.plumbing import Const
+from .printer import ATOM, CALL, Code, CodePrinter
+
+__all__ = ["IndexProgram", "generate_index", "dimension_sources"]
+
+MATMUL, MUL = 45, 50
+
+
+@dataclass
+class IndexProgram:
+    """What to generate for a loss written with indices."""
+
+    graph: object
+    loss: object
+    inputs: list                   # IndexedBases and Symbols, in signature order
+    wrt: list
+    reads: dict                    # param key -> [(access node, adjoint node)]
+    names: dict                    # input (and dimension) -> identifier
+    dims: dict = field(default_factory=dict)    # dimension symbol -> (input, axis, offset)
+    title: str = ""
+
+
+def dimension_sources(graph, inputs):
+    """{dimension symbol: (input, axis, offset)} in solving order: D = shape[axis] - offset.
+
+    An axis read at i (or i + k + c) holds positions up to hi_i (+ hi_k + c), so it is
+    hi + 1 long; a dimension that appears alone (coefficient 1) in that bound, all other
+    dimensions in it known, is read from that axis. Plain reads of arrays with more axes
+    are preferred, so ``n`` comes from ``x`` rather than a slice of it.
+    """
+    out = {}
+    by_base = {b.label if isinstance(b, sp.IndexedBase) else b: b for b in inputs}
+    accesses = [n for n in graph.nodes if n.op is Access and n.extra[1]
+                and n.extra[0].label in by_base]
+    accesses.sort(key=lambda n: (sum(len(e.free_symbols) > 1 for e in n.extra[1]),
+                                 -len(n.extra[1]), n.id))
+    progress = True
+    while progress:
+        progress = False
+        for n in accesses:
+            base = by_base[n.extra[0].label]
+            for axis, e in enumerate(n.extra[1]):
+                if not e.free_symbols or not all(s in graph.ranges for s in e.free_symbols):
+                    continue
+                top = sp.expand(e.xreplace({s: graph.ranges[s][1] for s in e.free_symbols}))
+                unknown = [D for D in top.free_symbols if D not in out]
+                if len(unknown) == 1 and sp.expand(top - unknown[0]).free_symbols.isdisjoint(unknown) \
+                        and top.coeff(unknown[0]) == 1:
+                    out[unknown[0]] = (base, axis, sp.expand(top - unknown[0]) + 1)
+                    progress = True
+    return out
+
+
+class _Emitter:
+    def __init__(self, program, outputs):
+        self.p = program
+        self.g = program.graph
+        self.printer = CodePrinter()
+        self.names = dict(program.names)
+        self.lines, self.text = [], {}
+        self.count = 0
+        self.uses, self.actual = {}, {}
+        for n in ancestors(outputs):
+            for a in n.args:
+                self.uses[a.id] = self.uses.get(a.id, 0) + 1
+        for o in outputs:
+            self.uses[o.id] = self.uses.get(o.id, 0) + 2
+
+    def ax(self, n):
+        """The indices ``n``'s array really has: a spread (a value stretched over more indices)
+        is left to NumPy's broadcasting, so it adds none."""
+        out = self.actual.get(n.id)
+        if out is None:
+            if n.op is Spread:
+                out = self.ax(n.args[0])
+            elif n.op is Reduce:
+                out = tuple(i for i in self.ax(n.args[0]) if i not in n.extra)
+            elif n.op in (Access, Delta, Const, Position):
+                out = n.idx
+            else:
+                out = order(i for a in n.args for i in self.ax(a))
+            self.actual[n.id] = out
+        return out
+
+    def inline(self, n):
+        """A single-use elementwise node is written into its user."""
+        return is_elementwise(n.op) and self.uses.get(n.id, 0) == 1
+
+    def sympy(self, n, idx):
+        """A SymPy expression over Code placeholders for ``n`` aligned to ``idx``."""
+        if n.op is Const:
+            return self.number(n.value)
+        if n.op is Spread:
+            return self.sympy(n.args[0], idx)
+        if self.inline(n) and self.ax(n) == tuple(idx):
+            args = [self.sympy(a, idx) for a in n.args]
+            if n.op is sp.Piecewise:
+                return sp.Piecewise(*zip(args[0::2], args[1::2]), evaluate=False)
+            return n.op(*args)
+        return Code(self.aligned(n, idx), ATOM)
+
+    # --- sizes ---------------------------------------------------------------------------
+
+    def dim(self, e):
+        e = sp.sympify(e)
+        return self.printer.doprint(e.xreplace({s: Code(self.names.get(s, s.name))
+                                                for s in e.free_symbols}))
+
+    def number(self, value):
+        """A constant, its dimension symbols (a count of copies: n, d) named."""
+        return value.xreplace({s: Code(self.names.get(s, s.name)) for s in value.free_symbols})
+
+    def size(self, i):
+        lo, hi = self.g.ranges[i]
+        return self.dim(sp.sympify(hi) - lo + 1)
+
+    # --- nodes ---------------------------------------------------------------------------
+
+    def ref(self, n):
+        """(text, precedence) of a node as an argument: inputs and numbers inline."""
+        if n.id in self.text:
+            return self.text[n.id]
+        if n.op is Spread:
+            return self.ref(n.args[0])
+        if self.inline(n):
+            return self.expression(n)
+        if n.op is Const:
+            return self.printer.code(self.number(n.value))
+        if n.op is Access:
+            out = self.access(n)
+        else:
+            out = (self.statement(n), ATOM)
+        self.text[n.id] = out
+        return out
+
+    def statement(self, n):
+        text, _ = self.expression(n)
+        name = "t%d" % self.count
+        self.count += 1
+        self.lines.append("%s = %s" % (name, text))
+        return name
+
+    def expression(self, n):
+        if n.op is Reduce:
+            return self.reduce(n)
+        if n.op is Delta:
+            i, j = n.extra
+            return "np.eye(%s)" % self.size(i), CALL
+        if n.op is Position:
+            lo, hi = self.g.ranges[n.extra]
+            return "np.arange(%s, %s)" % (self.dim(lo), self.dim(sp.sympify(hi) + 1)), CALL
+        if is_elementwise(n.op):
+            args = [self.sympy(x, self.ax(n)) for x in n.args]
+            if n.op is sp.Piecewise:
+                expr = sp.Piecewise(*zip(args[0::2], args[1::2]), evaluate=False)
+            else:
+                expr = n.op(*args, evaluate=False) if n.op in (sp.Add, sp.Mul, sp.Pow) \
+                    else n.op(*args)
+            return self.printer.code(expr)
+        raise UnsupportedExpression("no NumPy printer for index op %s" % getattr(n.op, "__name__", n.op))
+
+    def aligned(self, a, idx):
+        """``a``'s array with new axes where ``idx`` has indices ``a`` lacks."""
+        while a.op is Spread:
+            a = a.args[0]
+        text, prec = self.ref(a)
+        if self.ax(a) == tuple(idx) or not self.ax(a):
+            return text if prec >= CALL else "(%s)" % text
+        keys = ", ".join(":" if i in self.ax(a) else "None" for i in idx)
+        base = text if prec >= ATOM else "(%s)" % text
+        return "%s[%s]" % (base, keys)
+
+    def reduce(self, n):
+        arg = n.args[0]
+        while arg.op is Spread:
+            arg = arg.args[0]
+        missing = [i for i in n.extra if i not in self.ax(arg)]
+        if missing:                          # a sum over copies: the count times the value
+            text = self.reduce_present(n, arg, [i for i in n.extra if i in self.ax(arg)])
+            count = self.dim(self.g.size_of(missing))
+            return "(%s)*%s" % (count, self.wrap(text, 51)), 50
+        return self.reduce_present(n, arg, n.extra)
+
+    def reduce_present(self, n, arg, summed):
+        if not summed:
+            return self.ref(arg)
+        factors = [f.args[0] if f.op is Spread else f for f in _factors(arg)]
+        arrays = [f for f in factors if self.ax(f)]
+        scalars = [f for f in factors if not self.ax(f)]
+        if len(arrays) == 1 and scalars:
+            core = self.total(arrays[0], n, summed)
+            scale = "*".join(self.wrap(self.ref(q), 50) for q in scalars)
+            return "%s*%s" % (scale, core[0]), 50
+        if len(arrays) >= 2:
+            core = self.contraction(arrays, self.ax(n))
+            if scalars:
+                scale = "*".join(self.wrap(self.ref(s), 50) for s in scalars)
+                return "%s*%s" % (scale, core[0] if core[1] >= 50 else "(%s)" % core[0]), 50
+            return core
+        return self.total(arg, n, summed)
+
+    def total(self, arg, n, summed):
+        """np.sum of ``arg`` over the indices ``summed``."""
+        if not self.ax(n):
+            return "np.sum(%s)" % self.ref(arg)[0], CALL
+        axes = tuple(self.ax(arg).index(i) for i in summed)
+        axis = axes[0] if len(axes) == 1 else "(%s)" % ", ".join(map(str, axes))
+        return "np.sum(%s, axis=%s)" % (self.ref(arg)[0], axis), CALL
+
+    def wrap(self, ref, level):
+        return ref[0] if ref[1] >= level else "(%s)" % ref[0]
+
+    def contraction(self, arrays, out_idx):
+        matmul = self.matmul(arrays, out_idx)
+        if matmul is not None:
+            return matmul
+        letters = {}
+        for a in arrays:
+            for i in self.ax(a):
+                letters.setdefault(i, string.ascii_letters[len(letters)])
+        spec = ",".join("".join(letters[i] for i in self.ax(a)) for a in arrays) + "->" + \
+            "".join(letters[i] for i in out_idx)
+        operands = ", ".join(self.ref(a)[0] for a in arrays)
+        return 'np.einsum("%s", %s, optimize=True)' % (spec, operands), CALL
+
+    def matmul(self, arrays, out_idx):
+        """A @ B when two arrays of rank <= 2 share exactly the contracted index."""
+        if len(arrays) != 2:
+            return None
+        a, b = arrays
+        ia, ib = self.ax(a), self.ax(b)
+        shared = set(ia) & set(ib)
+        if len(shared) != 1 or len(ia) > 2 or len(ib) > 2 or shared & set(out_idx):
+            return None
+        (c,) = shared
+        options = []
+        for x, y in ((a, b), (b, a)):
+            ix, iy = self.ax(x), self.ax(y)
+            result = [i for i in ix if i != c] + [i for i in iy if i != c]
+            if tuple(result) == tuple(out_idx):
+                flips = (len(ix) == 2 and ix.index(c) == 0) + (len(iy) == 2 and iy.index(c) == 1)
+                options.append((flips, len(ix) < len(iy), x, y))
+        if not options:
+            return None
+        _, _, x, y = min(options, key=lambda o: o[:2])
+        return "%s @ %s" % (self.oriented(x, c, last=True), self.oriented(y, c, last=False)), MATMUL
+
+    def oriented(self, a, c, last):
+        text = self.wrap(self.ref(a), MUL + 1 if not last else MUL)
+        ia = self.ax(a)
+        if len(ia) == 2 and (ia.index(c) == 1) != last:
+            return "%s.T" % self.wrap(self.ref(a), CALL)
+        return text
+
+    def access(self, n):
+        base, pattern = n.extra
+        name = self.names[base]
+        if not pattern:
+            return name, ATOM
+        text, labels = name, []
+        keys, windows = [], []
+        for axis, e in enumerate(pattern):
+            symbols = sorted(e.free_symbols, key=str)
+            c = e - sum(symbols)
+            if not symbols:
+                keys.append(self.dim(e))
+            elif len(symbols) == 1:
+                s = symbols[0]
+                lo, hi = self.g.ranges[s]
+                keys.append(self.slice(base, axis, lo + c, hi + c))
+                labels.append(s)
+            elif len(symbols) == 2:
+                s, t = symbols
+                (lo_s, hi_s), (lo_t, hi_t) = self.g.ranges[s], self.g.ranges[t]
+                keys.append(self.slice(base, axis, lo_s + lo_t + c, hi_s + hi_t + c))
+                windows.append((len(labels), t))
+                labels.append(s)
+            else:
+                raise UnsupportedExpression("%s: an axis read at %s (three or more indices)" % (base, e))
+        if any(k != ":" for k in keys):
+            text = "%s[%s]" % (name, ", ".join(keys))
+        for position, t in windows:
+            text = "np.lib.stride_tricks.sliding_window_view(%s, %s, axis=%d)" % (
+                text, self.size(t), position)
+            labels.append(t)
+        if len(set(labels)) != len(labels):
+            raise UnsupportedExpression("%s read with a repeated index %s; write the diagonal "
+                                        "with KroneckerDelta" % (base, pattern))
+        perm = [labels.index(i) for i in n.idx]
+        if perm != list(range(len(perm))):
+            text = "%s.T" % text if len(perm) == 2 else "np.transpose(%s, %s)" % (text, tuple(perm))
+        return text, ATOM
+
+    def slice(self, base, axis, lo, hi):
+        source = self.p.dims
+        lo, hi = sp.sympify(lo), sp.sympify(hi)
+        for D, (b, ax, offset) in source.items():
+            if b == base and ax == axis and lo == 0 and sp.expand(hi + 1 - (D + offset)) == 0:
+                return ":"                   # the axis this very bound was read from
+        return "%s:%s" % (self.dim(lo) if lo != 0 else "", self.dim(hi + 1))
+
+
+def _factors(n):
+    if n.op is sp.Mul:
+        return _factors(n.args[0]) + _factors(n.args[1])
+    return [n]
+
+
+def generate_index(program):
+    """Source of a module with ``value`` and ``value_and_grad`` for an index program."""
+    value = _Emitter(program, [program.loss])
+    loss = value.ref(program.loss)[0]
+    value_lines = value.lines + ["return %s" % loss]
+    outputs = [program.loss] + [adj for reads in program.reads.values() for _, adj in reads]
+    both = _Emitter(program, outputs)
+    loss = both.ref(program.loss)[0]
+    grads = [_gradient(both, w) for w in program.wrt]
+    ret = ", ".join(grads) + ("," if len(grads) == 1 else "")
+    both_lines = both.lines + ["return %s, (%s)" % (loss, ret)]
+    header = ['"""Generated by symgrad. Regenerate rather than edit.', "",
+              "loss = " + _ascii(program.title), "",
+              "Arrays are read as written (index notation); sizes come from their shapes.",
+              '"""', "import numpy as np"]
+    if value.printer.uses_special or both.printer.uses_special:
+        header.append("from scipy import special")
+    signature = ", ".join(program.names[s] for s in program.inputs)
+    printer = _Emitter(program, [])
+    dims = ["%s = %s" % (program.names[D], printer.dim(sp.Symbol("_shape_%d" % k) - off)
+                         .replace("_shape_%d" % k, "%s.shape[%d]" % (program.names[b], axis)))
+            for k, (D, (b, axis, off)) in enumerate(program.dims.items())]
+    parts = ["\n".join(header)]
+    parts += [HELPERS[name] for name in sorted(value.printer.helpers | both.printer.helpers)]
+    for fname, body in (("value", value_lines), ("value_and_grad", both_lines)):
+        lines = ["def %s(%s):" % (fname, signature)] + ["    " + x for x in dims + body]
+        parts.append("\n".join(lines))
+    return "\n\n\n".join(parts) + "\n"
+
+
+def _gradient(em, w):
+    """Statements that assemble the gradient array of parameter ``w``; returns its name."""
+    key = w.label if isinstance(w, sp.IndexedBase) else w
+    reads = em.p.reads.get(key, [])
+    name = "grad_" + em.p.names[w]
+    if not isinstance(w, sp.IndexedBase):
+        terms = [em.ref(adj)[0] for _, adj in reads] or ["0.0"]
+        em.lines.append("%s = %s" % (name, " + ".join(terms)))
+        return name
+    em.lines.append("%s = np.zeros(%s.shape)" % (name, em.p.names[w]))
+    for node, adj in reads:
+        pattern = node.extra[1]
+        keys, labels = [], []
+        for axis, e in enumerate(pattern):
+            symbols = sorted(e.free_symbols, key=str)
+            if len(symbols) != 1:
+                raise UnsupportedExpression("parameter %s read at %s: symgrad differentiates "
+                                            "parameters read at i or i + c" % (w, e))
+            s = symbols[0]
+            lo, hi = em.g.ranges[s]
+            c = e - s
+            keys.append(em.slice(w, axis, lo + c, hi + c))
+            labels.append(s)
+        text = em.aligned(adj, tuple(sorted(labels, key=lambda s: s.name)))
+        order = sorted(labels, key=lambda s: s.name)
+        perm = [order.index(s) for s in labels]
+        if perm != list(range(len(perm))):
+            text = "np.transpose(%s, %s)" % (text, tuple(perm))
+        target = name if all(k == ":" for k in keys) else "%s[%s]" % (name, ", ".join(keys))
+        em.lines.append("%s += %s" % (target, text))
+    return name
+
+
+def _ascii(title):
+    text = " ".join(title.split())[:300]
+    return text.replace("\\", "\\\\").replace('"""', "'''").encode("ascii", "backslashreplace").decode("ascii")

@@ -1,0 +1,201 @@
+"""Reverse accumulation over the index graph, and ``grad`` for losses written with indices.
+
+The same registry rules as the matrix graph, applied to whole index expressions: an
+elementwise node's contribution to an argument is summed over the indices the argument
+does not carry (the adjoint of broadcasting by name); a sum's adjoint is spread back
+over the summed indices. No sum is ever expanded into scalars, so the result stays
+symbolic in n, d, ... and no KroneckerDelta appears.
+
+The adjoint of a parameter read as ``w[j]`` is an expression in the free index ``j``;
+``grad(L, w[k])`` renames it to the indices asked for.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import ArgumentError, UnsupportedExpression
+from ..graph.index_ir import Access, Delta, IndexLowering, Position, Reduce, Spread, order
+from ..ops import CONDITION, lookup
+from ..ops.plumbing import Const
+
+__all__ = ["index_backward", "index_grad", "raise_index", "param_base"]
+
+
+def param_base(w):
+    """The IndexedBase or Symbol a ``wrt`` item names (w, w[j] or b)."""
+    if isinstance(w, sp.Indexed):
+        return w.base
+    if isinstance(w, (sp.IndexedBase, sp.Symbol)):
+        return w
+    raise ArgumentError("wrt must be an IndexedBase, an Indexed like w[j], or a Symbol; got %r" % (w,))
+
+
+def _key(base):
+    return base.label if isinstance(base, sp.IndexedBase) else base
+
+
+def index_backward(lowering, out, bases):
+    """{param key: [(access node, adjoint node)]}: the adjoint of every read of each parameter."""
+    g = lowering.graph
+    wanted = {_key(b) for b in bases}
+    depends = {}
+    for n in g.nodes[:out.id + 1]:
+        depends[n.id] = (n.op is Access and _key(n.extra[0]) in wanted) or \
+            any(depends.get(a.id, False) for a in n.args)
+    adjoints = {out.id: [g.const(1)]}
+    found = {k: [] for k in wanted}
+    for n in reversed(g.nodes[:out.id + 1]):
+        parts = adjoints.pop(n.id, None)
+        if parts is None or not depends[n.id]:
+            continue
+        adj = g.add(*parts)
+        if n.op is Access:
+            found[_key(n.extra[0])].append((n, adj))
+            continue
+        for a, c in zip(n.args, _contributions(lowering, n, adj)):
+            if c is None or not depends[a.id]:
+                continue
+            c = g.reduce(c, set(c.idx) - set(a.idx))
+            if set(c.idx) != set(a.idx):
+                c = g.spread(c, a.idx)
+            adjoints.setdefault(a.id, []).append(c)
+    return found
+
+
+def _contributions(lowering, n, adj):
+    g = lowering.graph
+    if n.op is Reduce:
+        return [g.spread(adj, n.args[0].idx)]
+    if n.op is Spread:
+        return [adj]
+    if n.op in (Delta, Const, Position):
+        return []
+    op = lookup(n.op)
+    if op is None or op.rule is None:
+        raise UnsupportedExpression("no derivative rule for %s in an index expression"
+                                    % getattr(n.op, "__name__", n.op))
+    if op.kind == CONDITION:
+        return [None] * len(n.args)
+    bindings = {}
+
+    def placeholder(node, name):
+        if node.is_const:
+            return node.value
+        p = sp.Dummy(name, real=True)
+        bindings[p] = node
+        return p
+
+    G, ans = placeholder(adj, "g"), placeholder(n, "ans")
+    args = [placeholder(a, "x") for a in n.args]
+    return [None if c is None else lowering.template(c, bindings) for c in op.rule(G, ans, *args)]
+
+
+# --- back to SymPy -------------------------------------------------------------------------
+
+def raise_index(graph, node, memo=None):
+    """A TGraph node as a SymPy expression (Sums for reductions, free indices left free)."""
+    memo = {} if memo is None else memo
+    out = memo.get(node.id)
+    if out is not None:
+        return out
+    args = [raise_index(graph, a, memo) for a in node.args]
+    op = node.op
+    if op is Const:
+        out = node.value
+    elif op is Access:
+        base, indices = node.extra
+        out = base[indices] if indices else base
+    elif op is Reduce:
+        out = sp.Sum(args[0], *[(i, *graph.ranges[i]) for i in node.extra])
+    elif op is Spread:
+        out = args[0]
+    elif op is Delta:
+        out = sp.KroneckerDelta(*node.extra)
+    elif op is Position:
+        out = node.extra
+    elif op is sp.Piecewise:
+        out = sp.Piecewise(*zip(args[0::2], args[1::2]))
+    else:
+        shown = lookup(op).shown
+        out = shown(*args) if shown is not None else op(*args)
+    memo[node.id] = out
+    return out
+
+
+def _target(w, reads, rank, taken):
+    """The indices a gradient is written in: those of w[j]; for w, those it is read at
+    (when every read uses plain index symbols), else fresh ones."""
+    if isinstance(w, sp.Indexed):
+        return tuple(w.indices)
+    patterns = {node.extra[1] for node, _ in reads}
+    if len(patterns) == 1:
+        (pattern,) = patterns
+        if all(isinstance(p, sp.Symbol) for p in pattern) and len(set(pattern)) == len(pattern):
+            return pattern
+    names = ["j", "k", "l", "m", "p", "q"]
+    out = []
+    for k in range(rank):
+        name = names[k % len(names)] + ("" if k < len(names) else str(k))
+        while sp.Symbol(name, integer=True) in taken or name in {str(s) for s in taken}:
+            name += "_"
+        out.append(sp.Symbol(name, integer=True))
+    return tuple(out)
+
+
+def _rename(term, pattern, target):
+    """The adjoint of a read w[pattern] written at w[target]: i -> t - c for a read at i + c."""
+    subs = {}
+    for p, t in zip(pattern, target):
+        symbols = sorted(p.free_symbols, key=str)
+        if len(symbols) != 1:
+            raise UnsupportedExpression("a parameter read at %s (more than one index in one axis); "
+                                        "symgrad differentiates parameters read at i or i + c" % (p,))
+        s = symbols[0]
+        subs[s] = t - (p - s)
+    return term.xreplace(subs)
+
+
+def _fresh_bound(expr, free):
+    """Rename a summation index that has the name of a free index (Σ_j ... next to a free j
+    is correct but hard to read): the bound one becomes j2, j3, ..."""
+    def rename(e):
+        clash = [lim[0] for lim in e.limits if lim[0] in free]
+        if not clash:
+            return e
+        names = {str(s) for s in e.free_symbols | free}
+        subs = {}
+        for s in clash:
+            k = 2
+            while "%s%d" % (s.name, k) in names:
+                k += 1
+            subs[s] = sp.Symbol("%s%d" % (s.name, k), **s.assumptions0)
+            names.add(subs[s].name)
+        limits = [(subs.get(lim[0], lim[0]), *lim[1:]) for lim in e.limits]
+        return sp.Sum(e.function.xreplace(subs), *limits)
+    return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
+
+
+def index_grad(expr, wrt):
+    """d expr / d wrt for a loss written with indices (see ``symgrad.grad``)."""
+    single = not isinstance(wrt, (list, tuple))
+    items = [wrt] if single else list(wrt)
+    bases = [param_base(w) for w in items]
+    lowering = IndexLowering()
+    out = lowering(expr)
+    if out.idx:
+        raise ArgumentError("the loss has free indices %s; sum over them so it is a scalar"
+                            % ", ".join(map(str, out.idx)))
+    found = index_backward(lowering, out, bases)
+    taken = set(sp.sympify(expr).free_symbols) | set(lowering.graph.ranges)
+    results = []
+    for w, base in zip(items, bases):
+        reads = found[_key(base)]
+        rank = len(reads[0][0].extra[1]) if reads else (len(w.indices) if isinstance(w, sp.Indexed) else 0)
+        target = _target(w, reads, rank, taken)
+        total = sp.S.Zero
+        memo = {}
+        for node, adj in reads:
+            total += _rename(raise_index(lowering.graph, adj, memo), node.extra[1], target)
+        results.append(_fresh_bound(total, set(target)))
+    return results[0] if single else results

@@ -1,0 +1,278 @@
+"""The index graph: losses written with indices (Σᵢ over ``x[i, j]``), as papers write them.
+
+A ``TNode`` is a tensor whose axes are *named by index symbols* (``idx``, in a canonical
+order: sorted by name), so elementwise operations broadcast by name, not by position,
+and arrays of any rank (1 to 4 and beyond) are handled alike. Ops:
+
+``Access``   an IndexedBase read at index expressions: ``x[i, j]``, ``x[i + k, c]``
+             (extra = (base, indices)); a plain Symbol is an Access with no indices
+``Const``    a number (extra = (type name, value))
+``Reduce``   a sum over some indices (extra = the summed indices)
+``Spread``   a value stretched over more indices (extra = the target indices)
+``Delta``    KroneckerDelta(i, j)
+and every elementwise op of the registry (Add, Mul, exp, sigmoid, ...).
+
+Each index has a range (lo, hi) from the Sum that binds it (or from the parameter it
+indexes, for the free index of a gradient). ``IndexLowering`` reads a SymPy expression
+into the graph; nodes are hash-consed like the matrix graph's.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..errors import ShapeMismatch, UnsupportedExpression
+from ..ops import is_elementwise, lookup
+from ..ops.plumbing import Const
+
+__all__ = ["TNode", "TGraph", "Access", "Reduce", "Spread", "Delta", "Position", "IndexLowering",
+           "has_indices", "order"]
+
+
+class Access:
+    """Op marker: an IndexedBase (or Symbol) read at index expressions."""
+
+
+class Reduce:
+    """Op marker: a sum over the indices in ``extra``."""
+
+
+class Spread:
+    """Op marker: a value stretched over the indices in ``extra``."""
+
+
+class Delta:
+    """Op marker: KroneckerDelta of two indices."""
+
+
+class Position:
+    """Op marker: the value of an index itself (x[i]**(j + 1) reads j as a number)."""
+
+
+def order(indices):
+    """The canonical order of a set of index symbols."""
+    return tuple(sorted(set(indices), key=lambda s: s.name))
+
+
+def has_indices(expr):
+    """Whether a SymPy expression is written with indices (Indexed or an IndexedBase)."""
+    expr = sp.sympify(expr)
+    return bool(expr.atoms(sp.Indexed)) or isinstance(expr, (sp.Indexed, sp.IndexedBase))
+
+
+class TNode:
+    """One tensor operation; compare with ``is`` (hash-consed)."""
+
+    __slots__ = ("op", "args", "idx", "extra", "id")
+
+    def __init__(self, op, args, idx, extra, id):
+        self.op, self.args, self.idx, self.extra, self.id = op, args, idx, extra, id
+
+    @property
+    def is_const(self):
+        return self.op is Const
+
+    @property
+    def value(self):
+        return self.extra[1] if self.op is Const else None
+
+    def __repr__(self):
+        return "%s#%d%s" % (getattr(self.op, "__name__", self.op), self.id, list(self.idx))
+
+
+class TGraph:
+    """Hash-consed tensor nodes in topological order, and the range of every index."""
+
+    def __init__(self):
+        self.nodes, self._table = [], {}
+        self.ranges = {}                 # index symbol -> (lo, hi), inclusive
+
+    def _intern(self, op, args, idx, extra):
+        key = (op, tuple(a.id for a in args), idx, extra)
+        node = self._table.get(key)
+        if node is None:
+            node = TNode(op, tuple(args), idx, extra, len(self.nodes))
+            self.nodes.append(node)
+            self._table[key] = node
+        return node
+
+    def const(self, value):
+        value = sp.sympify(value)
+        return self._intern(Const, (), (), (type(value).__name__, value))
+
+    def access(self, base, indices=()):
+        free = order(s for e in indices for s in sp.sympify(e).free_symbols)
+        return self._intern(Access, (), free, (base, tuple(indices)))
+
+    def delta(self, i, j):
+        if i == j:
+            return self.const(1)
+        return self._intern(Delta, (), order((i, j)), (i, j))
+
+    def reduce(self, x, indices):
+        summed = order(s for s in indices if s in x.idx)
+        if not summed:
+            return x
+        if x.is_const:
+            return self.apply(sp.Mul, self.const(self.size_of(summed)), x)
+        if x.op is Spread:                       # the sum of a stretched value: count copies
+            inner = x.args[0]
+            copies = [i for i in summed if i not in inner.idx]
+            out = self.reduce(inner, [i for i in summed if i in inner.idx])
+            if copies:
+                out = self.apply(sp.Mul, self.const(self.size_of(copies)), out)
+            return self.spread(out, set(x.idx) - set(summed))
+        return self._intern(Reduce, (x,), order(set(x.idx) - set(summed)), summed)
+
+    def spread(self, x, idx):
+        idx = order(idx)
+        if idx == x.idx:
+            return x
+        return self._intern(Spread, (x,), idx, idx)
+
+    def size_of(self, indices):
+        out = sp.S.One
+        for i in indices:
+            lo, hi = self.ranges[i]
+            out *= hi - lo + 1
+        return out
+
+    def apply(self, op, *args, extra=None):
+        """An elementwise op; its indices are the union of its arguments'."""
+        simpler = _fold(self, op, args)
+        if simpler is not None:
+            return simpler
+        idx = order(s for a in args for s in a.idx)
+        return self._intern(op, tuple(args), idx, extra)
+
+    def add(self, *xs):
+        out = xs[0]
+        for x in xs[1:]:
+            out = self.apply(sp.Add, out, x)
+        return out
+
+
+def _fold(g, op, args):
+    """Constant folding and x+0, x*1, x*0, x**1 (the index graph's simplifications)."""
+    if all(a.is_const for a in args) and op is not sp.Piecewise:
+        try:
+            value = op(*[a.value for a in args])
+        except (TypeError, ValueError, ZeroDivisionError):
+            return None
+        if value.is_number and not value.has(sp.zoo, sp.nan):
+            return g.const(value)
+        return None
+    if op is sp.Add:
+        a, b = args
+        if a.is_const and a.value == 0:
+            return b if set(a.idx) <= set(b.idx) else None
+        if b.is_const and b.value == 0:
+            return a
+    if op is sp.Mul:
+        a, b = args
+        for x, y in ((a, b), (b, a)):
+            if x.is_const and x.value == 1:
+                return y
+            if x.is_const and x.value == 0:
+                return g.spread(g.const(0), y.idx) if y.idx else g.const(0)
+        if b.is_const and not a.is_const:
+            return g.apply(sp.Mul, b, a)
+    if op is sp.Pow and args[1].is_const and args[1].value == 1:
+        return args[0]
+    return None
+
+
+class IndexLowering:
+    """Read a SymPy expression written with indices into one TGraph."""
+
+    def __init__(self, graph=None):
+        self.graph = graph if graph is not None else TGraph()
+        self.env = {}                  # placeholder -> node (rule templates)
+        self.memo = {}
+
+    def __call__(self, expr):
+        return self._lower(sp.sympify(expr))
+
+    def template(self, expr, bindings):
+        saved = self.env, self.memo
+        self.env, self.memo = dict(bindings), {}
+        try:
+            return self._lower(sp.sympify(expr))
+        finally:
+            self.env, self.memo = saved
+
+    def _lower(self, e):
+        node = self.env.get(e)
+        if node is None:
+            node = self.memo.get(e)
+            if node is None:
+                node = self._dispatch(e)
+                self.memo[e] = node
+        return node
+
+    def _dispatch(self, e):
+        g = self.graph
+        if isinstance(e, sp.Indexed):
+            return self._access(e)
+        if isinstance(e, sp.Symbol):
+            if e in g.ranges:
+                return g._intern(Position, (), (e,), e)
+            return g.access(e)
+        if e in (sp.true, sp.false) or e.is_Number or isinstance(e, sp.NumberSymbol):
+            return g.const(e)
+        if isinstance(e, sp.Sum):
+            return self._sum(e)
+        if isinstance(e, sp.KroneckerDelta):
+            i, j = e.args
+            if not (isinstance(i, sp.Symbol) and isinstance(j, sp.Symbol)):
+                raise UnsupportedExpression("KroneckerDelta%s: give it two index symbols" % (e.args,))
+            return g.delta(i, j)
+        if isinstance(e, sp.IndexedBase):
+            raise UnsupportedExpression("the IndexedBase %s appears without indices; write %s[i] "
+                                        "(with the indices it is read at)" % (e, e))
+        if isinstance(e, sp.Piecewise):
+            flat = [self._lower(part) for pair in e.args for part in pair]
+            return g.apply(sp.Piecewise, *flat)
+        op = lookup(type(e))
+        if op is None or not is_elementwise(type(e)) or getattr(e, "is_Matrix", False):
+            raise UnsupportedExpression("%s node %s in an index expression: symgrad reads Sum, "
+                                        "Indexed, KroneckerDelta and elementwise functions there"
+                                        % (type(e).__name__, e))
+        args = [self._lower(a) for a in e.args]
+        if e.func in (sp.Add, sp.Mul, sp.Max, sp.Min, sp.And, sp.Or) and len(args) > 2:
+            out = args[0]
+            for a in args[1:]:
+                out = g.apply(type(e), out, a)
+            return out
+        return g.apply(type(e), *args)
+
+    def _access(self, e):
+        indices = tuple(sp.sympify(k) for k in e.indices)
+        for k in indices:
+            terms = k.as_coefficients_dict()
+            ok = all((t == 1 and c.is_Integer) or (isinstance(t, sp.Symbol) and c == 1)
+                     for t, c in terms.items())
+            if not ok:
+                raise UnsupportedExpression("index %s of %s: symgrad reads indices of the form i, "
+                                            "i + 1 or i + k (index symbols plus a whole number)"
+                                            % (k, e))
+        return self.graph.access(e.base, indices)
+
+    def _sum(self, e):
+        g = self.graph
+        body = e.function
+        bound = []
+        for limit in e.limits:
+            if len(limit) != 3:
+                raise UnsupportedExpression("Sum %s: give every index its bounds, (i, lo, hi)" % e)
+            i, lo, hi = limit
+            lo, hi = sp.sympify(lo), sp.sympify(hi)
+            if not lo.is_Integer:
+                raise UnsupportedExpression("Sum %s: the lower bound of %s must be a number" % (e, i))
+            old = g.ranges.get(i)
+            if old is not None and (old[0] != lo or sp.expand(old[1] - hi) != 0):
+                raise ShapeMismatch("index %s runs over %s..%s in one Sum and %s..%s in another; "
+                                    "use a different index name for each range" % (i, *old, lo, hi))
+            g.ranges[i] = (lo, hi)
+            bound.append(i)
+        return g.reduce(self._lower(body), bound)

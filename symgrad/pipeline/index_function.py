@@ -1,0 +1,136 @@
+"""``value_and_grad`` for losses written with indices: the index graph's pipeline.
+
+Derive (``derive/index_reverse.py``), print (``codegen/index_emit.py``), compile; the
+callable validates the arrays (rank, and every index's range against the axis it
+reads) before calling the generated code. Any IndexedBase means the loss is evaluated
+as written: no per-sample mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from ..codegen.emit import sanitize_names
+from ..codegen.index_emit import IndexProgram, dimension_sources, generate_index
+from ..derive.index_reverse import index_backward, param_base
+from ..errors import ArgumentError, ShapeMismatch
+from ..graph.index_ir import Access, IndexLowering
+from ..graph.lower import as_expression
+
+__all__ = ["index_value_and_grad", "IndexGradFunction"]
+
+
+def _inputs(items, what):
+    out = []
+    for s in items:
+        base = param_base(s)
+        if not isinstance(base, (sp.IndexedBase, sp.Symbol)):
+            raise ArgumentError("%s: %r is not an IndexedBase or Symbol" % (what, s))
+        out.append(base)
+    return out
+
+
+def index_value_and_grad(expr, wrt, args=()):
+    """Compile a loss written with indices (see ``symgrad.value_and_grad``)."""
+    from .build import compile_source
+    expr = as_expression(expr)
+    wrt = _inputs(wrt if isinstance(wrt, (list, tuple)) else [wrt], "wrt")
+    args = _inputs(args if isinstance(args, (list, tuple)) else [args], "args")
+    inputs = wrt + args
+    lowering = IndexLowering()
+    out = lowering(expr)
+    if out.idx:
+        raise ArgumentError("the loss has free indices %s; sum over them so it is a scalar"
+                            % ", ".join(map(str, out.idx)))
+    known = {_label(s) for s in inputs}
+    for n in lowering.graph.nodes:
+        if n.op is Access and _label(n.extra[0]) not in known and not _is_dimension(n.extra[0], lowering):
+            raise ArgumentError("%s occurs in the expression but is in neither wrt nor args; add it "
+                                "to one of them" % n.extra[0])
+    reads = index_backward(lowering, out, wrt)
+    dims = dimension_sources(lowering.graph, inputs)
+    names = sanitize_names(inputs + sorted(set(dims) - set(inputs), key=str))
+    program = IndexProgram(graph=lowering.graph, loss=out, inputs=inputs, wrt=wrt,
+                           reads={_label(w): reads.get(_label(w), []) for w in wrt},
+                           names=names, dims=dims, title=sp.sstr(expr))
+    source = generate_index(program)
+    return IndexGradFunction(program, source, compile_source(source))
+
+
+def _label(s):
+    return s.label if isinstance(s, sp.IndexedBase) else s
+
+
+def _is_dimension(symbol, lowering):
+    return any(symbol in sp.sympify(hi).free_symbols for _, hi in lowering.graph.ranges.values())
+
+
+class IndexGradFunction:
+    """The compiled loss and gradients of an index-notation loss; ``.source`` is the code."""
+
+    def __init__(self, program, source, namespace):
+        self.source, self.program = source, program
+        self.wrt, self.inputs = list(program.wrt), list(program.inputs)
+        self.args = self.inputs[len(self.wrt):]
+        self.raw, self.raw_value = namespace["value_and_grad"], namespace["value"]
+        self.per_sample = False
+
+    def __repr__(self):
+        return "<value_and_grad (index notation) of %s>" % ", ".join(map(str, self.wrt))
+
+    def __call__(self, *values):
+        arrays = self.prepare(values)
+        value, grads = self.raw(*arrays)
+        return float(value), tuple(np.asarray(g)[()] if np.ndim(g) == 0 else g for g in grads)
+
+    def value(self, *values):
+        return float(self.raw_value(*self.prepare(values)))
+
+    def prepare(self, values):
+        if len(values) != len(self.inputs):
+            raise ArgumentError("expected %d arguments (%s), got %d"
+                                % (len(self.inputs), ", ".join(map(str, self.inputs)), len(values)))
+        arrays = []
+        for v, s in zip(values, self.inputs):
+            a = np.asarray(v, dtype=float)
+            rank = _rank(self.program.graph, s)
+            if a.ndim != rank:
+                raise ShapeMismatch("%s is read with %d ind%s but got an array of shape %s"
+                                    % (s, rank, "ex" if rank == 1 else "ices", a.shape))
+            arrays.append(a)
+        self._check_ranges(arrays)
+        return arrays
+
+    def _check_ranges(self, arrays):
+        p = self.program
+        by_input = dict(zip(p.inputs, arrays))
+        sizes = {}
+        for D, (b, axis, off) in p.dims.items():
+            sizes[D] = int(by_input[b].shape[axis] - sp.sympify(off).xreplace(
+                {k: sp.Integer(v) for k, v in sizes.items()}))
+            if sizes[D] < 1:
+                raise ShapeMismatch("%s = %d from axis %d of %s (shape %s): every range needs at "
+                                    "least one entry" % (D, sizes[D], axis, b, by_input[b].shape))
+        for n in p.graph.nodes:
+            if n.op is not Access or not n.extra[1] or n.extra[0] not in by_input:
+                continue
+            shape = by_input[n.extra[0]].shape
+            for axis, e in enumerate(n.extra[1]):
+                top = e
+                for s in e.free_symbols:
+                    top = top.xreplace({s: p.graph.ranges[s][1]})
+                need = int(sp.sympify(top).xreplace({D: sp.Integer(v) for D, v in sizes.items()})) + 1
+                if need > shape[axis]:
+                    raise ShapeMismatch(
+                        "%s[%s] reaches position %d along axis %d, but %s has shape %s; %s"
+                        % (n.extra[0], ", ".join(map(str, n.extra[1])), need - 1, axis, n.extra[0],
+                           shape, ", ".join("%s=%d (from %s)" % (D, v, p.dims[D][0])
+                                            for D, v in sorted(sizes.items(), key=str))))
+
+
+def _rank(graph, s):
+    for n in graph.nodes:
+        if n.op is Access and n.extra[0] == s:
+            return len(n.extra[1])
+    return 0 if isinstance(s, sp.Symbol) else 1
