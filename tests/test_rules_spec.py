@@ -31,6 +31,7 @@ from symgrad.ops.nodes import (AxisSum, LogDet, LogSoftmax, LogSumExp, RowLogSof
                            to_standard)
 from symgrad.ops import CONDITION, ELEMENTWISE, BUILTIN, entries, lookup, replaced
 from symgrad.ops.derived import Sech2, SincSlope, logit
+from symgrad.ops.derived import Erfcx, Exprel, Hyp1f1, LogNdtr
 
 RULES = {op.cls: op.rule for op in entries() if op.rule is not None}
 NO_GRADIENT = {op.cls for op in entries(CONDITION)}
@@ -229,6 +230,12 @@ SPECS = {
     sp.And: _condition(lambda x, y: sp.And(x > 0, y > 0)),
     sp.Or: _condition(lambda x, y: sp.Or(x > 1, y < -1)),
     sp.Not: _condition(lambda x, y: sp.Not(sp.And(x > y, y > 0))),   # Not(x > y) folds to x <= y
+
+    # --- stable forms the rewrites use (symgrad.ops.derived) ---
+    Erfcx: Spec(lambda x: Erfcx(x), (real,)),
+    LogNdtr: Spec(lambda x: LogNdtr(x), (real,)),
+    Hyp1f1: Spec(lambda x: Hyp1f1(1, 2, x) + Hyp1f1(2, 3, x), (real,)),
+    Exprel: Spec(lambda x: Exprel(x), (real,)),
 }
 
 # the SymPy nodes a user writes for ops that are not SymPy node types themselves

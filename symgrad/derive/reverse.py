@@ -7,7 +7,9 @@ costs a small constant times the loss, whatever the number of parameters.
 
 Values computed only inside one branch of a Piecewise may be NaN or infinite
 where that branch is not selected. Their contributions are masked with the
-branch's condition where they leave the branch, so nothing leaks out.
+branch's condition where they leave the branch (before any sum down to a
+broadcast argument's shape), so nothing leaks out; the gradient of a parameter
+used only inside a branch leaves it too, as an output.
 
 ``grad`` and ``hessian`` are the public faces of this stage.
 """
@@ -19,7 +21,7 @@ from ..graph.ir import Const, Leaf, branch_contexts
 from ..graph.index_ir import has_indices
 from ..graph.lower import Lowering, as_expression
 from ..graph.raising import Raising
-from ..ops import CONDITION, lookup
+from ..ops import CONDITION, is_elementwise, lookup
 
 __all__ = ["grad", "backward", "apply_rule", "check_wrt", "scalar_loss", "zero_like", "tidy"]
 
@@ -95,7 +97,14 @@ def backward(lowering, out, wrt_nodes):
     depends = {}
     for n in graph.nodes[:out.id + 1]:
         depends[n.id] = n.id in targets or any(depends.get(a.id, False) for a in n.args)
-    ctx = branch_contexts(graph, [out]) if any(n.op is sp.Piecewise for n in graph.nodes) else {}
+    ctx = branch_contexts(graph, [out], fitted=True) \
+        if any(n.op is sp.Piecewise for n in graph.nodes) else {}
+    unconditional = frozenset()
+
+    def used(a):
+        """Where the adjoint of ``a`` is used: everywhere for a parameter (it is an output)."""
+        return unconditional if a.id in targets else ctx.get(a.id, unconditional)
+
     adjoints = {out.id: [graph.to_shape(graph.const(1), out.shape)]}
     found = {}
     for n in reversed(graph.nodes[:out.id + 1]):
@@ -107,13 +116,19 @@ def backward(lowering, out, wrt_nodes):
             found[n.id] = g
             if n.op is Leaf:
                 continue
+        inner = ctx.get(n.id, unconditional)
+        elementwise = is_elementwise(n.op)
+        if inner and not elementwise:
+            # a matrix op may sum its adjoint down inside its rule: mask the adjoint first
+            kept = [used(a) for a in n.args if depends[a.id]]
+            g = _mask(graph, g, inner, frozenset.intersection(*kept)) if kept else g
         for a, c in zip(n.args, apply_rule(lowering, n, g)):
             if c is None or not depends[a.id]:
                 continue
-            c = graph.to_shape(c, a.shape)
-            if ctx and ctx.get(n.id, frozenset()) - ctx.get(a.id, frozenset()):
-                c = _mask(graph, c, ctx[n.id], ctx.get(a.id, frozenset()))
-            adjoints.setdefault(a.id, []).append(c)
+            if elementwise and inner - used(a):
+                # masked where it leaves the branch, before it is summed down to a's shape
+                c = _mask(graph, c, inner, used(a))
+            adjoints.setdefault(a.id, []).append(graph.to_shape(c, a.shape))
     return [found.get(w.id) or graph.to_shape(graph.const(0), w.shape) for w in wrt_nodes]
 
 
@@ -130,7 +145,8 @@ def zero_like(w):
 
 
 def tidy(expr):
-    if isinstance(expr, sp.Expr) and expr.has(sp.Piecewise) and not expr.is_Matrix:
+    if isinstance(expr, sp.Expr) and expr.has(sp.Piecewise) and not expr.is_Matrix \
+            and not expr.has(sp.Lambda):       # a fold would pull a Lambda's variable out of it
         return sp.piecewise_fold(expr)
     return expr
 

@@ -233,13 +233,18 @@ def _literals(c, polarity):
     return {(c.id, polarity)}
 
 
-def branch_contexts(graph, outs):
+def branch_contexts(graph, outs, fitted=False):
     """For each node below ``outs``: the Piecewise branches it is computed only inside.
 
     A context is a frozenset of branch selections (see ``selection``): the node
     is needed only where all of them are taken. The empty set means the node is
     needed unconditionally. A node used in several places keeps the selections
     common to every use, whatever order the branches nest in.
+
+    ``fitted``: a node keeps only the selections whose conditions broadcast to its
+    own shape. A scalar used inside a branch chosen entry by entry over a matrix is
+    needed wherever any entry takes the branch, so no mask can be applied to it; reverse
+    mode masks such contributions before they are summed down to the scalar.
     """
     ctx = {out.id: frozenset() for out in outs}
     for n in reversed(graph.nodes[:max(out.id for out in outs) + 1]):
@@ -251,9 +256,21 @@ def branch_contexts(graph, outs):
             if n.op is sp.Piecewise and i % 2 == 0:
                 sel = selection(n, i // 2)
                 use = here | {sel} if sel else here
+            if fitted and use:
+                use = frozenset(s for s in use if _fits(graph, s, a.shape))
             old = ctx.get(a.id)
             ctx[a.id] = use if old is None else old & use
     return ctx
+
+
+def _fits(graph, sel, shape):
+    """Whether every condition of selection ``sel`` broadcasts to ``shape``."""
+    for node_id, _ in sel:
+        cond = graph.nodes[node_id].shape
+        if cond != shape and cond != () and (
+                shape == () or any(c != 1 and not dims_equal(c, s) for c, s in zip(cond, shape))):
+            return False
+    return True
 
 
 def ancestors(outs):

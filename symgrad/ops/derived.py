@@ -2,15 +2,19 @@
 
 ``SincSlope`` and ``Sech2`` are what the rules and rewrites use for stable code
 (people see their standard forms); ``logit`` is an ordinary op people write.
+``Erfcx``, ``LogNdtr``, ``Exprel`` and ``Hyp1f1`` are the stable forms the rewrites
+give erfc tails, log Phi, Box-Cox and log(1 - exp(-e^b)) (scipy has each); their rules
+are stable too, so the gradients derived from them keep their digits.
 """
 
 import mpmath as mp
 import sympy as sp
 
-from .registry import MUL
+from ..errors import UnsupportedExpression
 from .functions import make_function
+from .registry import MUL
 
-__all__ = ["SincSlope", "Sech2", "logit"]
+__all__ = ["SincSlope", "Sech2", "logit", "Erfcx", "LogNdtr", "Hyp1f1", "Exprel"]
 
 
 def _sinc_slope(x):
@@ -43,3 +47,44 @@ logit = make_function(
     numpy="special.logit", mpmath=lambda p: mp.log(p / (1 - p)),
     standard=lambda p: sp.log(p / (1 - p)),
     domain=lambda node: [node.args[0], 1 - node.args[0]])
+
+
+# --- stable forms of erfc tails, log Phi and expm1(t)/t ---
+
+# erfcx(x) = e^(x^2) erfc(x): erfc underflows past x = 26.5, erfcx is about 1/(sqrt(pi) x) there
+Erfcx = make_function(
+    "erfcx", class_name="Erfcx",
+    rule=lambda g, ans, x: (g * (2 * x * ans - 2 / sp.sqrt(sp.pi)),),
+    numpy="special.erfcx", mpmath=lambda x: mp.exp(x**2) * mp.erfc(x), complex_step=False,
+    standard=lambda x: sp.exp(x**2) * sp.erfc(x))
+
+# log Phi(x), Phi the standard normal CDF: Phi underflows past x = -38; its slope
+# phi(x)/Phi(x) = sqrt(2/pi)/erfcx(-x/sqrt(2)) is never 0/0
+LogNdtr = make_function(
+    "log_ndtr", class_name="LogNdtr",
+    rule=lambda g, ans, x: (g * sp.sqrt(2 / sp.pi) / Erfcx(-x / sp.sqrt(2)),),
+    numpy="special.log_ndtr", mpmath=lambda x: mp.log(mp.ncdf(x)), underflows=True,
+    complex_step=False, standard=lambda x: sp.log(sp.erfc(-x / sp.sqrt(2)) / 2))
+
+
+def _hyp1f1(g, ans, a, b, t):
+    if not (a.is_number and b.is_number):
+        raise UnsupportedExpression("hyp1f1(%s, %s, t) is differentiated in t only; its first two "
+                                    "arguments must be numbers" % (a, b))
+    return None, None, g * a / b * Hyp1f1(a + 1, b + 1, t)
+
+
+# Kummer's 1F1(a; b; t), whose t-derivative is (a/b) 1F1(a+1; b+1; t): every derivative of
+# exprel(t) = 1F1(1; 2; t) without the cancellation of (t e^t - e^t + 1)/t^2 near t = 0
+Hyp1f1 = make_function(
+    "hyp1f1", class_name="Hyp1f1", nargs=3, rule=_hyp1f1, numpy="special.hyp1f1",
+    mpmath=mp.hyp1f1, names=(), complex_step=False,
+    standard=lambda a, b, t: sp.hyper([a], [b], t))
+
+# exprel(t) = (e^t - 1)/t, 1 at t = 0: Box-Cox (x^lam - 1)/lam is log(x) exprel(lam log x)
+Exprel = make_function(
+    "exprel", class_name="Exprel",
+    rule=lambda g, ans, t: (g * Hyp1f1(2, 3, t) / 2,),
+    numpy="special.exprel", mpmath=lambda t: mp.expm1(t) / t if t != 0 else mp.mpf(1),
+    complex_step=False,
+    standard=lambda t: sp.Piecewise(((sp.exp(t) - 1) / t, sp.Ne(t, 0)), (1, True)))

@@ -1,4 +1,4 @@
-"""Node patterns for the rewrite stage (``rewrite.py``): small predicates and
+"""Node patterns for the rewrite stage: small predicates and
 flatteners over graph nodes, and whole-pattern matchers that need no rewriter state."""
 
 import sympy as sp

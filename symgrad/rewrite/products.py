@@ -1,0 +1,114 @@
+"""Rewrites of products: quotients of exponentials that overflow become sigmoids, softmaxes
+and tanh; a mask becomes a branch; x log y becomes XLogY.
+
+The first three are keyed on an exp factor, ``factors[i] = e^z``, and look for its partner
+among the other factors; the rest see the whole product, after every factor has been tried
+(see ``database.py``)."""
+
+import sympy as sp
+
+from ..graph.ir import Broadcast, SumTo
+from ..ops.nodes import LogSumExp, RowLogSumExp, Sigmoid, XLogY
+from .database import register
+from .match import _const, _is_inverse_sum_of_exps, _is_mask, _terms
+
+__all__ = []
+
+
+# --- an exponential and its partner ---------------------------------------------------
+
+@register(sp.exp, within=sp.Mul)
+def exp_times_sigmoid_is_sigmoid(r, factors, i):
+    """e^z sigmoid(-z) -> sigmoid(z) (as exp(z)/(1 + exp(z)) reads once 1/(1 + e^z) is a
+    sigmoid): e^z overflows for z > 709 while the product is about 1."""
+    e = factors[i]
+    partner = next((f for f in factors if f.op is Sigmoid and r.neg(f.args[0]) is e.args[0]), None)
+    if partner is None:
+        return None
+    return r.replace(factors, [e, partner], r.g.apply(Sigmoid, e.args[0]))
+
+
+@register(sp.exp, within=sp.Mul)
+def exp_times_sigmoid_power(r, factors, i):
+    """e^z sigmoid(-z)^k -> sigmoid(z) sigmoid(-z)^(k-1) for integers k > 1 (derivatives of
+    sigmoids read this way): e^z overflows where the product stays finite."""
+    e = factors[i]
+    power = next((f for f in factors if f.op is sp.Pow and f.args[0].op is Sigmoid and
+                  r.neg(f.args[0].args[0]) is e.args[0] and _const(f.args[1]) and
+                  f.args[1].value.is_Integer and f.args[1].value > 1), None)
+    if power is None:
+        return None
+    g = r.g
+    rest = g.apply(sp.Pow, power.args[0], g.const(power.args[1].value - 1))
+    return r.replace(factors, [e, power], g.mul(g.apply(Sigmoid, e.args[0]), rest))
+
+
+@register(sp.exp, within=sp.Mul)
+def softmax_shift(r, factors, i):
+    """e^a / (e^a + e^b + ...) -> exp(a - LogSumExp(a, b, ...)) (row-wise for matrices):
+    every e^a overflows for a > 709, the shifted exponent is never positive."""
+    e = factors[i]
+    shift = next((f for f in factors if _is_inverse_sum_of_exps(f)), None)
+    if shift is None:
+        return None
+    g = r.g
+    total = shift.args[0]
+    if total.op is Broadcast:
+        total = total.args[0]
+    if total.op is SumTo:
+        lse = g.apply(RowLogSumExp, total.args[0].args[0], shape=total.shape)
+    else:
+        lse = g.apply(LogSumExp, *[t.args[0] for _, t in _terms(total)])
+    return r.replace(factors, [e, shift], g.apply(sp.exp, g.apply(sp.Add, e.args[0], r.neg(lse))))
+
+
+# --- whole products ---------------------------------------------------------------------
+
+@register(sp.Mul)
+def exp_ratio_is_tanh(r, factors, shape):
+    """(e^a - e^b) / (e^a + e^b) -> tanh((a - b)/2): both sums overflow for large a or b,
+    and the numerator cancels near a = b."""
+    for d in factors:
+        if d.op is not sp.Pow or not _const(d.args[1], -1) or d.args[0].op is not sp.Add:
+            continue
+        below = _terms(d.args[0])
+        if len(below) != 2 or not all(c == 1 and t.op is sp.exp for c, t in below):
+            continue
+        for n in factors:
+            above = _terms(n) if n.op is sp.Add else []
+            if len(above) == 2 and {c for c, _ in above} == {1, -1} and \
+                    {t for _, t in above} == {t for _, t in below}:
+                a = next(t for c, t in above if c == 1).args[0]
+                b = next(t for c, t in above if c == -1).args[0]
+                g = r.g
+                half = g.apply(sp.Mul, g.const(sp.S.Half), g.apply(sp.Add, a, r.neg(b)))
+                return r.replace(factors, [n, d], g.apply(sp.tanh, half))
+    return None
+
+
+@register(sp.Mul)
+def mask_is_where(r, factors, shape):
+    """x where(c, 1, 0) -> where(c, x, 0): where the mask is 0 the product is 0 even when x
+    is inf or NaN there (the other branch of a stable form), instead of NaN."""
+    masks = [f for f in factors if _is_mask(f)]
+    if not masks or len(factors) < 2 or len({f.shape for f in factors}) != 1:
+        return None
+    rest = [f for f in factors if f is not masks[0]]
+    g = r.g
+    return g.apply(sp.Piecewise, g.mul(*rest), masks[0].args[1], g.const(0), g.const(sp.true))
+
+
+@register(sp.Mul)
+def xlogy(r, factors, shape):
+    """x log(y) -> XLogY(x, y) (scipy's xlogy): 0 log 0 is 0 there, as in the limit of
+    cross-entropy terms with a zero label, instead of 0 * -inf = NaN."""
+    logs = [f for f in factors if f.op is sp.log]
+    if len(logs) != 1 or len(factors) < 2:
+        return None
+    others = [f for f in factors if f is not logs[0]]
+    consts = [f for f in others if _const(f)]
+    weights = [f for f in others if not _const(f)]
+    if not weights or not all(w.shape == () or w.shape == shape for w in weights):
+        return None
+    core = r.g.apply(XLogY, r.g.mul(*weights), logs[0].args[0])
+    return r.g.mul(*consts, core) if consts else core
