@@ -223,3 +223,35 @@ def _difference(f, inputs, position, index, h=1e-6):
         plus[position] = plus[position] + h
         minus[position] = minus[position] - h
     return (f.value(*plus) - f.value(*minus)) / (2 * h)
+
+
+@pytest.mark.parametrize("name", ["ridge", "logistic regression", "quadratic form", "Poisson regression"])
+def test_index_hessian_equals_differences_of_the_generated_gradient(name):
+    expr, wrt, args, sizes = MODELS[name]
+    p = wrt[0]
+    values = _arrays(name, expr, wrt, args, sizes)
+    f = sg.value_and_grad(expr, wrt=wrt, args=args)
+    inputs = [values[q] for q in wrt + args]
+    H = sg.hessian(expr, p)
+    free = sorted((s for s in H.free_symbols if s.is_integer and s not in sizes
+                   and not any(s in lim for lim in ())), key=lambda s: s.name)
+    rows, cols = _row_col(H, p)
+    size = np.shape(values[p])[0]
+    for a in range(size):
+        plus = [np.array(v, dtype=float, copy=True) for v in inputs]
+        minus = [np.array(v, dtype=float, copy=True) for v in inputs]
+        plus[0][a] += 1e-6
+        minus[0][a] -= 1e-6
+        column = (np.asarray(f(*plus)[1][0]) - np.asarray(f(*minus)[1][0])) / 2e-6
+        for r in range(size):
+            want = float(_exact(H.xreplace({rows: sp.Integer(r), cols: sp.Integer(a)}), sizes, values))
+            assert abs(column[r] - want) <= 1e-5 * (1 + abs(want)), (name, r, a, column[r], want)
+
+
+def _row_col(H, p):
+    """The free indices of a Hessian in the order sg.hessian names them (row, column)."""
+    bound = {lim[0] for s_ in H.atoms(sp.Sum) for lim in s_.limits}
+    free = [s_ for s_ in H.free_symbols if isinstance(s_, sp.Symbol) and s_.is_integer and s_ not in bound
+            and s_.name[0] in "jklmpqrs"]
+    free.sort(key=lambda s_: ("jklmpqrs".index(s_.name[0]), s_.name))
+    return free[0], free[1]

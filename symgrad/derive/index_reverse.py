@@ -43,7 +43,8 @@ def index_backward(lowering, out, bases):
     for n in g.nodes[:out.id + 1]:
         depends[n.id] = (n.op is Access and _key(n.extra[0]) in wanted) or \
             any(depends.get(a.id, False) for a in n.args)
-    adjoints = {out.id: [g.const(1)]}
+    keep = set(out.idx)        # free indices of the output (a gradient being differentiated again)
+    adjoints = {out.id: [g.spread(g.const(1), out.idx)]}
     found = {k: [] for k in wanted}
     for n in reversed(g.nodes[:out.id + 1]):
         parts = adjoints.pop(n.id, None)
@@ -56,9 +57,10 @@ def index_backward(lowering, out, bases):
         for a, c in zip(n.args, _contributions(lowering, n, adj)):
             if c is None or not depends[a.id]:
                 continue
-            c = g.reduce(c, set(c.idx) - set(a.idx))
-            if set(c.idx) != set(a.idx):
-                c = g.spread(c, a.idx)
+            target = set(a.idx) | (set(c.idx) & keep)
+            c = g.reduce(c, set(c.idx) - target)
+            if set(c.idx) != target:
+                c = g.spread(c, target)
             adjoints.setdefault(a.id, []).append(c)
     return found
 
@@ -66,7 +68,7 @@ def index_backward(lowering, out, bases):
 def _contributions(lowering, n, adj):
     g = lowering.graph
     if n.op is Reduce:
-        return [g.spread(adj, n.args[0].idx)]
+        return [g.spread(adj, set(n.args[0].idx) | set(adj.idx))]
     if n.op is Spread:
         return [adj]
     if n.op in (Delta, Const, Position):
@@ -143,17 +145,22 @@ def _target(w, reads, rank, taken):
     return tuple(out)
 
 
-def _rename(term, pattern, target):
-    """The adjoint of a read w[pattern] written at w[target]: i -> t - c for a read at i + c."""
-    subs = {}
+def _rename(term, pattern, target, free=()):
+    """The adjoint of a read w[pattern] written at w[target]: i -> t - c for a read at i + c
+    (i is summed over, so only i = t - c contributes); an index that stays free (the row of
+    a Hessian) gives KroneckerDelta(i + c, t) instead."""
+    subs, deltas = {}, sp.S.One
     for p, t in zip(pattern, target):
+        if p.free_symbols & set(free):
+            deltas *= sp.KroneckerDelta(p, t)
+            continue
         symbols = sorted(p.free_symbols, key=str)
         if len(symbols) != 1:
             raise UnsupportedExpression("a parameter read at %s (more than one index in one axis); "
                                         "symgrad differentiates parameters read at i or i + c" % (p,))
         s = symbols[0]
         subs[s] = t - (p - s)
-    return term.xreplace(subs)
+    return term.xreplace(subs) * deltas
 
 
 def _fresh_bound(expr, free):
@@ -176,14 +183,15 @@ def _fresh_bound(expr, free):
     return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
 
 
-def index_grad(expr, wrt):
-    """d expr / d wrt for a loss written with indices (see ``symgrad.grad``)."""
+def index_grad(expr, wrt, free=()):
+    """d expr / d wrt for a loss written with indices (see ``symgrad.grad``). ``free`` lists
+    indices the expression may keep free (a gradient differentiated again)."""
     single = not isinstance(wrt, (list, tuple))
     items = [wrt] if single else list(wrt)
     bases = [param_base(w) for w in items]
     lowering = IndexLowering()
     out = lowering(expr)
-    if out.idx:
+    if set(out.idx) - set(free):
         raise ArgumentError("the loss has free indices %s; sum over them so it is a scalar"
                             % ", ".join(map(str, out.idx)))
     found = index_backward(lowering, out, bases)
@@ -196,6 +204,43 @@ def index_grad(expr, wrt):
         total = sp.S.Zero
         memo = {}
         for node, adj in reads:
-            total += _rename(raise_index(lowering.graph, adj, memo), node.extra[1], target)
-        results.append(_fresh_bound(total, set(target)))
+            total += _rename(raise_index(lowering.graph, adj, memo), node.extra[1], target, free)
+        results.append(_fresh_bound(total, set(target) | set(free)))
     return results[0] if single else results
+
+
+def index_hessian(expr, wrt):
+    """Second derivatives of a loss written with indices: d2 L / d w[j] d v[k] as expressions
+    in free indices (an IndexedBase parameter) or plain ones (a Symbol). One parameter gives
+    one expression; several give a Matrix of them, row i for wrt[i]."""
+    single = not isinstance(wrt, (list, tuple))
+    items = [wrt] if single else list(wrt)
+    used = {s.name for s in sp.sympify(expr).atoms(sp.Symbol)}
+
+    def fresh(w, start):
+        base = param_base(w)
+        rank = len(w.indices) if isinstance(w, sp.Indexed) else _rank_in(expr, base)
+        names = []
+        for k in range(rank):
+            name = "jklmpqrs"[(start + k) % 8]
+            while name in used:
+                name += "2"
+            used.add(name)
+            names.append(sp.Symbol(name, integer=True))
+        return base[tuple(names)] if rank else base
+
+    rows_at = [w if isinstance(w, sp.Indexed) else fresh(w, 0) for w in items]
+    cols_at = [fresh(w, 1) for w in items]
+    rows = []
+    for ta in rows_at:
+        first = index_grad(expr, ta)
+        free = tuple(ta.indices) if isinstance(ta, sp.Indexed) else ()
+        rows.append([index_grad(first, tb, free=free) for tb in cols_at])
+    return rows[0][0] if single else sp.Matrix(rows)
+
+
+def _rank_in(expr, base):
+    for a in sp.sympify(expr).atoms(sp.Indexed):
+        if a.base == base:
+            return len(a.indices)
+    return 0

@@ -20,7 +20,7 @@ from ..graph.ir import Const
 from ..graph.lower import Lowering, as_expression
 from ..graph.raising import Raising
 from .jacobian import forward_jacobian, length
-from .reverse import backward, check_wrt, scalar_loss, tidy, zero_like
+from .reverse import _indexed, backward, check_wrt, scalar_loss, tidy, zero_like
 
 __all__ = ["hessian", "jacobian"]
 
@@ -114,6 +114,9 @@ def hessian(expr: sp.Expr, wrt: "sp.Symbol | sp.MatrixSymbol | list",
     B + B.T
     """
     expr = as_expression(expr)
+    if _indexed(expr, wrt):
+        from .index_reverse import index_hessian       # the index-notation route
+        return index_hessian(expr, wrt)
     if direction is not None:
         return _hessian_vector(expr, wrt, direction)
     items, _ = check_wrt(wrt)
