@@ -10,11 +10,14 @@ the Hessian-vector product H[V] along a random dyadic direction V.
 import numpy as np
 import sympy as sp
 
-from .report import (RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD, GradCheckReport, Row, admissible_point,
-                           given_values, numeric, split_samples)
-from ..pipeline.function import value_and_grad
 from ..derive.reverse import grad, hessian
-from ..numeric.points import Sampler, evaluate, kink_values, random_dims
+from ..numeric.differences import richardson
+from ..numeric.exact import evaluate
+from ..numeric.kinks import kinks_at
+from ..pipeline.function import value_and_grad
+from .report import RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD, GradCheckReport, Row
+from .sampler import (Sampler, admissible_point, float64_notes, given_values, numeric,
+                      random_dims, split_samples)
 
 __all__ = ["check_hessian"]
 
@@ -26,6 +29,7 @@ def check_hessian(expr, wrt, args, values, seed, points):
     directions = {w: sp.MatrixSymbol("d_" + w.name, *w.shape) for w in wrt
                   if isinstance(w, sp.MatrixSymbol)}
     given, dims, notes = given_values(values or {}, inputs, f.per_sample)
+    notes = float64_notes(expr) + notes
     dims = random_dims(inputs, dims, seed)
     sampler = Sampler(expr, seed)
     data = set(args) if f.per_sample else set()
@@ -48,7 +52,7 @@ def check_hessian(expr, wrt, args, values, seed, points):
     for k in range(count):
         point, _ = admissible_point(sampler, inputs, data, given, dims, expr, first, prec=20)
         samples = [{**s, **dims} for s in split_samples(point)]
-        if any(u == 0 for subs in samples for _, u in kink_values(expr, subs)):
+        if any(u == 0 for subs in samples for _, u in kinks_at(expr, subs)):
             kinks.append("point %d: on a kink (not compared)" % (k + 1))
             continue
         for w, row in zip(wrt, rows):
@@ -121,8 +125,4 @@ def _directional(f, arrays, inputs, w, direction, along=None):
         return np.asarray(f(*moved)[1][target], dtype=float)
 
     base = float(np.max(np.abs(arrays[moved_at]))) if direction is not None else abs(float(arrays[moved_at]))
-    h = 2.0 ** -10 * max(1.0, base)
-    d1 = (gradient(h) - gradient(-h)) / (2 * h)
-    d2 = (gradient(h / 2) - gradient(-h / 2)) / h
-    rich = (4 * d2 - d1) / 3
-    return rich, np.abs(rich - d2) + 1e-13 * np.maximum(1.0, np.abs(rich))
+    return richardson(gradient, base, powers=(10,))
