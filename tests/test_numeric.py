@@ -299,3 +299,17 @@ def test_check_grad_notes_a_float64_only_reference():
     assert any("softsign_floatonly_d" in note and "float64" in note for note in report.notes)
     G = _softsign("softsign_exact_d", with_mpmath=True)
     assert not any("float64" in note for note in sg.check_grad(G(w * x), [w], [x]).notes)
+
+
+def test_a_tiny_but_certain_imaginary_part_is_not_real():
+    # sqrt(-10^-60) = 10^-30 i: within rounding noise of 30 digits, but certainly not real,
+    # so the point is outside the real domain (it had refuted |sqrt(x)|^2 == x, true for x >= 0)
+    problem = build_problem(sp.Abs(sp.sqrt(x))**2, x, "==", (), None)
+    (s,) = problem.scalars
+    with pytest.raises(certify.Undefined, match="imaginary"):
+        certify.judge(problem, {s: -R(1, 10**60)})
+    # real values written through complex exponentials keep their rounding-noise imaginary part
+    problem = build_problem((sp.exp(sp.I * x) - sp.exp(-sp.I * x)) / (2 * sp.I), sp.sin(x),
+                            "==", (), None)
+    (s,) = problem.scalars
+    assert certify.judge(problem, {s: R(1, 3)}).state == "ok"

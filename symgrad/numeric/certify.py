@@ -86,12 +86,20 @@ def _real_part(f, digits):
 
 
 def _real_number(v):
+    """v itself when it is a finite real number; Undefined otherwise.
+
+    An imaginary part at rounding level is noise only when it does not certify nonzero:
+    sqrt(-10^-60) = 10^-30 i is small, but not real.
+    """
     if v.is_Rational:
         return v
     if v.free_symbols or any(v.has(b) for b in BAD):
         raise Undefined("%s is not a finite real number" % v)
-    if _real_part(v.evalf(SHOW_DIGITS), SHOW_DIGITS) is None:
+    f = v.evalf(SHOW_DIGITS)
+    if _real_part(f, SHOW_DIGITS) is None:
         raise Undefined("%s is not a finite real number" % v)
+    if f.as_real_imag()[1] != 0 and certified_sign(sp.im(v)) is not None:
+        raise Undefined("%s is not real (its imaginary part is small but not zero)" % v)
     return v
 
 
