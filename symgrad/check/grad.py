@@ -33,7 +33,7 @@ from .hessian import check_hessian
 from .report import (MAX_FD_ENTRIES, NEAR_KINK, RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD,
                      GradCheckReport, Row)
 from .sampler import (Sampler, admissible_point, float64_notes, given_values, numeric,
-                      random_dims, split_samples)
+                      random_dims, sample_mean, split_samples)
 
 __all__ = ["check_grad", "GradCheckReport"]
 
@@ -96,10 +96,7 @@ def _compare(f, expr, exact_values, inputs, wrt, point, dims, rows, kinks, k, no
         kinks.append("point %d: on %s (not differentiable there; not compared)"
                      % (k + 1, sorted(set(on_kink))[0]))
         return
-    exact_grads = []
-    for i in range(len(wrt)):                      # the mean over samples of each gradient
-        vals = [sample[i] for sample in exact_values]
-        exact_grads.append(sum(vals[1:], vals[0]) / len(vals))
+    exact_grads = [sample_mean([sample[i] for sample in exact_values]) for i in range(len(wrt))]
     arrays = [numeric(point[s]) for s in inputs]
     with np.errstate(all="ignore"):
         loss, generated = f(*arrays)

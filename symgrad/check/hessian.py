@@ -17,7 +17,7 @@ from ..numeric.kinks import kinks_at
 from ..pipeline.function import value_and_grad
 from .report import RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD, GradCheckReport, Row
 from .sampler import (Sampler, admissible_point, float64_notes, given_values, numeric,
-                      random_dims, split_samples)
+                      random_dims, sample_mean, split_samples)
 
 __all__ = ["check_hessian"]
 
@@ -74,7 +74,7 @@ def _compare_row(f, w, scalars, directions, symbolic, generated, inputs, point, 
     arrays = [numeric(point[s]) for s in inputs]
     if w in directions:
         subs_v = {directions[w]: v_exact}
-        exact = _mean([evaluate(symbolic[0], {**s, **subs_v}) for s in samples])
+        exact = sample_mean([evaluate(symbolic[0], {**s, **subs_v}) for s in samples])
         v = np.array(v_exact.tolist(), dtype=float)
         _, (gen,) = generated(*[arrays[inputs.index(w)]] +
                               [a for s, a in zip(inputs, arrays) if s is not w] + [v])
@@ -82,7 +82,7 @@ def _compare_row(f, w, scalars, directions, symbolic, generated, inputs, point, 
         entries = list(np.ndindex(*np.shape(gen)))
         exact = np.array(exact.tolist(), dtype=object)
     else:
-        exact = np.array([_mean([evaluate(h, s) for s in samples]) for h in symbolic], dtype=object)
+        exact = np.array([sample_mean([evaluate(h, s) for s in samples]) for h in symbolic], dtype=object)
         _, gen = generated(*[arrays[inputs.index(s)] for s in scalars] +
                            [a for s, a in zip(inputs, arrays) if s not in scalars])
         gen = np.array([float(np.asarray(g)) for g in gen])
@@ -104,10 +104,6 @@ def _compare_row(f, w, scalars, directions, symbolic, generated, inputs, point, 
         fd_val = float(np.asarray(fd)[idx])
         row.record("symbolic~fd", sp.Float(fd_val, 50), s_val, 10 * e + RTOL_FD * size)
         row.record("fd~generated", sp.Float(g_val, 50), sp.Float(fd_val, 50), 10 * e + RTOL_FD * size)
-
-
-def _mean(values):
-    return sum(values[1:], values[0]) / len(values)
 
 
 def _directional(f, arrays, inputs, w, direction, along=None):

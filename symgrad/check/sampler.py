@@ -19,8 +19,8 @@ from ..numeric.exact import evaluate, exact, float_only_ops, is_finite_real
 from ..numeric.kinks import positive_symbols, spd_matrices
 from ..numeric.sampling import DENOMINATOR, dyadic, matrix, positive_definite
 
-__all__ = ["Sampler", "random_dims", "given_values", "split_samples", "admissible_point",
-           "numeric", "float64_notes"]
+__all__ = ["Sampler", "random_dims", "given_values", "split_samples", "sample_mean",
+           "admissible_point", "numeric", "float64_notes"]
 
 MAX_SYMBOLIC_SAMPLES = 8  # per-sample data: exact side uses at most this many samples
 FLOAT_LIMIT = 1e300       # exact values beyond this are not compared (float64 overflows)
@@ -123,6 +123,11 @@ def split_samples(point):
     if count == 0:
         return [point]
     return [{s: (v[i] if isinstance(v, list) else v) for s, v in point.items()} for i in range(count)]
+
+
+def sample_mean(values):
+    """The mean of exact values (numbers or matrices) over the samples of a point."""
+    return sum(values[1:], values[0]) / len(values)
 
 
 def admissible_point(sampler, inputs, data, given, dims, expr, symbolic, prec=50):
