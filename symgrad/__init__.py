@@ -9,7 +9,8 @@ import sys
 
 from .check.grad import GradCheckReport, check_grad
 from .pipeline.function import GradFunction, value_and_grad
-from .derive.reverse import grad, hessian
+from .derive.reverse import grad
+from .derive.second import hessian, jacobian
 from .errors import (ArgumentError, ParseError, ProofFailure, RuleMismatch, ShapeMismatch,
                      SymgradError, TrainingDiverged, UnsupportedExpression)
 from .zoo import losses, models
@@ -28,7 +29,7 @@ sys.modules[__name__ + ".losses"] = losses
 sys.modules[__name__ + ".models"] = models
 
 __all__ = [
-    "grad", "hessian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
+    "grad", "hessian", "jacobian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
     "verify", "Verdict", "Claim", "run_claims",
     "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "Optimizer", "losses", "models",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean", "logit", "register_function",

@@ -10,7 +10,8 @@ the Hessian-vector product H[V] along a random dyadic direction V.
 import numpy as np
 import sympy as sp
 
-from ..derive.reverse import grad, hessian
+from ..derive.reverse import grad
+from ..derive.second import hessian
 from ..numeric.differences import richardson
 from ..numeric.exact import evaluate
 from ..numeric.kinks import kinks_at

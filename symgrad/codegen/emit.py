@@ -14,6 +14,7 @@ the right answer, and must not raise where the caller set ``np.seterr(all="raise
 
 import keyword
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -52,16 +53,26 @@ class Program:
     dims: dict = field(default_factory=dict)   # dimension symbol -> (matrix symbol, axis)
     title: str = ""
     user: dict = field(default_factory=dict)   # real stand-in -> user symbol (for raising)
+    hessian: list = None          # blocks [[node]] of second derivatives (value_grad_hessian)
 
 
 def sanitize_names(symbols, taken=()):
-    """Valid, unique Python identifiers for symbols ('lambda' -> 'lambda_', 'x[0]' -> 'x_0')."""
+    """Valid, unique Python identifiers for symbols ('lambda' -> 'lambda_', 'x[0]' -> 'x_0').
+
+    Names are NFKC-normalized first, as Python's parser does with identifiers, so a
+    fullwidth 'ｌｏｓｓ' cannot collide with the generated ``loss`` nor 'ｎｐ' shadow NumPy;
+    characters no identifier may hold (w₁ -> w1 after normalization, a backslash, a
+    space) become underscores.
+    """
     used, out = set(RESERVED) | set(taken), {}
     for s in symbols:
-        base = re.sub(r"\W", "_", str(s)).strip("_") or "x"
-        if base[0].isdigit():
-            base = "x" + base
-        if keyword.iskeyword(base) or re.fullmatch(r"[tg]\d+", base) or base in used:
+        text = unicodedata.normalize("NFKC", str(s))
+        base = "".join(c if ("a" + c).isidentifier() else "_" for c in text).strip("_") or "x"
+        base = unicodedata.normalize("NFKC", base)
+        if not base.isidentifier():
+            base = "x_" + base
+        if keyword.iskeyword(base) or re.fullmatch(r"[tg]\d+", base) or base in used \
+                or base.startswith("grad_"):
             base += "_"
         name, k = base, 1
         while name in used:
@@ -238,7 +249,7 @@ class _Function:
 
     # --- the function ------------------------------------------------------------------
 
-    def emit(self, fname, output_names, reduce):
+    def emit(self, fname, output_names, reduce, blocks=None):
         counters = {"t": 0, "g": 0}
         for o, name in zip(self.outputs, output_names):
             self.names.setdefault(o.id, name)
@@ -282,7 +293,13 @@ class _Function:
                 code += ["    " + x for line in item for x in line.split("\n")]
             else:
                 code += item.split("\n")
-        if len(results) == 1:
+        if blocks is not None:
+            count = 1 + len(self.p.grads)
+            code.append("hessian = %s" % _assemble(results[count:], blocks, reduce))
+            results = results[:count] + ["hessian"]
+            grads = ", ".join(results[1:-1]) + ("," if count == 2 else "")
+            code.append("return %s, (%s), hessian" % (results[0], grads))
+        elif len(results) == 1:
             code.append("return %s" % results[0])
         else:
             grads = ", ".join(results[1:]) + ("," if len(results) == 2 else "")
@@ -312,6 +329,20 @@ class _Function:
         return out
 
 
+def _assemble(entries, blocks, reduce):
+    """The Hessian from its blocks: scalars (means over samples) and 2-D blocks, row-major."""
+    rows, k = [], 0
+    for row in blocks:
+        cells = []
+        for node in row:
+            text = entries[k]
+            k += 1
+            cells.append(text if node.shape not in ((), (1, 1)) or not reduce and node.shape
+                         else "np.reshape(%s, (1, 1))" % text)
+        rows.append("[%s]" % ", ".join(cells))
+    return "np.block([%s])" % ", ".join(rows)
+
+
 def _wrap(ref, level):
     text, prec = ref
     return text if prec >= level else "(%s)" % text
@@ -329,46 +360,59 @@ def _const_precedence(value):
 
 
 def generate(program):
-    """The source text of a module with ``value`` and ``value_and_grad`` functions."""
+    """The source text of a module with ``value`` and ``value_and_grad`` functions (and
+    ``value_grad_hessian`` when the program carries Hessian blocks)."""
     names = program.names
     forward = {n.id for n in ancestors([program.loss])}
-    value = _Function(program, [program.loss], forward)
-    both = _Function(program, [program.loss] + list(program.grads), forward)
-    taken = set(names.values())
-    grad_names = []
-    for w in program.wrt:
-        name = "grad_" + names[w]
-        while name in taken:
-            name += "_"
-        taken.add(name)
-        grad_names.append(name)
-    value_lines = value.emit("value", ["loss"], program.per_sample)
-    both_lines = both.emit("value_and_grad", ["loss"] + grad_names, program.per_sample)
-    special = value.printer.uses_special or both.printer.uses_special
-    value.helpers |= value.printer.helpers
-    both.helpers |= both.printer.helpers
+    grad_names = _grad_names(program)
+    functions = [(_Function(program, [program.loss], forward), "value", ["loss"], None),
+                 (_Function(program, [program.loss] + list(program.grads), forward),
+                  "value_and_grad", ["loss"] + grad_names, None)]
+    if program.hessian is not None:
+        flat = [h for row in program.hessian for h in row]
+        functions.append((_Function(program, [program.loss] + list(program.grads) + flat, forward),
+                          "value_grad_hessian",
+                          ["loss"] + grad_names + ["h%d" % i for i in range(len(flat))],
+                          program.hessian))
+    bodies = ["\n".join(f.emit(fname, outs, program.per_sample, blocks=blocks))
+              for f, fname, outs, blocks in functions]
+    helpers, special = set(), False
+    for f, *_ in functions:
+        helpers |= f.helpers | f.printer.helpers
+        special |= f.printer.uses_special
     header = ['"""Generated by symgrad. Regenerate rather than edit.', "",
               _comment(program.title), "",
-              "value(%s) returns the loss; value_and_grad(...) returns (loss, (%s))."
+              "value(%s) returns the loss; value_and_grad(...) returns (loss, (%s))%s."
               % (", ".join(names[s] for s in program.inputs),
-                 ", ".join(grad_names) + ("," if len(grad_names) == 1 else "")),
+                 ", ".join(grad_names) + ("," if len(grad_names) == 1 else ""),
+                 "; value_grad_hessian(...) returns (loss, grads, hessian), the Hessian over "
+                 "every parameter entry in row-major order" if program.hessian is not None else ""),
               ("Array arguments are samples along the first axis; the loss and the gradients "
                "are means over them." if program.per_sample else
                "Matrix arguments are 2-D arrays; dimensions are read from their shapes."),
               '"""', "import numpy as np"]
     if special:
         header.append("from scipy import special")
-    parts = ["\n".join(header)]
-    for h in sorted(value.helpers | both.helpers):
-        parts.append(HELPERS[h])
-    parts.append("\n".join(value_lines))
-    parts.append("\n".join(both_lines))
+    parts = ["\n".join(header)] + [HELPERS[h] for h in sorted(helpers)] + bodies
     return "\n\n\n".join(parts) + "\n"
 
 
+def _grad_names(program):
+    taken, out = set(program.names.values()), []
+    for w in program.wrt:
+        name = "grad_" + program.names[w]
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        out.append(name)
+    return out
+
+
 def _comment(title):
-    text = title.encode("ascii", "backslashreplace").decode("ascii")
-    text = text.replace('"""', "'''").replace("\n", " ")
+    """The loss as written, safe inside the module docstring: cut to 300 characters first,
+    then backslashes doubled and non-ASCII characters escaped (so no escape is ever cut)."""
+    text = " ".join(title.replace('"""', "'''").split())
     if len(text) > 300:
         text = text[:297] + "..."
+    text = text.replace("\\", "\\\\").encode("ascii", "backslashreplace").decode("ascii")
     return "loss = " + text

@@ -1,1 +1,2 @@
-"""Stage 2, derive: reverse accumulation over the graph (symbolic backpropagation)."""
+"""Stage 2, derive: reverse accumulation over the graph (symbolic backpropagation), and
+second derivatives in closed form."""

@@ -20,7 +20,7 @@ from ..graph.lower import Lowering
 from ..graph.raising import Raising
 from ..ops import CONDITION, lookup
 
-__all__ = ["grad", "hessian", "backward", "check_wrt"]
+__all__ = ["grad", "backward", "apply_rule", "check_wrt", "scalar_loss", "zero_like", "tidy"]
 
 
 
@@ -52,7 +52,8 @@ def _mask(graph, contribution, inner, outer):
     return contribution
 
 
-def _apply_rule(lowering, node, g):
+def apply_rule(lowering, node, g):
+    """Each argument's contribution from ``node``'s registry rule, for adjoint node ``g``."""
     op = lookup(node.op)
     rule = op.rule if op is not None else None
     if rule is None:
@@ -105,7 +106,7 @@ def backward(lowering, out, wrt_nodes):
             found[n.id] = g
             if n.op is Leaf:
                 continue
-        for a, c in zip(n.args, _apply_rule(lowering, n, g)):
+        for a, c in zip(n.args, apply_rule(lowering, n, g)):
             if c is None or not depends[a.id]:
                 continue
             c = graph.to_shape(c, a.shape)
@@ -115,7 +116,7 @@ def backward(lowering, out, wrt_nodes):
     return [found.get(w.id) or graph.to_shape(graph.const(0), w.shape) for w in wrt_nodes]
 
 
-def _scalar_loss(lowering, expr):
+def scalar_loss(lowering, expr):
     out = lowering(expr)
     if out.shape not in ((), (1, 1)):
         raise ShapeMismatch("the expression has shape (%s, %s), but a gradient needs a scalar: "
@@ -123,11 +124,11 @@ def _scalar_loss(lowering, expr):
     return out
 
 
-def _zero_like(w):
+def zero_like(w):
     return sp.ZeroMatrix(*w.shape) if isinstance(w, sp.MatrixSymbol) else sp.S.Zero
 
 
-def _tidy(expr):
+def tidy(expr):
     if isinstance(expr, sp.Expr) and expr.has(sp.Piecewise) and not expr.is_Matrix:
         return sp.piecewise_fold(expr)
     return expr
@@ -152,102 +153,10 @@ def grad(expr, wrt):
     """
     items, single = check_wrt(wrt)
     lowering = Lowering()
-    out = _scalar_loss(lowering, expr)
+    out = scalar_loss(lowering, expr)
     leaves = [lowering.leaf(w) for w in items]
     adj = backward(lowering, out, leaves)
     raise_ = Raising(lowering.user)
-    results = [_tidy(raise_(a)) if not (a.op is Const and a.value == 0) else _zero_like(w)
+    results = [tidy(raise_(a)) if not (a.op is Const and a.value == 0) else zero_like(w)
                for w, a in zip(items, adj)]
     return results[0] if single else results
-
-
-def hessian(expr, wrt, direction=None):
-    """Second derivatives of a scalar expression.
-
-    For scalar Symbols ``wrt = [w1, w2, ...]`` the result is the SymPy Matrix
-    of d2 expr / dwi dwj. A MatrixSymbol with numeric dimensions counts as its
-    entries, row by row. For one parameter ``wrt`` (a Symbol or a MatrixSymbol,
-    symbolic dimensions allowed) and ``direction`` of the same shape, the
-    result is the Hessian-vector product H[direction] = d/dt grad(w + t*direction)
-    at t = 0, shaped like ``wrt``.
-
-    >>> import sympy as sp
-    >>> x, y = sp.symbols("x y")
-    >>> hessian(x**2*y, [x, y])
-    Matrix([
-    [2*y, 2*x],
-    [2*x,   0]])
-    >>> n = sp.Symbol("n", integer=True, positive=True)
-    >>> W, A, V = (sp.MatrixSymbol(s, n, n) for s in "WAV")
-    >>> hessian(sp.Trace(W.T*A*W), W, direction=V)
-    A*V + A.T*V
-    """
-    if direction is not None:
-        return _hessian_vector(expr, wrt, direction)
-    items, _ = check_wrt(wrt)
-    back = {}
-    if any(isinstance(w, sp.MatrixSymbol) for w in items):
-        expr, items, back = _entries(expr, items)
-    lowering = Lowering()
-    out = _scalar_loss(lowering, expr)
-    leaves = [lowering.leaf(w) for w in items]
-    first = backward(lowering, out, leaves)
-    raise_ = Raising(lowering.user)
-    rows = []
-    for gi in first:
-        row = backward(lowering, gi, leaves) if not gi.is_const else [lowering.graph.const(0)] * len(leaves)
-        rows.append([_tidy(raise_(h)).xreplace(back) for h in row])
-    return sp.Matrix(rows)
-
-
-def _entries(expr, items):
-    """Write every MatrixSymbol with numeric dimensions out as a matrix of scalar symbols.
-
-    Returns (scalar expression, the wrt items with matrices as their entries row by
-    row, {scalar symbol: the MatrixElement it stands for}).
-    """
-    for w in items:
-        if isinstance(w, sp.MatrixSymbol) and not all(sp.sympify(d).is_Integer for d in w.shape):
-            raise UnsupportedExpression(
-                "hessian of %s with symbolic shape %s: give numeric dimensions, or pass "
-                "direction=V (a MatrixSymbol shaped like %s) for the Hessian-vector product"
-                % (w, w.shape, w))
-    subs, back = {}, {}
-    for m in sorted(expr.atoms(sp.MatrixSymbol) | {w for w in items if isinstance(w, sp.MatrixSymbol)},
-                    key=sp.default_sort_key):
-        if not all(sp.sympify(d).is_Integer for d in m.shape):
-            continue
-        rows, cols = (int(d) for d in m.shape)
-        entries = [[sp.Symbol("%s[%d,%d]" % (m.name, i, j), real=True) for j in range(cols)]
-                   for i in range(rows)]
-        subs[m] = sp.ImmutableMatrix(entries)
-        back.update({entries[i][j]: m[i, j] for i in range(rows) for j in range(cols)})
-    out = []
-    for w in items:
-        out += list(subs[w]) if isinstance(w, sp.MatrixSymbol) else [w]
-    explicit = expr.xreplace(subs).doit()
-    if getattr(explicit, "is_Matrix", False):
-        explicit = explicit.as_explicit()[0, 0]
-    return explicit, out, back
-
-
-def _hessian_vector(expr, wrt, direction):
-    if isinstance(wrt, (list, tuple)) and len(wrt) == 1:
-        wrt = wrt[0]                      # hessian(L, [X], direction=V) means hessian(L, X, ...)
-    if isinstance(direction, (list, tuple)) and len(direction) == 1:
-        direction = direction[0]
-    (w,), _ = check_wrt([wrt])
-    (v,), _ = check_wrt([direction], "direction")
-    if getattr(w, "shape", ()) != getattr(v, "shape", ()) or isinstance(w, sp.MatrixSymbol) != \
-            isinstance(v, sp.MatrixSymbol):
-        raise ShapeMismatch("direction %s must have the shape of %s (%s)" % (v, w, getattr(w, "shape", "scalar")))
-    lowering = Lowering()
-    graph = lowering.graph
-    out = _scalar_loss(lowering, expr)
-    leaf = lowering.leaf(w)
-    (g,) = backward(lowering, out, [leaf])
-    inner = graph.sum_to(graph.apply(sp.Mul, g, lowering.leaf(v)), ())
-    (hv,) = backward(lowering, inner, [leaf])
-    if hv.op is Const and hv.value == 0:
-        return _zero_like(w)
-    return _tidy(Raising(lowering.user)(hv))

@@ -15,12 +15,30 @@ import itertools
 
 import sympy as sp
 
-from ..errors import UnsupportedExpression, describe_path, short_text as _short
+from ..errors import ArgumentError, UnsupportedExpression, describe_path, short_text as _short
 from ..ops import entries, is_elementwise, lookup
 from .ir import Graph, broadcast_shapes
 from .lower_matrix import MatrixLowering
 
-__all__ = ["Lowering"]
+__all__ = ["Lowering", "as_expression"]
+
+
+def as_expression(value, what="expr"):
+    """``value`` as a SymPy object, refusing text: a string given to the Python API is never
+    parsed (SymPy's sympify would evaluate it as Python). Use symgrad.parse for text."""
+    if isinstance(value, (str, bytes)):
+        raise ArgumentError("%s must be a SymPy expression, not text (%r); build it with SymPy, "
+                            "or read text with symgrad.parse.parse_expr" % (what, _clip(value)))
+    try:
+        return sp.sympify(value, strict=True)
+    except sp.SympifyError:
+        raise ArgumentError("%s must be a SymPy expression, got %s" % (what, type(value).__name__)) \
+            from None
+
+
+def _clip(value, limit=40):
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 _BINARY_CHAINS = (sp.Add, sp.Mul, sp.Max, sp.Min, sp.And, sp.Or)
 
@@ -70,7 +88,7 @@ class Lowering(MatrixLowering):
     # --- entry point ----------------------------------------------------------------
 
     def __call__(self, expr):
-        expr = sp.sympify(expr)
+        expr = as_expression(expr)
         for m in expr.atoms(sp.MatrixSymbol):
             self._note_dims(m)
         # real stand-ins first, so SymPy itself simplifies re(x), conjugate(x), |x|**2, ...
@@ -128,6 +146,9 @@ class Lowering(MatrixLowering):
             return g.const(e)
         if e.is_number and e.has(sp.I):
             self._unsupported(e, path, "complex numbers are not supported (symbols are real)")
+        if e.is_number and not _real_constant(e):
+            self._unsupported(e, path, "the constant is not a real number (it is %s); generated "
+                              "code would compute NaN" % sp.N(e, 6))
         op = lookup(type(e)) or _subclass_entry(e)
         if op is not None and op.lower is not None:
             return getattr(self, op.lower)(e, path)
@@ -187,6 +208,17 @@ class Lowering(MatrixLowering):
             flat.append(self._lower(value, where))
             flat.append(self._lower(cond, where))
         return self.graph.apply(sp.Piecewise, *flat)
+
+def _real_constant(e):
+    """Whether a constant expression (no symbols) is real: asin(2) and log(-1) are not."""
+    if e.is_real is not None:
+        return bool(e.is_real)
+    try:
+        value = complex(sp.N(e, 30))
+    except (TypeError, ValueError):
+        return True                     # cannot tell here; evaluation will say
+    return value.imag == 0
+
 
 def _subclass_entry(e):
     """The entry of the nearest registered base class that lowering reads (SymPy builds

@@ -7,7 +7,7 @@
 import mpmath as mp
 import sympy as sp
 
-from .elementwise import MUL
+from .registry import MUL
 from .functions import make_function
 
 __all__ = ["SincSlope", "Sech2", "logit"]

@@ -8,13 +8,12 @@ import mpmath as mp
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
+from .derived import SincSlope
 from .functions import attach
-from .registry import BUILTIN, CONDITION, ELEMENTWISE, Op, register
+from .registry import BUILTIN, CALL, CONDITION, ELEMENTWISE, MUL, Op, register
 from .scalar_nodes import LogSoftmax, LogSumExp, Sigmoid, Softplus, XLogY
 
-__all__ = ["CALL", "MUL", "RELATIONAL", "BOOLEAN"]
-
-CALL, MUL = 70, 50          # Python precedence of a call and of a product/quotient
+__all__ = ["RELATIONAL", "BOOLEAN"]
 
 
 def elementwise(cls, rule, numpy, mpmath=None, *, names=None, **facts):
@@ -237,5 +236,3 @@ for _cls, _name in zip(BOOLEAN, ("np.logical_and", "np.logical_or", "np.logical_
 
 for _cls in (Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY):
     attach(_cls)
-
-from .derived import SincSlope  # noqa: E402  (sinc's rule uses it; it needs MUL from above)

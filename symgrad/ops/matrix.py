@@ -10,7 +10,7 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .elementwise import CALL, MUL
+from .registry import CALL, MUL
 from .matrix_nodes import (AxisSum, ElementwiseMap, LogDet, Mean, RowLogSoftmax, RowLogSumExp,
                            RowSoftmax, SumAll)
 from .plumbing import Broadcast, Const, Fill, Leaf, SumTo

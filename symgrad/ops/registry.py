@@ -58,13 +58,14 @@ import sympy as sp
 
 from ..errors import UnsupportedExpression
 
-__all__ = ["Op", "ELEMENTWISE", "MATRIX", "CONDITION", "PLUMBING", "VOCABULARY", "BUILTIN",
+__all__ = ["Op", "CALL", "MUL", "ELEMENTWISE", "MATRIX", "CONDITION", "PLUMBING", "VOCABULARY", "BUILTIN",
            "register", "replaced", "lookup", "require", "entries", "is_elementwise", "kinks_in",
            "is_analytic"]
 
 ELEMENTWISE, MATRIX, CONDITION, PLUMBING, VOCABULARY = (
     "elementwise", "matrix", "condition", "plumbing", "vocabulary")
 BUILTIN = "builtin"          # printed by the backend printer's own method for this node
+CALL, MUL = 70, 50           # Python precedence of a call and of a product/quotient (printers)
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,7 +21,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ArgumentError, RuleMismatch
-from .elementwise import CALL
+from .registry import CALL
 from .functions import make_function
 from .helpers import HELPERS
 from .registry import entries

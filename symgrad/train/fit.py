@@ -26,7 +26,7 @@ import numpy as np
 import sympy as sp
 
 from ..pipeline.function import value_and_grad
-from ..derive.reverse import hessian
+from ..derive.second import hessian
 from ..errors import ArgumentError, TrainingDiverged
 from .data import Batches, sample_axis, split
 from .optim import GD, Optimizer

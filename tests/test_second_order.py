@@ -1,0 +1,142 @@
+"""Closed-form Hessians and Jacobians with symbolic dimensions (sg.hessian, sg.jacobian).
+
+Each model's closed form, evaluated exactly at a random rational point with concrete
+sizes, must equal the entry-by-entry second derivatives of the same loss written out
+with numeric dimensions (sg.hessian's entrywise route, itself checked against
+sympy.diff elsewhere), and must keep structure: no n x n matrix appears in it.
+"""
+
+import random
+
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.ops.nodes import to_standard
+
+n, d, m = sp.symbols("n d m", integer=True, positive=True)
+X = sp.MatrixSymbol("X", n, d)
+A = sp.MatrixSymbol("A", m, d)
+B = sp.MatrixSymbol("B", d, d)
+S = sp.MatrixSymbol("S", d, d)
+w = sp.MatrixSymbol("w", d, 1)
+mu = sp.MatrixSymbol("mu", d, 1)
+x1 = sp.MatrixSymbol("x1", d, 1)
+y = sp.MatrixSymbol("y", n, 1)
+c = sp.MatrixSymbol("c", m, 1)
+lam, t = sp.symbols("lam t", positive=True)
+SIZES = {n: 4, d: 3, m: 2}
+
+
+def _mean(M):
+    return sg.msum(M) / n
+
+
+z = X * w
+MODELS = {
+    "least squares": _mean(sp.HadamardPower(z - y, 2)),
+    "ridge": _mean(sp.HadamardPower(z - y, 2)) + lam * sp.Trace(w.T * w),
+    "logistic": _mean(z.applyfunc(sg.softplus) - sp.HadamardProduct(y, z)),
+    "logistic, L2": _mean(z.applyfunc(sg.softplus) - sp.HadamardProduct(y, z))
+    + lam / 2 * sp.Trace(w.T * w),
+    "logistic, naive sigmoid": -_mean(sp.HadamardProduct(y, z.applyfunc(
+        lambda u: sp.log(1 / (1 + sp.exp(-u)))))
+        + sp.HadamardProduct(sp.OneMatrix(n, 1) - y, z.applyfunc(
+            lambda u: sp.log(1 - 1 / (1 + sp.exp(-u)))))),
+    "Poisson regression": _mean(z.applyfunc(sp.exp) - sp.HadamardProduct(y, z)),
+    "quadratic form": sp.Trace(w.T * B * w) / 2 - sp.Trace(c.T * A * w),
+    "Gaussian NLL in the mean": sp.Trace((x1 - mu).T * S * (x1 - mu)) / 2,
+    "tanh features, squared": _mean(sp.HadamardPower(z.applyfunc(sp.tanh) - y, 2)),
+    "least squares, scale t": _mean(sp.HadamardPower(t * z - y, 2)),
+    "log-cosh regression": _mean((z - y).applyfunc(lambda u: sp.log(sp.cosh(u)))),
+    "softplus of a quadratic": sg.softplus(sp.Trace(w.T * B * w)),
+    "linear layer, output weights": _mean(sp.HadamardPower(
+        (X * w).applyfunc(sg.sigmoid) - y, 2)),
+}
+WRT = {"Gaussian NLL in the mean": mu}
+
+
+def _point(expr, rng):
+    values = {}
+    for s in sorted(expr.atoms(sp.MatrixSymbol), key=str):
+        rows, cols = (int(sp.sympify(q).xreplace(SIZES)) for q in s.shape)
+        values[s] = sp.ImmutableMatrix(rows, cols, lambda i, j: sp.Rational(rng.randint(-60, 60), 64))
+    for s in sorted(expr.free_symbols - set(SIZES), key=str):
+        if not isinstance(s, sp.MatrixSymbol):
+            values[s] = sp.Rational(rng.randint(8, 60), 32)
+    return values
+
+
+def _numeric(e, values):
+    e = e.xreplace(SIZES)
+    e = e.xreplace({(k.xreplace(SIZES) if isinstance(k, sp.MatrixSymbol) else k): v
+                    for k, v in values.items()})
+    for _ in range(3):
+        e = to_standard(e).doit()
+    e = sp.Matrix(e.as_explicit()) if getattr(e, "is_Matrix", False) else sp.Matrix([[e]])
+    return e.applyfunc(lambda q: sp.N(to_standard(q).doit(), 40))
+
+
+def _entrywise(expr, p, values):
+    """The same Hessian by the entrywise route at numeric sizes."""
+    numeric = {s: sp.MatrixSymbol(s.name, *(sp.sympify(q).xreplace(SIZES) for q in s.shape))
+               for s in expr.atoms(sp.MatrixSymbol)}
+    concrete = expr.xreplace(SIZES).xreplace(numeric)
+    H = sg.hessian(concrete, [numeric[p]])
+    at = {}
+    for s, v in values.items():
+        if isinstance(s, sp.MatrixSymbol):
+            for i in range(v.rows):
+                for j in range(v.cols):
+                    at[numeric[s][i, j]] = v[i, j]
+        else:
+            at[s] = v
+    return H.xreplace(at).applyfunc(lambda q: sp.N(to_standard(q).doit(), 40))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_closed_form_hessian_equals_entrywise_second_derivatives(name):
+    expr, p = MODELS[name], WRT.get(name, w)
+    H = sg.hessian(expr, p)
+    assert H.shape == (p.shape[0], p.shape[0])
+    assert not any(q.shape == (n, n) for q in sp.preorder_traversal(H)
+                   if getattr(q, "is_Matrix", False)), H          # no n x n matrix
+    rng = random.Random(name)
+    for _ in range(2):
+        values = _point(expr, rng)
+        mine, reference = _numeric(H, values), _entrywise(expr, p, values)
+        assert mine.shape == reference.shape
+        for a, b in zip(mine, reference):
+            assert abs(a - b) <= 1e-30 * (1 + abs(b)), (name, H, a, b)
+
+
+def test_closed_forms_read_as_the_textbook_writes_them():
+    assert sg.hessian(MODELS["least squares"], w) == 2 * X.T * X / n
+    assert sg.hessian(sp.Trace(w.T * B * w), w) == B + B.T
+
+
+def test_jacobian_of_a_linear_map_and_of_an_elementwise_map():
+    assert sg.jacobian(A * w, w) == A
+    J = sg.jacobian((X * w).applyfunc(sp.tanh), w)
+    assert J.shape == (n, d)
+    rng = random.Random(3)
+    values = _point(X * w, rng)
+    mine = _numeric(J, values)
+    Xv, wv = values[X], values[w]
+    for i in range(4):
+        zi = sum(Xv[i, k] * wv[k, 0] for k in range(3))
+        for j in range(3):
+            assert abs(mine[i, j] - (1 - sp.tanh(zi)**2) * Xv[i, j]) < 1e-30
+
+
+def test_several_vector_parameters_give_a_block_matrix():
+    b = sp.MatrixSymbol("b", d, 1)
+    H = sg.hessian(sp.Trace(w.T * B * b) + sp.Trace(w.T * w), [w, b])
+    assert isinstance(H, sp.BlockMatrix)
+    assert H.blocks[0, 1] == B and H.blocks[1, 0] == B.T
+
+
+def test_a_matrix_that_depends_on_the_parameter_is_refused_clearly():
+    v = sp.MatrixSymbol("v", d, 1)
+    with pytest.raises(sg.UnsupportedExpression, match="depends on the parameter"):
+        sg.hessian(sp.Trace((w * v.T).applyfunc(sp.sin) * B), w)
