@@ -13,7 +13,7 @@ At each sample point ``check_grad`` compares
   rounding because nothing is subtracted; skipped with a note where Re f(w + ih)
   is not the generated loss (the form as written cancels there).
 
-``order=2`` checks second derivatives the same way (see ``hessian_check``).
+``order=2`` checks second derivatives the same way (see ``hessian.py``).
 
 Points where the expression is not differentiable (a zero under Abs or sign, a
 Max/Min tie, a Piecewise boundary) are listed in the report and not compared.
@@ -22,13 +22,17 @@ Max/Min tie, a Piecewise boundary) are listed in the report and not compared.
 import numpy as np
 import sympy as sp
 
-from ..pipeline.function import GradFunction, reuse, value_and_grad
 from ..errors import SymgradError
+from ..numeric.differences import richardson
+from ..numeric.dims import sizes
+from ..numeric.kinks import kinks_at
 from ..ops import is_analytic
-from .report import (MAX_FD_ENTRIES, NEAR_KINK, RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD,
-                           GradCheckReport, Row, admissible_point, given_values, numeric, split_samples)
+from ..pipeline.function import GradFunction, check_args, reuse, value_and_grad
 from .hessian import check_hessian
-from ..numeric.points import Sampler, kink_values, random_dims
+from .report import (MAX_FD_ENTRIES, NEAR_KINK, RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD,
+                     GradCheckReport, Row)
+from .sampler import (Sampler, admissible_point, float64_notes, given_values, numeric,
+                      random_dims, sample_mean, split_samples)
 
 __all__ = ["check_grad", "GradCheckReport"]
 
@@ -63,6 +67,7 @@ def check_grad(expr: "sp.Expr | GradFunction",
     symbolic = f.symbolic_grads
     inputs = wrt + args
     given, dims, notes = given_values(values or {}, inputs, f.per_sample)
+    notes = float64_notes(expr) + notes
     dims = random_dims(inputs, dims, seed)
     sampler = Sampler(expr, seed)
     data = set(args) if f.per_sample else set()
@@ -79,33 +84,21 @@ def check_grad(expr: "sp.Expr | GradFunction",
 def _small_enough(inputs):
     """check_grad evaluates every entry exactly: refuse matrices too large for that."""
     for s in inputs:
-        shape = getattr(s, "shape", ())
-        if shape and all(getattr(d, "is_Integer", False) for d in shape) and \
-                int(shape[0]) * int(shape[1]) > MAX_CHECK_ENTRIES:
+        shape = sizes(s, {}) if isinstance(s, sp.MatrixSymbol) else None
+        if shape and shape[0] * shape[1] > MAX_CHECK_ENTRIES:
             raise SymgradError(
                 "check_grad evaluates %s exactly, and its %s x %s = %d entries are more than %d; "
                 "check at small or symbolic dimensions (the gradient's formula does not depend "
-                "on them)" % (s, shape[0], shape[1], int(shape[0]) * int(shape[1]), MAX_CHECK_ENTRIES))
+                "on them)" % (s, shape[0], shape[1], shape[0] * shape[1], MAX_CHECK_ENTRIES))
 
 
 def _compare(f, complex_step, expr, exact_values, inputs, wrt, point, dims, rows, kinks, k, notes):
-    samples = split_samples(point)
-    subs_list = [{**s, **dims} for s in samples]
-    on_kink, near_kink = [], False
-    for subs in subs_list:
-        for desc, u in kink_values(expr, subs):
-            if u == 0:
-                on_kink.append(desc)
-            elif abs(u) < NEAR_KINK:
-                near_kink = True
+    on_kink, near_kink = _kinks_near(expr, [{**s, **dims} for s in split_samples(point)])
     if on_kink:
         kinks.append("point %d: on %s (not differentiable there; not compared)"
                      % (k + 1, sorted(set(on_kink))[0]))
         return
-    exact_grads = []
-    for i in range(len(wrt)):                      # the mean over samples of each gradient
-        vals = [sample[i] for sample in exact_values]
-        exact_grads.append(sum(vals[1:], vals[0]) / len(vals))
+    exact_grads = [sample_mean([sample[i] for sample in exact_values]) for i in range(len(wrt))]
     arrays = [numeric(point[s]) for s in inputs]
     with np.errstate(all="ignore"):
         loss, generated = f(*arrays)
@@ -152,6 +145,18 @@ def _compare(f, complex_step, expr, exact_values, inputs, wrt, point, dims, rows
                      % (k + 1, NEAR_KINK))
 
 
+def _kinks_near(expr, points):
+    """(descriptions of the kinks the points lie on, whether one lies within NEAR_KINK)."""
+    on_kink, near_kink = [], False
+    for subs in points:
+        for desc, u in kinks_at(expr, subs):
+            if u == 0:
+                on_kink.append(desc)
+            elif abs(u) < NEAR_KINK:
+                near_kink = True
+    return on_kink, near_kink
+
+
 def _complex_version(expr, f):
     """The loss compiled without stable rewrites, for complex steps; None if not analytic."""
     if not is_analytic(expr) or expr.atoms(sp.core.relational.Relational):
@@ -186,35 +191,20 @@ def _complex_step(f, arrays, position, idx, loss):
 
 
 def _richardson(f, arrays, position, idx):
-    """Central difference with one Richardson step, and an estimate of its error; smaller
-    steps are tried while the estimate says the step was too coarse."""
-    best = None
-    for power in (10, 14, 18):
-        fd, est = _richardson_at(f, arrays, position, idx, 2.0 ** -power)
-        if best is None or est < best[1]:
-            best = (fd, est)
-        if est <= 1e-9 * max(1.0, abs(fd)):
-            break
-    return best
-
-
-def _richardson_at(f, arrays, position, idx, step):
+    """Central difference with Richardson steps of the generated loss along one entry, and
+    an estimate of its error (``numeric.differences``)."""
     base = arrays[position]
     x0 = float(base[idx]) if idx else float(base)
-    h = step * max(1.0, abs(x0))
 
-    def at(x):
+    def at(t):
         moved = list(arrays)
         if idx:
             a = np.array(base, dtype=float)
-            a[idx] = x
+            a[idx] = x0 + t
             moved[position] = a
         else:
-            moved[position] = x
+            moved[position] = x0 + t
         with np.errstate(all="ignore"):       # overflow shows in the report, not as warnings
             return float(f.value(*moved))
 
-    d1 = (at(x0 + h) - at(x0 - h)) / (2 * h)
-    d2 = (at(x0 + h / 2) - at(x0 - h / 2)) / h
-    richardson = (4 * d2 - d1) / 3
-    return richardson, abs(richardson - d2) + 1e-13 * max(1.0, abs(richardson))
+    return richardson(at, abs(x0))

@@ -10,12 +10,15 @@ the Hessian-vector product H[V] along a random dyadic direction V.
 import numpy as np
 import sympy as sp
 
-from .report import (RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD, GradCheckReport, Row, admissible_point,
-                           given_values, numeric, split_samples)
-from ..pipeline.function import value_and_grad
 from ..derive.reverse import grad
 from ..derive.second import hessian
-from ..numeric.points import Sampler, evaluate, kink_values, random_dims
+from ..numeric.differences import richardson
+from ..numeric.exact import evaluate
+from ..numeric.kinks import kinks_at
+from ..pipeline.function import value_and_grad
+from .report import RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD, GradCheckReport, Row
+from .sampler import (Sampler, admissible_point, float64_notes, given_values, numeric,
+                      random_dims, sample_mean, split_samples)
 
 __all__ = ["check_hessian"]
 
@@ -27,6 +30,7 @@ def check_hessian(expr, wrt, args, values, seed, points):
     directions = {w: sp.MatrixSymbol("d_" + w.name, *w.shape) for w in wrt
                   if isinstance(w, sp.MatrixSymbol)}
     given, dims, notes = given_values(values or {}, inputs, f.per_sample)
+    notes = float64_notes(expr) + notes
     dims = random_dims(inputs, dims, seed)
     sampler = Sampler(expr, seed)
     data = set(args) if f.per_sample else set()
@@ -49,7 +53,7 @@ def check_hessian(expr, wrt, args, values, seed, points):
     for k in range(count):
         point, _ = admissible_point(sampler, inputs, data, given, dims, expr, first, prec=20)
         samples = [{**s, **dims} for s in split_samples(point)]
-        if any(u == 0 for subs in samples for _, u in kink_values(expr, subs)):
+        if any(u == 0 for subs in samples for _, u in kinks_at(expr, subs)):
             kinks.append("point %d: on a kink (not compared)" % (k + 1))
             continue
         for w, row in zip(wrt, rows):
@@ -71,7 +75,7 @@ def _compare_row(f, w, scalars, directions, symbolic, generated, inputs, point, 
     arrays = [numeric(point[s]) for s in inputs]
     if w in directions:
         subs_v = {directions[w]: v_exact}
-        exact = _mean([evaluate(symbolic[0], {**s, **subs_v}) for s in samples])
+        exact = sample_mean([evaluate(symbolic[0], {**s, **subs_v}) for s in samples])
         v = np.array(v_exact.tolist(), dtype=float)
         _, (gen,) = generated(*[arrays[inputs.index(w)]] +
                               [a for s, a in zip(inputs, arrays) if s is not w] + [v])
@@ -79,7 +83,7 @@ def _compare_row(f, w, scalars, directions, symbolic, generated, inputs, point, 
         entries = list(np.ndindex(*np.shape(gen)))
         exact = np.array(exact.tolist(), dtype=object)
     else:
-        exact = np.array([_mean([evaluate(h, s) for s in samples]) for h in symbolic], dtype=object)
+        exact = np.array([sample_mean([evaluate(h, s) for s in samples]) for h in symbolic], dtype=object)
         _, gen = generated(*[arrays[inputs.index(s)] for s in scalars] +
                            [a for s, a in zip(inputs, arrays) if s not in scalars])
         gen = np.array([float(np.asarray(g)) for g in gen])
@@ -103,10 +107,6 @@ def _compare_row(f, w, scalars, directions, symbolic, generated, inputs, point, 
         row.record("fd~generated", sp.Float(g_val, 50), sp.Float(fd_val, 50), 10 * e + RTOL_FD * size)
 
 
-def _mean(values):
-    return sum(values[1:], values[0]) / len(values)
-
-
 def _directional(f, arrays, inputs, w, direction, along=None):
     """Richardson central difference of the generated gradient of ``w``: along ``direction``
     (matrix parameters) or with respect to the scalar ``along``."""
@@ -122,8 +122,4 @@ def _directional(f, arrays, inputs, w, direction, along=None):
         return np.asarray(f(*moved)[1][target], dtype=float)
 
     base = float(np.max(np.abs(arrays[moved_at]))) if direction is not None else abs(float(arrays[moved_at]))
-    h = 2.0 ** -10 * max(1.0, base)
-    d1 = (gradient(h) - gradient(-h)) / (2 * h)
-    d2 = (gradient(h / 2) - gradient(-h / 2)) / h
-    rich = (4 * d2 - d1) / 3
-    return rich, np.abs(rich - d2) + 1e-13 * np.maximum(1.0, np.abs(rich))
+    return richardson(gradient, base, powers=(10,))

@@ -17,29 +17,29 @@ comparison is exact. Otherwise:
   is not syntactic, Max(x, y) at x = y) when a cheap exact rewrite of the
   closed-form difference reaches 0.
 
-A power whose exact value would have more than MAX_DIGITS digits (a rational
-to a huge exponent) is kept unevaluated as a ``HugePower`` that evalf computes
-at any precision, so exact evaluation cannot hang on it.
+The values themselves come from the one exact evaluator, ``exact.closed_form``.
 
-``judge`` returns one of "ok", "violated", "unknown" (neither could be shown)
-or raises ``Undefined`` when a side is not a finite real number there.
+``judge`` returns one of "ok", "violated", "unknown" (neither could be shown) or
+"uncertified" (violated, but only on the values of an op registered without an mpmath
+implementation, whose values are float64: that is never a certified refutation), or
+raises ``Undefined`` when a side is not a finite real number there. This module is the
+one place a sign, and so a refutation, is certified.
 """
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import mpmath
 import sympy as sp
-from mpmath.libmp import prec_to_dps
-from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
-from ..ops.nodes import to_standard
-from .points import MAX_EXPONENT, beyond_reach
+from .exact import Undefined, closed_form, float_only_ops
+
+__all__ = ["Undefined", "Judgement", "evaluate", "shown", "certified_sign", "deep_sign",
+           "sign_of", "compare_equal", "compare_order", "compare_loewner", "rational_psd",
+           "exactly_zero", "judge", "PRECISIONS", "AGREE_DIGITS"]
 
 PRECISIONS = (30, 60, 120, 240)
 DEPTH = 600               # extra working digits a certified sign may use (cancellation)
-MAX_DIGITS = 10**4        # larger exact powers stay unevaluated (HugePower)
 AGREE_DIGITS = 60
 RTOL = sp.Float("1e-30", AGREE_DIGITS)
 ZERO_TOL = sp.Float("1e-45", AGREE_DIGITS)
@@ -47,101 +47,23 @@ SHOW_DIGITS = 30
 BAD = (sp.nan, sp.zoo, sp.oo, -sp.oo)
 
 
-class Undefined(Exception):
-    """A side is not a finite real number at this point (pole, log of a negative, ...)."""
-
-
 @dataclass
 class Judgement:
-    state: str            # "ok", "violated", "unknown"
+    state: str            # "ok", "violated", "unknown", "uncertified" (see judge)
     exact: bool           # decided in exact rational arithmetic
     lhs: object = None    # both sides at the point (closed form)
     rhs: object = None
     detail: str = ""      # where it fails: a matrix entry, a direction
     tie: bool = False     # violated: a strict inequality, lhs - rhs rewritten exactly to 0
-
-
-# --- huge powers --------------------------------------------------------------------
-
-class HugePower(sp.Expr):
-    """base**exp for a rational base and exponent, too large to evaluate exactly.
-
-    Arithmetic leaves it alone (it is not a Pow); evalf computes it in mpmath
-    with enough guard bits for the exponent's size.
-    """
-
-    is_commutative = True
-
-    def _eval_evalf(self, prec):
-        b, e = self.args
-        scale = float(abs(e)) * (abs(math.log(abs(b.p))) + math.log(b.q) + 1)
-        with mpmath.workprec(prec + 20 + int(math.log2(scale + 2))):
-            v = mpmath.power(mpmath.mpf(b.p) / b.q,
-                             mpmath.mpf(e.p) / e.q if e.q != 1 else mpmath.mpf(e.p))
-            if isinstance(v, mpmath.mpc):
-                return sp.Float(v.real, prec_to_dps(prec)) + sp.I * sp.Float(v.imag, prec_to_dps(prec))
-            return sp.Float(v, prec_to_dps(prec))
-
-    def _sympystr(self, printer):
-        return "(%s)**(%s)" % self.args
-
-
-def _digits(b, e):
-    """About how many decimal digits the exact value of b**e has (b, e Rational)."""
-    size = max(abs(b.p), b.q)
-    if size <= 1 or e == 0:
-        return 0
-    try:
-        return float(abs(e)) * size.bit_length() * 0.30103
-    except OverflowError:
-        return math.inf
+    float_only: tuple = ()  # uncertified: the float64-only ops the violation rests on
 
 
 # --- evaluation -------------------------------------------------------------------
 
-def substitute(e, point, explicit=True):
-    """Substitute the point bottom up, turning matrix nodes explicit as soon as they can be.
-
-    Going bottom up matters: an entry of a product, (x.T*A*x)[0, 0], then
-    indexes an explicit matrix instead of becoming an unevaluated Sum. A power
-    of rationals with more than MAX_DIGITS digits becomes a HugePower.
-    """
-    if e in point:
-        return point[e]
-    if isinstance(e, sp.MatrixBase):
-        return sp.ImmutableMatrix(e.xreplace(point))
-    if not e.args:
-        return e
-    if isinstance(e, sp.Lambda):
-        return e.xreplace(point)
-    args = [substitute(a, point, explicit) for a in e.args]
-    if isinstance(e, sp.Pow) and args[0].is_Rational and args[1].is_Rational \
-            and _digits(*args) > MAX_DIGITS:
-        return HugePower(*args)
-    new = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
-    if not explicit:
-        return new
-    if isinstance(new, MatrixExpr) and not isinstance(new, sp.MatrixBase):
-        new = new.doit()
-        if not isinstance(new, sp.MatrixBase):
-            new = new.as_explicit()
-        return sp.ImmutableMatrix(new).applyfunc(lambda v: v.doit())
-    if isinstance(new, sp.Expr) and any(isinstance(a, sp.MatrixBase) for a in args):
-        new = new.doit()
-    return new
-
-
 def evaluate(expr, point, explicit):
-    """expr at the point: an exact SymPy number or ImmutableMatrix; raises Undefined."""
-    try:
-        value = substitute(expr, point, explicit)
-        if explicit and value.has(sp.Sum, sp.Product, MatrixElement):
-            value = value.doit()
-        value = to_standard(value)
-    except (ArithmeticError, ValueError, TypeError, NotImplementedError, IndexError) as exc:
-        raise Undefined(str(exc) or type(exc).__name__) from exc
-    if any(beyond_reach(v) for v in (value if isinstance(value, sp.MatrixBase) else [value])):
-        raise Undefined("a value here is too large to evaluate (an exponent beyond %d)" % MAX_EXPONENT)
+    """expr at the point: an exact SymPy number or ImmutableMatrix; raises Undefined
+    where a value is not a finite real number."""
+    value = closed_form(expr, point, explicit, standard=True)
     if isinstance(value, sp.MatrixBase):
         return sp.ImmutableMatrix(value.applyfunc(_real_number))
     return _real_number(value)
@@ -164,12 +86,20 @@ def _real_part(f, digits):
 
 
 def _real_number(v):
+    """v itself when it is a finite real number; Undefined otherwise.
+
+    An imaginary part at rounding level is noise only when it does not certify nonzero:
+    sqrt(-10^-60) = 10^-30 i is small, but not real.
+    """
     if v.is_Rational:
         return v
     if v.free_symbols or any(v.has(b) for b in BAD):
         raise Undefined("%s is not a finite real number" % v)
-    if _real_part(v.evalf(SHOW_DIGITS), SHOW_DIGITS) is None:
+    f = v.evalf(SHOW_DIGITS)
+    if _real_part(f, SHOW_DIGITS) is None:
         raise Undefined("%s is not a finite real number" % v)
+    if f.as_real_imag()[1] != 0 and certified_sign(sp.im(v)) is not None:
+        raise Undefined("%s is not real (its imaginary part is small but not zero)" % v)
     return v
 
 
@@ -372,6 +302,15 @@ def compare_loewner(L, R, relation):
 
 def judge(problem, point):
     """Evaluate both sides at ``point`` and decide the relation there (see module doc)."""
+    verdict = _judge(problem, point)
+    if verdict.state == "violated" and not verdict.exact and not verdict.tie:
+        names = float_only_ops(verdict.lhs - verdict.rhs)
+        if names:
+            return replace(verdict, state="uncertified", float_only=tuple(names))
+    return verdict
+
+
+def _judge(problem, point):
     explicit = problem.has_matrices
     for guard in problem.guards:
         evaluate(guard, point, explicit)

@@ -37,7 +37,8 @@ def _evalf(self, prec):
         values.append(v)
     with mp.workprec(prec + 10):
         try:
-            result = op.mpmath(*[mp.mpmathify(v) if not v.is_Integer else int(v) for v in values])
+            # integers as mpf too: a Python int would make u/(1 + abs(u)) a float64 division
+            result = op.mpmath(*[mp.mpmathify(v) for v in values])
         except (ValueError, ZeroDivisionError, TypeError, OverflowError):
             return None
         if isinstance(result, mp.mpc):

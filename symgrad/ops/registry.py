@@ -26,8 +26,8 @@ An entry (``Op``) says, for one SymPy class (or one of symgrad's own nodes):
     The node in standard SymPy (for verification and ``to_standard``); None when the
     class is standard SymPy already.
 ``kinks``, ``domain``, ``positive``
-    ``kinks(*args)`` lists ``(description, expression)`` pairs whose zero is a point
-    where the op is not differentiable. ``domain(*args)`` lists expressions that must be
+    ``kinks(node)`` lists ``(description, expression)`` pairs whose zero is a point
+    where the op is not differentiable. ``domain(node)`` lists expressions that must be
     positive (``> 0``) for the op to be real, and ``positive`` the argument positions a
     sampler should draw positive.
 ``complex_step``
@@ -165,7 +165,7 @@ def kinks_in(expr) -> list:
     for node in _scalar_preorder(expr):
         op = _REGISTRY.get(type(node))
         if op is not None and op.kinks is not None:
-            out += op.kinks(*node.args)
+            out += op.kinks(node)
     return out
 
 

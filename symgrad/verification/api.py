@@ -2,12 +2,12 @@
 
 The work is split by step, one helper module each:
 
-    _verify_problem   arguments -> Problem (real symbols, dimensions, assumptions)
-    _verify_sample    random admissible points, searched for a counterexample
-    _verify_numeric   exact / certified evaluation at one point
-    _verify_routes    symbolic proof routes (expand, cancel, ..., PSD tests)
-    _verify_prove     the proof set-up and its time budget (a forked child)
-    _verify_search    special, kink and critical points (with _verify_roots)
+    problem.py          arguments -> Problem (real symbols, dimensions, assumptions)
+    sample.py           random admissible points, searched for a counterexample
+    numeric/certify.py  certified judgement at one point (values from numeric/exact.py)
+    routes.py           symbolic proof routes (expand, cancel, ..., PSD tests)
+    prove.py            the proof set-up and its time budget (a forked child)
+    search.py           special, kink and critical points (with roots.py)
 
 Sampling runs first: a certified counterexample ends the search at once. Then
 the proof routes get the time budget. A claim still undecided gets the targeted
@@ -128,6 +128,22 @@ def _refuted(problem, relation, lhs, rhs, found, points):
                    shown(judged.lhs), shown(judged.rhs), judged.detail)
 
 
+def _uncertified(problem, relation, lhs, rhs, suspect, points, note):
+    """"probable": the sides differ at a point, but only on float64 values (an op registered
+    without an mpmath implementation), which never certify a refutation."""
+    point, judged = suspect
+    names = ", ".join(judged.float_only)
+    at = ", ".join("%s = %s" % (k, _one_line(v)) for k, v in _user_point(problem, point).items())
+    why = ("not refuted: lhs = %s and rhs = %s differ at %s, but %s %s registered without an "
+           "mpmath implementation: its values are float64 approximations, which certify no "
+           "counterexample; register it with mpmath= to decide" % (
+               _one_line(shown(judged.lhs)), _one_line(shown(judged.rhs)), at or "(no symbols)",
+               names, "is" if len(judged.float_only) == 1 else "are"))
+    return Verdict("probable", "random points, not certified (float64 values of %s)" % names,
+                   relation, points, lhs, rhs, detail=judged.detail,
+                   note="; ".join(filter(None, [why, note])))
+
+
 def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list | tuple" = (),
            seed: int = 0, *, budget: float = 5.0, points: "int | None" = None,
            order: "str | None" = None, max_tries: "int | None" = None) -> "Verdict":
@@ -152,7 +168,10 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
     ``"proven"`` (``method`` names it). A claim still undecided gets a targeted
     search (special values, points exactly on kinks and ties, far-out values,
     critical points of lhs - rhs; at most 3 s), judged the same way; only then
-    is it ``"probable"`` (``note`` says why). Sampling stops drawing after
+    is it ``"probable"`` (``note`` says why). A difference seen only on the values
+    of a function registered without an mpmath implementation (float64 values) is
+    never a certified counterexample: the claim stays ``"probable"`` and ``note``
+    names the point and the function. Sampling stops drawing after
     max(budget, 2) s and decides with the points it has.
     Raises ``ShapeMismatch`` for sides of different shapes and ``SymgradError``
     when too few admissible points can be found.
@@ -180,7 +199,7 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
                    time.monotonic() + max(budget or 0, SAMPLE_SECONDS))
     if found.counterexample is not None:
         return _refuted(problem, relation, lhs, rhs, found, found.points)
-    if found.points == 0:
+    if found.points == 0 and found.suspect is None:
         _no_points(problem, found, want)
     route, note = prove(problem, budget)
     if route is not None:
@@ -189,6 +208,9 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
                      time.monotonic() + SEARCH_SECONDS)
     if extra.counterexample is not None:
         return _refuted(problem, relation, lhs, rhs, extra, found.points + extra.points)
+    suspect = found.suspect or extra.suspect
+    if suspect is not None:
+        return _uncertified(problem, relation, lhs, rhs, suspect, found.points, note)
     if found.points < want and not found.timed_out:
         _no_points(problem, found, want)
     if found.timed_out:

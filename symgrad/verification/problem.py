@@ -21,6 +21,8 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 
 from ..errors import ParseError, ShapeMismatch, SymgradError, UnsupportedExpression
 from ..graph.ir import dims_equal
+from ..numeric.dims import dimension_symbols
+from ..numeric.kinks import determinant_hints, domain_guards
 from ..ops.nodes import to_standard
 
 RELATIONS = ("==", "<=", "<", ">=", ">")
@@ -153,37 +155,6 @@ def _doit_derivatives(expr):
     return expr.replace(lambda e: isinstance(e, sp.Derivative), lambda e: e.doit())
 
 
-PARTIAL = (sp.log, sp.asin, sp.acos, sp.asec, sp.acsc, sp.acosh, sp.atanh, sp.acoth)
-
-
-def domain_guards(exprs):
-    """Subexpressions that must be real for a point to be admissible.
-
-    sqrt(x)*sqrt(y) is real at x = y = -1 only through imaginary intermediates;
-    such points are outside the real domain. Branches of a Piecewise and bodies
-    of a Lambda are not guarded (their conditions or arguments protect them).
-    """
-    found = set()
-
-    def walk(e):
-        if isinstance(e, (sp.Piecewise, sp.Lambda)) or not e.args:
-            return
-        if isinstance(e, PARTIAL) or (isinstance(e, sp.Pow) and e.exp.is_integer is not True):
-            if not getattr(e, "is_Matrix", False) and e.free_symbols:
-                found.add(e)
-        for a in e.args:
-            walk(a)
-
-    for e in exprs:
-        walk(e)
-    return sorted(found, key=sp.default_sort_key)
-
-
-def _shapes(expr):
-    return [e.shape for e in sp.preorder_traversal(expr)
-            if getattr(e, "is_Matrix", False) and hasattr(e, "shape")]
-
-
 def _matrix_symbols(exprs):
     found = set()
     for e in exprs:
@@ -193,11 +164,7 @@ def _matrix_symbols(exprs):
 
 def _realify(exprs):
     """The renaming user symbol -> internal symbol (real scalars, positive-integer dims)."""
-    dims = set()
-    for e in exprs:
-        for shape in _shapes(e):
-            for d in shape:
-                dims |= sp.sympify(d).free_symbols
+    dims = set(dimension_symbols(exprs))
     scalars = set()
     for e in exprs:
         scalars |= {s for s in e.free_symbols if isinstance(s, sp.Symbol)}
@@ -328,18 +295,19 @@ def _predicate(a, intervals, integers, kinds, checks, symbols):
                                                         ", ".join(SIGN_PREDICATES)))
 
 
-def _log_det_arguments(exprs, roots=False):
-    """Matrices M with log(det(M)) (and, with ``roots``, det(M)**(p/q)) in the expressions.
+def _log_det_arguments(exprs):
+    """Matrices M with log(det(M)) in the expressions: det(M) > 0 wherever both sides are
+    defined, so the proof may take det(M) positive.
 
-    Where log(det(M)) occurs, det(M) > 0 wherever both sides are defined.
+    The registry's ``domain`` facts cannot give this: they name a domain's edge, not
+    whether the edge itself belongs to it (sqrt(det(M)) is defined at det(M) = 0, so
+    it must not count), so the proof reads the one op whose edge is excluded, log.
     """
     found = set()
     for e in exprs:
         for node in sp.preorder_traversal(e):
-            if isinstance(node, sp.log) or (roots and isinstance(node, sp.Pow)
-                                            and node.exp.is_integer is not True):
-                if isinstance(node.args[0], sp.Determinant):
-                    found.add(node.args[0].arg)
+            if isinstance(node, sp.log) and isinstance(node.args[0], sp.Determinant):
+                found.add(node.args[0].arg)
     return sorted(found, key=sp.default_sort_key)
 
 
@@ -372,7 +340,7 @@ def build_problem(lhs, rhs, relation, assumptions, order):
         raise ShapeMismatch("the Loewner order needs square matrices, got shape %s" % (shape,))
     intervals, integers, equalities, checks, kinds = _classify_assumptions(
         items, (scalars, dims, matrices))
-    for m in _log_det_arguments([lhs, rhs], roots=True):
+    for m in determinant_hints([lhs, rhs]):
         for sym in sorted(m.atoms(sp.MatrixSymbol), key=sp.default_sort_key):
             kinds.setdefault(sym, set()).add("spd_hint")
     eliminated = _eliminate(equalities, scalars)

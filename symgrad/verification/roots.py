@@ -24,7 +24,7 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from ..numeric.certify import substitute
+from ..numeric.exact import substitute
 from .sample import inside, rational_end
 
 DIGITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)

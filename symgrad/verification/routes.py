@@ -4,7 +4,7 @@ Each route either reaches an exact symbolic certificate (the difference is the
 integer 0, SymPy's assumption system says a form of the difference is
 nonnegative, an exact rational LDL^T test passes, ...) and returns its name, or
 returns None. No route uses ``force=True`` or a numeric tolerance. Routes run in
-a child process with a time budget (see ``_verify_prove``), so a slow
+a child process with a time budget (see ``prove.py``), so a slow
 ``simplify`` costs time, never a hang.
 """
 
@@ -16,9 +16,8 @@ from sympy.functions.elementary.trigonometric import TrigonometricFunction
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from ..numeric.certify import rational_psd
+from ..numeric.kinks import has_kinks
 from .problem import Interval, relation_bound
-
-KINKS = (sp.Abs, sp.Max, sp.Min, sp.sign, sp.Heaviside)
 
 
 # --- changes of variable --------------------------------------------------------------
@@ -95,7 +94,7 @@ def _quick_zero(d):
 
 
 def _piecewise(d):
-    if not d.has(sp.Piecewise, *KINKS):
+    if not has_kinks(d):
         return d
     e = sp.piecewise_fold(d.rewrite(sp.Piecewise))
     if not isinstance(e, sp.Piecewise):

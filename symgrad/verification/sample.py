@@ -23,11 +23,13 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ..numeric import kinks
 from ..numeric.certify import Undefined, judge
+from ..numeric.dims import sizes
+from ..numeric.sampling import dimension, magnitude, matrix, positive_definite, small_rational
 
 SPECIAL = tuple(sp.Rational(v) for v in ("0", "1", "-1", "1/2", "-1/2", "2"))
 OFFSETS = tuple(sp.Rational(v) for v in ("0", "1/1000", "-1/1000", "1/10", "-1/10", "1", "-1", "3", "-3"))
-KINK_TYPES = (sp.Abs, sp.sign, sp.Heaviside)
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Search:
     exact: bool                 # every comparison was exact rational arithmetic
     unknown: int = 0            # admissible points that could not be decided
     counterexample: object = None   # (point, Judgement) when refuted
+    suspect: object = None          # (point, Judgement): violated on float64-only values
     last_error: str = ""
     timed_out: bool = False     # stopped drawing at the deadline
     admitted: int = 0           # admissible points judged, agreeing or not
@@ -45,26 +48,15 @@ class Search:
 # --- boundaries -----------------------------------------------------------------
 
 def boundaries(problem):
-    """Expressions g (in sampled symbols) whose zero set is a kink or a domain edge."""
-    out = set()
+    """Kinks and domain edges (``numeric.kinks.boundaries``) as expressions g in the sampled
+    symbols: each zero set is a place to put points."""
     sub = dict(problem.eliminated)
-    for side in (problem.lhs, problem.rhs):
-        for e in sp.preorder_traversal(side):
-            if isinstance(e, sp.Piecewise):
-                for _, cond in e.args:
-                    out |= {r.lhs - r.rhs for r in cond.atoms(sp.core.relational.Relational)}
-            elif isinstance(e, KINK_TYPES) or isinstance(e, sp.log):
-                out.add(e.args[0])
-            elif isinstance(e, (sp.Max, sp.Min)):
-                out |= {a - b for a, b in zip(e.args, e.args[1:])}
-            elif isinstance(e, sp.Pow) and e.exp.is_Rational and not (e.exp.is_Integer and e.exp > 0):
-                out.add(e.base)
     sampled = set(problem.scalars)
-    kept = []
-    for g in out:
-        g = sp.sympify(g).xreplace(sub)
+    kept = set()
+    for g in kinks.boundaries([problem.lhs, problem.rhs]):
+        g = g.xreplace(sub)
         if g.free_symbols and g.free_symbols <= sampled:
-            kept.append(g)
+            kept.add(g)
     return sorted(kept, key=sp.default_sort_key)
 
 
@@ -96,12 +88,6 @@ def inside(v, box):
     return True
 
 
-def _magnitude(rng):
-    """A positive rational p/q (q <= 10): half the time at most 3, else up to 20 or 50."""
-    q = rng.randint(1, 10)
-    return sp.Rational(rng.randint(1, rng.choice((3 * q, 3 * q, 20, 50))), q)
-
-
 def rational_end(v):
     return v if v is None or v.is_Rational else sp.Rational(str(sp.N(v, 20)))
 
@@ -115,10 +101,10 @@ def _draw_real(rng, box):
     if lo is not None and hi is not None:
         return lo + (hi - lo) * sp.Rational(rng.randint(1, 99), 100)
     if lo is not None:
-        return lo + _magnitude(rng)
+        return lo + magnitude(rng)
     if hi is not None:
-        return hi - _magnitude(rng)
-    return rng.choice((1, -1)) * _magnitude(rng)
+        return hi - magnitude(rng)
+    return rng.choice((1, -1)) * magnitude(rng)
 
 
 def _integer_end(v, strict, up):
@@ -143,27 +129,20 @@ def _draw_dim(rng, box):
     if not allowed and box.lo is not None:
         lo = max(1, _integer_end(box.lo, box.lo_strict, True))
         allowed = [k for k in range(lo, lo + 3) if inside(sp.Integer(k), box)]
-    return sp.Integer(rng.choice(allowed)) if allowed else None
+    return dimension(rng, allowed) if allowed else None
 
 
 # --- matrices ---------------------------------------------------------------------------
-
-def _entry(rng):
-    return sp.Rational(rng.randint(-9, 9), rng.choice((1, 1, 2, 3, 4)))
-
 
 def _draw_matrix(rng, rows, cols, kinds):
     if rows != cols:
         kinds = set()
     if "positive_definite" in kinds or ("spd_hint" in kinds and rng.random() < 0.5):
-        A = sp.Matrix(rows, rows, lambda i, j: _entry(rng))
-        return sp.ImmutableMatrix(A * A.T + sp.eye(rows))
+        return positive_definite(rng, rows, small_rational)
     if "diagonal" in kinds:
-        return sp.ImmutableMatrix(sp.diag(*[_entry(rng) for _ in range(rows)]))
-    M = sp.Matrix(rows, cols, lambda i, j: _entry(rng))
-    if "symmetric" in kinds:
-        M = M + M.T
-    return sp.ImmutableMatrix(M)
+        return sp.ImmutableMatrix(sp.diag(*[small_rational(rng) for _ in range(rows)]))
+    M = matrix(rng, rows, cols, small_rational)
+    return M + M.T if "symmetric" in kinds else M
 
 
 # --- a point ------------------------------------------------------------------------------
@@ -210,10 +189,10 @@ def complete_point(problem, rng, values):
             return None
         values[s] = v
     for m in problem.matrices:
-        rows, cols = (sp.sympify(k).xreplace(values) for k in m.shape)
-        if not (rows.is_Integer and cols.is_Integer and rows > 0 and cols > 0):
+        shape = sizes(m, values)
+        if shape is None:
             return None
-        values[m] = _draw_matrix(rng, int(rows), int(cols), problem.matrix_kinds.get(m, set()))
+        values[m] = _draw_matrix(rng, *shape, problem.matrix_kinds.get(m, set()))
     return values
 
 
@@ -251,6 +230,8 @@ def examine(problem, point, found):
         found.points += 1
     else:
         found.unknown += 1
+        if verdict.state == "uncertified" and found.suspect is None:
+            found.suspect = (point, verdict)
     return False
 
 
@@ -268,4 +249,6 @@ def search(problem, rng, want, max_tries, deadline=None):
         found.tries += 1
         if examine(problem, draw_point(problem, rng, bounds), found):
             break
+        if found.suspect is not None and found.admitted >= want:
+            break                               # enough points, none of them certifiable
     return found

@@ -12,7 +12,7 @@ tries, in this order, within a count and a deadline:
 * kink points: exactly on a Max/Min tie, a zero of an Abs/sign/Heaviside
   argument, a Piecewise boundary or a domain edge (one symbol solved for where
   it enters linearly, else a rational root of a polynomial);
-* critical points of a scalar inequality, in ``_verify_roots``: one symbol
+* critical points of a scalar inequality, in ``roots.py``: one symbol
   free, the others fixed, the zeros of d = lhs - rhs and of d'.
 
 Each candidate is judged like a random point (exact, or certified), so what the

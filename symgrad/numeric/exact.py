@@ -1,0 +1,248 @@
+"""The one evaluator of "the truth": SymPy expressions at exact points.
+
+A point maps symbols to exact numbers (Rationals, integer dimensions, ImmutableMatrices of
+Rationals). ``closed_form`` substitutes it bottom up and returns the exact closed-form value
+(a SymPy number such as ``log(3/2) + 1/4``, or an ImmutableMatrix of them), turning every
+matrix node with numeric dimensions explicit as soon as it can. ``evaluate`` takes that
+value to ``prec`` significant digits, raising the working precision until two evaluations
+agree. check_grad compares against ``evaluate``; verify certifies signs of ``closed_form``
+values (``certify.py``). Three guards keep evaluation finite:
+
+* a rational power whose exact value would have more than MAX_DIGITS digits stays
+  unevaluated as a ``HugePower`` that evalf computes at any precision;
+* ``exp(a)`` or ``b**a`` with ``|a|`` (or ``|a log b|``) above MAX_EXPONENT is refused
+  (``Undefined``): its value could not be computed;
+* evalf doubles its precision up to MAX_PREC digits, no further.
+
+An op registered without an mpmath implementation (``float_only``) evaluates through its
+NumPy implementation, so its values carry 53 bits; ``float_only_ops`` names such ops.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+import sympy as sp
+from mpmath.libmp import prec_to_dps
+from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
+
+from ..ops import lookup
+from ..ops.nodes import to_standard
+
+__all__ = ["Undefined", "HugePower", "exact", "substitute", "closed_form", "evaluate",
+           "beyond_reach", "is_finite_real", "float_only_ops", "MAX_PREC", "MAX_EXPONENT",
+           "MAX_DIGITS"]
+
+MAX_PREC = 1600       # digits evaluate() may reach to get through cancellation
+MAX_EXPONENT = 10**5  # exp(a) or b**a with |a|, |a log b| beyond this is too large to evaluate
+MAX_DIGITS = 10**4    # larger exact powers stay unevaluated (HugePower)
+
+
+class Undefined(Exception):
+    """An expression has no finite value at this point (pole, log of a negative, too large)."""
+
+
+def exact(value):
+    """An exact SymPy number (or ImmutableMatrix) for a float or array.
+
+    >>> exact(0.375), exact([[1.0, 2.5]])
+    (3/8, Matrix([[1, 5/2]]))
+    """
+    a = np.asarray(value)
+    if a.ndim == 0:
+        return sp.Rational(float(a)) if a.dtype.kind == "f" else sp.Integer(int(a))
+    return sp.ImmutableMatrix(a.shape[0], a.shape[1], [sp.Rational(float(v)) for v in a.ravel()])
+
+
+# --- huge powers --------------------------------------------------------------------
+
+class HugePower(sp.Expr):
+    """base**exp for a rational base and exponent, too large to evaluate exactly.
+
+    Arithmetic leaves it alone (it is not a Pow); evalf computes it in mpmath
+    with enough guard bits for the exponent's size.
+    """
+
+    is_commutative = True
+
+    def _eval_evalf(self, prec):
+        b, e = self.args
+        scale = float(abs(e)) * (abs(math.log(abs(b.p))) + math.log(b.q) + 1)
+        with mpmath.workprec(prec + 20 + int(math.log2(scale + 2))):
+            v = mpmath.power(mpmath.mpf(b.p) / b.q,
+                             mpmath.mpf(e.p) / e.q if e.q != 1 else mpmath.mpf(e.p))
+            if isinstance(v, mpmath.mpc):
+                return sp.Float(v.real, prec_to_dps(prec)) + sp.I * sp.Float(v.imag, prec_to_dps(prec))
+            return sp.Float(v, prec_to_dps(prec))
+
+    def _sympystr(self, printer):
+        return "(%s)**(%s)" % self.args
+
+
+def _digits(b, e):
+    """About how many decimal digits the exact value of b**e has (b, e Rational)."""
+    size = max(abs(b.p), b.q)
+    if size <= 1 or e == 0:
+        return 0
+    try:
+        return float(abs(e)) * size.bit_length() * 0.30103
+    except OverflowError:
+        return math.inf
+
+
+def beyond_reach(e) -> bool:
+    """True when the closed-form number e holds exp(a) or b**a so large (|a| or |a log b|
+    above MAX_EXPONENT, e.g. exp(exp(exp(17)))) that evaluating it would not finish.
+
+    Nodes are checked innermost first, so each check evaluates only what already passed.
+    """
+    for node in sp.postorder_traversal(e):
+        if isinstance(node, sp.exp):
+            size = node.args[0]
+        elif isinstance(node, sp.Pow) and not node.exp.is_Integer:
+            size = node.exp * sp.log(abs(node.base)) if node.base != 0 else sp.S.Zero
+        else:
+            continue
+        if not size.is_number:
+            continue
+        try:
+            value = complex(size.evalf(15))
+        except (TypeError, ValueError, ArithmeticError):
+            continue
+        if abs(value.real) > MAX_EXPONENT:
+            return True
+    return False
+
+
+# --- the closed form at a point -------------------------------------------------------
+
+def substitute(e, point: dict, explicit: bool = True):
+    """Substitute the point bottom up, turning matrix nodes explicit as soon as they can be.
+
+    Going bottom up matters: an entry of a product, (x.T*A*x)[0, 0], then
+    indexes an explicit matrix instead of becoming an unevaluated Sum. A power
+    of rationals with more than MAX_DIGITS digits becomes a HugePower.
+    """
+    if e in point:
+        return point[e]
+    if isinstance(e, sp.MatrixBase):
+        return sp.ImmutableMatrix(e.xreplace(point))
+    if not e.args:
+        return e
+    if isinstance(e, sp.Lambda):
+        return e.xreplace(point)
+    args = [substitute(a, point, explicit) for a in e.args]
+    if isinstance(e, sp.Pow) and args[0].is_Rational and args[1].is_Rational \
+            and _digits(*args) > MAX_DIGITS:
+        return HugePower(*args)
+    new = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
+    if not explicit:
+        return new
+    if isinstance(new, MatrixExpr) and not isinstance(new, sp.MatrixBase):
+        new = new.doit()
+        if not isinstance(new, sp.MatrixBase):
+            new = new.as_explicit()
+        return sp.ImmutableMatrix(new).applyfunc(lambda v: v.doit())
+    if isinstance(new, sp.Expr) and any(isinstance(a, sp.MatrixBase) for a in args):
+        new = new.doit()
+    return new
+
+
+def closed_form(expr, point: dict, explicit: bool = True, standard: bool = False):
+    """``expr`` at the exact ``point``: a closed-form SymPy number or ImmutableMatrix.
+
+    ``explicit`` writes matrix nodes out entry by entry (needed wherever a matrix
+    occurs); ``standard`` rewrites symgrad's nodes into standard SymPy (``to_standard``).
+    Raises ``Undefined`` where SymPy cannot form the value or it is beyond reach (see
+    the module docstring); the value may still be infinite or complex.
+
+    >>> x = sp.Symbol("x")
+    >>> closed_form(sp.log(x) + x**2, {x: sp.Rational(1, 2)})
+    1/4 - log(2)
+    """
+    try:
+        value = substitute(expr, point, explicit)
+        if explicit and value.has(sp.Sum, sp.Product, MatrixElement):
+            value = value.doit()
+        if standard:
+            value = to_standard(value)
+    except (ArithmeticError, ValueError, TypeError, NotImplementedError, IndexError) as exc:
+        raise Undefined(str(exc) or type(exc).__name__) from exc
+    if any(beyond_reach(v) for v in _entries(value)):
+        raise Undefined("a value here is too large to evaluate (an exponent beyond %d)"
+                        % MAX_EXPONENT)
+    return value
+
+
+def evaluate(expr, point: dict, prec: int = 50):
+    """``expr`` at ``point`` to ``prec`` significant digits (sp.zoo where ``Undefined``).
+
+    evalf does not always notice cancellation (1 - 1/(1 + e^-1000) comes out as
+    garbage at 50 digits), so the value is only taken once two evaluations at
+    doubling precision agree to ``prec - 10`` digits; past MAX_PREC digits the
+    last value stands. Matrices come back as ImmutableMatrices of Floats.
+
+    >>> x = sp.Symbol("x")
+    >>> evaluate(1 - 1/(1 + sp.exp(-x)), {x: sp.Integer(1000)}, 20)
+    5.0759588975494567653e-435
+    """
+    try:
+        e = closed_form(expr, point)
+    except Undefined:
+        return sp.zoo                          # not finite for our purposes: another point
+    previous, n = e.evalf(prec), prec
+    while n < MAX_PREC:
+        if _settled(previous):
+            return previous
+        n *= 2
+        value = e.evalf(n)
+        if _agree(previous, value, prec - 10):
+            return value.evalf(prec)
+        previous = value
+    return previous.evalf(prec)
+
+
+def _entries(v):
+    return list(v) if isinstance(v, sp.MatrixBase) else [v]
+
+
+def _settled(v):
+    """True when v has nothing evalf could have got wrong (exact numbers only)."""
+    return all(x.is_Rational for x in _entries(v))
+
+
+def _agree(a, b, digits):
+    tol = sp.Float(10, 30) ** -digits
+    for x, y in zip(_entries(a), _entries(b)):
+        if x == y:
+            continue
+        if not (x.is_number and y.is_number):
+            return False
+        try:
+            if abs(x - y) > tol * max(abs(x), abs(y)):
+                return False
+        except TypeError:                      # a complex or undefined entry: compare no further
+            return x == y
+    return True
+
+
+def is_finite_real(value) -> bool:
+    """True when every entry of an evaluated value is a finite real number."""
+    for v in _entries(value):
+        if not (v.is_number and v.is_real and v.is_finite) or v.has(sp.nan, sp.zoo, sp.oo, sp.I):
+            return False
+    return True
+
+
+def float_only_ops(*exprs) -> list:
+    """Names of the ops in ``exprs`` whose values are float64 only (registered without an
+    mpmath implementation): no value of theirs is rigorous."""
+    names = set()
+    for expr in exprs:
+        for node in sp.preorder_traversal(expr):
+            op = lookup(type(node))
+            if op is not None and op.float_only:
+                names.add(op.name)
+    return sorted(names)
