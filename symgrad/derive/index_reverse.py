@@ -50,7 +50,7 @@ def index_backward(lowering, out, bases):
         parts = adjoints.pop(n.id, None)
         if parts is None or not depends[n.id]:
             continue
-        adj = g.add(*parts)
+        adj = g.combine(parts)
         if n.op is Access:
             found[_key(n.extra[0])].append((n, adj))
             continue

@@ -157,6 +157,106 @@ class TGraph:
             out = self.apply(sp.Add, out, x)
         return out
 
+    # --- renaming bound indices (alpha-equivalence) -----------------------------------------
+
+    def rename(self, x, mapping):
+        """``x`` with index symbols renamed by ``mapping`` (rebuilt, so equal results share
+        their nodes)."""
+        if not mapping or not (set(mapping) & set(_mentioned(x))):
+            return x
+        args = [self.rename(a, mapping) for a in x.args]
+        op, extra = x.op, x.extra
+        if op is Access:
+            base, indices = extra
+            return self.access(base, tuple(sp.sympify(e).xreplace(mapping) for e in indices))
+        if op is Reduce:
+            return self.reduce(args[0], [mapping.get(i, i) for i in extra])
+        if op is Spread:
+            return self.spread(args[0], [mapping.get(i, i) for i in extra])
+        if op is Delta:
+            return self.delta(*[mapping.get(i, i) for i in extra])
+        if op is Position:
+            return self._intern(Position, (), (mapping.get(extra, extra),), mapping.get(extra, extra))
+        if op is Const:
+            return x
+        return self.apply(op, *args, extra=extra)
+
+    def combine(self, parts):
+        """The sum of adjoint parts, merging sums over differently named but equally ranged
+        indices: sum_s A(s) F(s) + sum_s2 B(s2) F(s2) = sum_s (A(s) + B(s)) F(s), so a
+        contraction that appears twice (attention's scores over s and s2) is done once."""
+        merged = []
+        for p in parts:
+            for k, q in enumerate(merged):
+                both = self._merge(q, p)
+                if both is not None:
+                    merged[k] = both
+                    break
+            else:
+                merged.append(p)
+        return self.add(*merged)
+
+    def _merge(self, a, b):
+        if a.op is not Reduce or b.op is not Reduce or len(a.extra) != len(b.extra):
+            return None
+        if a.idx != b.idx:
+            return None
+        mapping = {}
+        for i, j in zip(a.extra, b.extra):
+            if self.ranges.get(i) != self.ranges.get(j) or (i != j and not _capture_free(b, j, i)):
+                return None
+            if i != j:
+                mapping[j] = i
+        inner = self.rename(b.args[0], mapping)
+        fa, fb = _flat(a.args[0]), _flat(inner)
+        common = [f for f in fa if f in fb]
+        if not common:
+            return None
+        f = common[-1]
+        rest_a = [x for x in fa if x is not f] or [self.const(1)]
+        rest_b = [x for x in fb if x is not f] or [self.const(1)]
+        left = rest_a[0]
+        for x in rest_a[1:]:
+            left = self.apply(sp.Mul, left, x)
+        right = rest_b[0]
+        for x in rest_b[1:]:
+            right = self.apply(sp.Mul, right, x)
+        return self.reduce(self.apply(sp.Mul, self.apply(sp.Add, left, right), f), a.extra)
+
+
+def _mentioned(x, memo=None):
+    """Every index symbol used anywhere below ``x`` (free or bound)."""
+    out = set(x.idx)
+    if x.op is Reduce:
+        out |= set(x.extra)
+    for a in x.args:
+        out |= _mentioned(a)
+    return out
+
+
+def _capture_free(x, old, new):
+    """Whether renaming index ``old`` to ``new`` in the terms of the sum ``x`` is safe: ``new``
+    is not free in them, and no sum over ``new`` inside them has ``old`` in its terms."""
+    if new in x.args[0].idx:            # ``new`` free in the terms: renaming would clash
+        return False
+    stack, seen = [x.args[0]], set()
+    while stack:
+        n = stack.pop()
+        if n.id in seen:
+            continue
+        seen.add(n.id)
+        if n.op is Reduce and new in n.extra and old in n.args[0].idx:
+            return False
+        stack.extend(n.args)
+    return True
+
+
+def _flat(n):
+    """The factors of a chain of products."""
+    if n.op is sp.Mul:
+        return _flat(n.args[0]) + _flat(n.args[1])
+    return [n]
+
 
 def _constant(n):
     """The number a constant (or a constant stretched over indices) holds, else None."""
