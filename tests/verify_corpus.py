@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symgrad.ops import nodes
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -174,3 +176,5 @@ case("trigonometry", "cos 2x = 1 - 2 sin^2 x", sp.cos(2 * x), 1 - 2 * sp.sin(x)*
 case("trigonometry", "sin 2x = 2 sin x", sp.sin(2 * x), 2 * sp.sin(x), "refuted")
 
 CATEGORIES = sorted({c.category for c in CASES})
+TRUE = [c for c in CASES if c.expected != "refuted"]
+WRONG = [c for c in CASES if c.expected == "refuted"]
