@@ -17,10 +17,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from symgrad.zoo import losses
-from symgrad.zoo import models
-from symgrad.train.optim import GD, Adam
-from symgrad.train.fit import fit
+from symgrad import GD, Adam, fit, losses, models
 
 XS, YS = [1, 2, 3, 4], [2, 4, 6, 8]
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
