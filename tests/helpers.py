@@ -152,8 +152,12 @@ def _real_twin(symbol):
     return symbol if symbol.is_real else sp.Symbol(symbol.name, real=True)
 
 
-def reference(expr, point):
-    """``expr`` at ``point``, exactly: a SymPy number, or an ImmutableMatrix of them."""
+def reference(expr, point, doit=True):
+    """``expr`` at ``point``, exactly: a SymPy number, or an ImmutableMatrix of them.
+
+    ``doit=False`` skips the final ``doit()`` (which evaluates what a rebuild leaves
+    unevaluated, such as a Derivative): for points with symbolic entries, where it is slow.
+    """
     scalars = {}
     for key, value in point.items():
         if not isinstance(key, sp.MatrixSymbol):
@@ -163,6 +167,8 @@ def reference(expr, point):
     matrices = {key.xreplace(scalars): sp.ImmutableMatrix(value)
                 for key, value in point.items() if isinstance(key, sp.MatrixSymbol)}
     out = explicit(sp.sympify(expr).xreplace(scalars).xreplace(matrices))
+    if not doit:
+        return out
     return out.applyfunc(lambda t: t.doit()) if _is_matrix(out) else sp.sympify(out).doit()
 
 

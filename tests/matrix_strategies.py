@@ -79,27 +79,23 @@ def random_values(symbols, dims, seed, pd=(), symmetric=()):
     return out
 
 
-def symbolic_matrix(symbol, dims):
-    """An explicit matrix of fresh real scalar symbols standing for ``symbol``'s entries."""
-    rows, cols = concrete_shape(symbol, dims)
-    return sp.ImmutableMatrix(rows, cols,
-                              lambda i, j: sp.Symbol("%s_%d_%d" % (symbol, i, j), real=True))
-
-
 def entrywise_gradient(loss, wrt, values, dims):
-    """The gradient of ``loss`` w.r.t. ``wrt`` by sympy.diff of the expanded scalar, entry by entry.
+    """The gradient of ``loss`` w.r.t. ``wrt`` at ``values``, by sympy.diff entry by entry.
 
-    ``wrt`` becomes a matrix of fresh scalar symbols, every other MatrixSymbol its value
-    in ``values``; the loss is expanded into one scalar, differentiated per entry with
-    ``sympy.diff``, and evaluated at ``values[wrt]``.
+    For entry (i, j), that entry of ``wrt`` becomes a fresh real symbol t and every other
+    entry (and every other MatrixSymbol) keeps its value in ``values``; the loss expands
+    into one scalar in t, which ``sympy.diff`` differentiates, at t = the entry's value.
     """
-    entries = symbolic_matrix(wrt, dims)
-    others = {s: v for s, v in values.items() if s != wrt}
-    expanded = scalar(at(loss, {**others, wrt: entries}, dims))
-    point = dict(zip(entries, values[wrt]))
-    rows, cols = entries.shape
-    return sp.ImmutableMatrix(rows, cols,
-                              lambda i, j: sp.diff(expanded, entries[i, j]).xreplace(point))
+    t = sp.Symbol("t", real=True)
+    point = values[wrt]
+
+    def partial(i, j):
+        moved = sp.Matrix(point)
+        moved[i, j] = t
+        expanded = scalar(reference(loss, {**values, wrt: moved, **dims}, doit=False))
+        return sp.diff(expanded, t).xreplace({t: point[i, j]})
+
+    return sp.ImmutableMatrix(point.rows, point.cols, partial)
 
 
 # --- Hypothesis strategies: random matrix expressions -----------------------------------

@@ -10,13 +10,14 @@ dimensions n and k, and symgrad's gradient is checked
     is drawn positive definite but not symmetric (M M^T + I + N - N^T), so that a
     gradient with X^-1 in place of X^-T is caught;
 (b) against element-by-element ``sympy.diff`` of the loss expanded into one scalar
-    (the parameter becomes a matrix of fresh scalar symbols);
+    (for each entry, that entry of the parameter becomes a fresh scalar symbol);
 (c) by ``sg.check_grad`` (exact symbolic vs finite differences vs generated code).
 
 Rows marked ``sympy_gap`` are among those where SymPy 1.14's ``MatrixSymbol.diff`` is
 wrong or raises (DESIGN.md, "Known gaps"); what SymPy does is recorded, not asserted.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -247,6 +248,16 @@ TABLE = [
 IDS = ["%s %s" % (row.eq, row.text.split(":")[0].split("/d")[0][:40]) for row in TABLE]
 
 
+@functools.lru_cache(maxsize=None)
+def _derive(loss, wrt):
+    return sg.grad(loss, wrt)
+
+
+def derived(row):
+    """symgrad's gradient for a row, derived once and shared by the row's tests."""
+    return _derive(row.loss, row.wrt)
+
+
 def _dims(pair):
     return {n: sp.Integer(pair[0]), k: sp.Integer(pair[1])}
 
@@ -266,7 +277,7 @@ def test_table_is_large_and_labelled():
 
 @pytest.mark.parametrize("row", TABLE, ids=IDS)
 def test_closed_form(row):
-    ours = sg.grad(row.loss, row.wrt)
+    ours = derived(row)
     assert ours.shape == row.wrt.shape
     assert not (ours.free_symbols - row.loss.free_symbols - {n, k}), "new symbols in the gradient"
     for seed, pair in enumerate(row.dims):
@@ -280,7 +291,7 @@ def test_closed_form(row):
 
 @pytest.mark.parametrize("row", TABLE, ids=IDS)
 def test_matches_entrywise_sympy_diff(row):
-    ours = sg.grad(row.loss, row.wrt)
+    ours = derived(row)
     for seed, pair in enumerate(row.diff_dims):
         dims = _dims(pair)
         values = _values(row, dims, 100 + seed)
@@ -326,7 +337,7 @@ def test_symgrad_right_where_sympy_diff_fails(row, record_property):
     dims = _dims(row.dims[0])
     values = _values(row, dims, 11)
     record_property("sympy_1_14_diff", _sympy_verdict(row, dims, values))
-    assert_same(at(sg.grad(row.loss, row.wrt), values, dims), at(row.closed, values, dims), False,
+    assert_same(at(derived(row), values, dims), at(row.closed, values, dims), False,
                 str(row))
 
 
@@ -354,7 +365,7 @@ def _with_dims(expr, size):
 def test_same_structure_for_any_dimension(row):
     """The gradient for 3 x 2, 300 x 299 and symbolic dims is one expression, dims aside:
     nothing is expanded into entries, so deriving costs the same whatever the sizes."""
-    symbolic = sg.grad(row.loss, row.wrt)
+    symbolic = derived(row)
     for size in (3, 300):
         concrete = sg.grad(_with_dims(row.loss, size), _with_dims(row.wrt, size))
         assert str(concrete) == str(_with_dims(symbolic, size))
