@@ -77,13 +77,17 @@ def test_source_is_deterministic_within_a_process():
     assert first == second
 
 
-@pytest.mark.parametrize("seed", ["0", "2718"])
-def test_source_is_deterministic_across_processes(seed):
-    env = dict(os.environ, PYTHONHASHSEED=seed)
-    env["PYTHONPATH"] = os.pathsep.join([os.getcwd()] + [p for p in [env.get("PYTHONPATH")] if p])
-    out = subprocess.run([sys.executable, "-c", BUILD + "\nimport sys; sys.stdout.write(source)"],
-                         capture_output=True, text=True, env=env, timeout=120, check=True)
-    assert out.stdout == build_source()
+def test_source_is_deterministic_across_processes():
+    def start(seed):        # two fresh processes with different hash seeds, run side by side
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        env["PYTHONPATH"] = os.pathsep.join([os.getcwd()] + [p for p in [env.get("PYTHONPATH")] if p])
+        return subprocess.Popen([sys.executable, "-c", BUILD + "\nimport sys; sys.stdout.write(source)"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    here = build_source()
+    for seed, proc in [(seed, start(seed)) for seed in ("0", "2718")]:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert out == here, "PYTHONHASHSEED=%s gives other source" % seed
 
 
 # --- readable, imports, special functions -----------------------------------------------------
