@@ -24,9 +24,9 @@ from symgrad.ops.nodes import (AxisSum, ElementwiseMap, LogDet, LogSoftmax, LogS
                                RowLogSoftmax, RowLogSumExp, RowSoftmax, Sigmoid, Softplus, SumAll,
                                XLogY)
 
-__all__ = ["reference", "numeric", "explicit", "as_real", "certified_sign", "relation_fails",
+__all__ = ["reference", "numeric", "explicit", "subexpression_values", "as_real", "certified_sign", "relation_fails",
            "assert_counterexample", "rational_matrix", "positive_definite", "as_array",
-           "central_difference", "mlp_model", "np_softmax_ce", "np_mlp"]
+           "random_spd_array", "central_difference", "mlp_model", "np_softmax_ce", "np_mlp"]
 
 
 # --- what symgrad's nodes mean, written out here (not symgrad's own to_standard) -------
@@ -178,6 +178,41 @@ def numeric(expr, point, digits=50):
     if _is_matrix(value):
         return value.applyfunc(lambda t: t.evalf(digits))
     return value.evalf(digits)
+
+
+def subexpression_values(exprs, point, digits=30):
+    """{subexpression: value} for every node of ``exprs``, in one bottom-up pass.
+
+    The leaves get ``digits``-digit Floats and each node is evaluated from its
+    children's values (``NODE_MEANING`` for symgrad's nodes): cheap, but rounding
+    accumulates, so this is for tolerance scales, never for the reference side.
+    """
+    floats = {}
+    for key, value in point.items():
+        floats[key] = sp.Float(value, digits)
+        if isinstance(key, sp.Symbol) and not isinstance(key, sp.Dummy):
+            floats[_real_twin(key)] = floats[key]
+    memo = {}
+
+    def walk(e):
+        if e in memo:
+            return memo[e]
+        if e in floats:
+            out = floats[e]
+        elif not e.args or isinstance(e, sp.Lambda):
+            out = e
+        else:
+            args = [walk(a) for a in e.args]
+            rule = NODE_MEANING.get(type(e))
+            out = rule(*args) if rule is not None else e.func(*args)
+            if isinstance(out, sp.Expr) and not out.is_Number:
+                out = out.evalf(digits)
+        memo[e] = out
+        return out
+
+    for e in exprs:
+        walk(sp.sympify(e))
+    return memo
 
 
 # --- signs and counterexamples ---------------------------------------------------------------

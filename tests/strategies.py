@@ -22,7 +22,7 @@ import sympy as sp
 from hypothesis import strategies as st
 
 import symgrad as sg
-from helpers import as_real, numeric
+from helpers import as_real, numeric, subexpression_values
 
 __all__ = ["X", "Y", "P", "SYMBOLS", "expressions", "points", "kink_distance", "magnitude", "close",
            "as_real", "exact_value"]
@@ -164,15 +164,9 @@ def magnitude(exprs, point):
     Floating-point evaluation of a sum loses about eps times its largest term,
     so this scales the absolute floor of a float-vs-exact comparison.
     """
-    nodes = set()
-    for e in exprs:
-        for node in sp.preorder_traversal(sp.sympify(e)):
-            if isinstance(node, sp.Expr) and not node.is_number:
-                nodes.add(node)
     out = 0.0
-    for node in nodes:
-        v = numeric(node, point, 15)
-        if v.is_real:
+    for node, v in subexpression_values(exprs, point).items():
+        if isinstance(node, sp.Expr) and not node.is_number and v.is_real and v.is_finite:
             out = max(out, abs(float(v)))
     return out
 
