@@ -8,6 +8,8 @@ hand-written NumPy implementation (rtol 1e-10), and ``check_grad`` must agree at
 sizes.
 """
 
+import functools
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -110,14 +112,21 @@ def _arrays(name, rng, n_=7, d_=5, h_=4, k_=3):
     return [rng.normal(size=(d_, k_))], [X_, Y_, 0.1]
 
 
+@functools.lru_cache(maxsize=None)
+def compiled(name):
+    """A model's loss compiled once by value_and_grad, shared by the tests that call it."""
+    loss, wrt, args, _ = MODELS[name]
+    return sg.value_and_grad(loss, wrt=wrt, args=args)
+
+
 def test_the_mlps_use_this_files_symbols():
     assert TANH.params == RELU.params == (W1, b1, W2, b2) and TANH.data == (X, Y)
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_matches_handwritten_numpy(name):
-    loss, wrt, args, reference = MODELS[name]
-    f = sg.value_and_grad(loss, wrt=wrt, args=args)
+    _, wrt, _, reference = MODELS[name]
+    f = compiled(name)
     rng = np.random.default_rng(3)
     for sizes in ((7, 5, 4, 3), (11, 2, 6, 4)):       # one compiled function, any sizes
         params, data = _arrays(name, rng, *sizes)
@@ -143,8 +152,7 @@ def test_check_grad_small(name):
 
 
 def test_dimensions_are_read_from_the_arrays():
-    loss, wrt, args, _ = MODELS["tanh MLP, logsumexp"]
-    f = sg.value_and_grad(loss, wrt=wrt, args=args)
+    f = compiled("tanh MLP, logsumexp")
     rng = np.random.default_rng(0)
     params, data = _arrays("tanh MLP, logsumexp", rng, 9, 3, 2, 5)
     _, grads = f(*params, *data)
@@ -153,8 +161,7 @@ def test_dimensions_are_read_from_the_arrays():
 
 def test_naive_and_logsumexp_forms_agree_far_from_zero():
     """The naive exp/log form is stabilized too: logits of 800 do not overflow."""
-    loss = MODELS["tanh MLP, naive exp/log"][0]
-    naive = sg.value_and_grad(loss, wrt=[W1, b1, W2, b2], args=[X, Y])
+    naive = compiled("tanh MLP, naive exp/log")
     rng = np.random.default_rng(1)
     params, data = _arrays("tanh MLP, naive exp/log", rng)
     params[3] = params[3] + np.array([[800.0, 0.0, -800.0]])
