@@ -24,9 +24,10 @@ from symgrad.ops.nodes import (AxisSum, ElementwiseMap, LogDet, LogSoftmax, LogS
                                RowLogSoftmax, RowLogSumExp, RowSoftmax, Sigmoid, Softplus, SumAll,
                                XLogY)
 
-__all__ = ["reference", "numeric", "explicit", "subexpression_values", "as_real", "certified_sign", "relation_fails",
-           "assert_counterexample", "rational_matrix", "positive_definite", "as_array",
-           "random_spd_array", "central_difference", "mlp_model", "np_softmax_ce", "np_mlp"]
+__all__ = ["reference", "numeric", "explicit", "subexpression_values", "as_real", "certified_sign",
+           "relation_fails", "assert_counterexample", "rational_matrix", "positive_definite",
+           "as_array", "random_spd_array", "central_difference", "mlp_model", "np_softmax_ce",
+           "np_mlp"]
 
 
 # --- what symgrad's nodes mean, written out here (not symgrad's own to_standard) -------
