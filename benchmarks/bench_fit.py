@@ -21,9 +21,7 @@ import numpy as np
 import sympy as sp
 
 import symgrad as sg
-from symgrad.zoo import models
-from symgrad.train.optim import GD, Adam
-from symgrad.train.fit import fit
+from symgrad import GD, Adam, fit, models
 
 XS = np.array([1.0, 2.0, 3.0, 4.0])
 YS = np.array([2.0, 4.0, 6.0, 8.0])

@@ -1,10 +1,10 @@
 """A 2-layer MLP, loss + four gradients: symgrad's generated code against hand NumPy, JAX, PyTorch.
 
 The model (GitHub issue #3): 256 x 784 inputs -> 128 tanh -> 10, with biases,
-softmax cross-entropy, float64, written in SymPy's own vocabulary with symgrad
-nodes where SymPy has none:
+softmax cross-entropy, float64: the layers from ``sg.models.mlp``, the loss in
+SymPy's own vocabulary with symgrad nodes where SymPy has none:
 
-    H = (X*W1 + 1*b1).applyfunc(tanh);  Z = H*W2 + 1*b2
+    Z = sg.models.mlp([d, h, k], activation="tanh").output   # (X*W1 + 1*b1).applyfunc(tanh)*W2 + 1*b2
     L = (msum(logsumexp(Z, axis=1)) - Trace(Y.T*Z)) / n
 
 Measured side by side in one process, cases interleaved round by round (see
@@ -92,18 +92,14 @@ def mlp_data(size, seed=0):
 
 
 def symgrad_function():
-    """Build the loss in SymPy + symgrad vocabulary and compile it (the build being timed)."""
+    """Build the model (sg.models.mlp) and its loss, and compile them (the build being timed)."""
     import sympy as sp
     import symgrad as sg
-    n, d, h, k = sp.symbols("n d h k", integer=True, positive=True)
-    X = sp.MatrixSymbol("X", n, d)
-    W1, b1 = sp.MatrixSymbol("W1", d, h), sp.MatrixSymbol("b1", 1, h)
-    W2, b2 = sp.MatrixSymbol("W2", h, k), sp.MatrixSymbol("b2", 1, k)
-    Y = sp.MatrixSymbol("Y", n, k)
-    H = (X * W1 + sp.OneMatrix(n, 1) * b1).applyfunc(sp.tanh)
-    Z = H * W2 + sp.OneMatrix(n, 1) * b2
-    L = (sg.msum(sg.logsumexp(Z, axis=1)) - sp.Trace(Y.T * Z)) / n
-    return sg.value_and_grad(L, wrt=[W1, b1, W2, b2], args=[X, Y])
+    d, h, k = sp.symbols("d h k", integer=True, positive=True)
+    m = sg.models.mlp([d, h, k], activation="tanh")
+    Z, (X,), Y = m.output, m.inputs, m.target          # Z = tanh(X W1 + 1 b1) W2 + 1 b2
+    L = (sg.msum(sg.logsumexp(Z, axis=1)) - sp.Trace(Y.T * Z)) / Z.shape[0]
+    return sg.value_and_grad(L, wrt=list(m.params), args=[X, Y])
 
 
 def hand_loss(W1, b1, W2, b2, X, Y):

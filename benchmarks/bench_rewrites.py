@@ -31,16 +31,15 @@ import symgrad as sg  # noqa: E402
 
 
 def naive_mlp():
-    n, d, h, k = sp.symbols("n d h k", integer=True, positive=True)
-    X, Y = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("Y", n, k)
-    W1, b1 = sp.MatrixSymbol("W1", d, h), sp.MatrixSymbol("b1", 1, h)
-    W2, b2 = sp.MatrixSymbol("W2", h, k), sp.MatrixSymbol("b2", 1, k)
-    H = (X * W1 + sp.OneMatrix(n, 1) * b1).applyfunc(sp.tanh)
-    Z = H * W2 + sp.OneMatrix(n, 1) * b2
+    """The layers from sg.models.mlp; the softmax cross-entropy written naively with exp and log."""
+    d, h, k = sp.symbols("d h k", integer=True, positive=True)
+    m = sg.models.mlp([d, h, k], activation="tanh")
+    Z, (X,), Y = m.output, m.inputs, m.target
+    n = Z.shape[0]
     E = Z.applyfunc(sp.exp)
     P = sp.HadamardProduct(E, ((E * sp.OneMatrix(k, 1)) * sp.OneMatrix(1, k)).applyfunc(lambda t: 1 / t))
     L = -sg.msum(sp.HadamardProduct(Y, P.applyfunc(sp.log))) / n
-    return L, [W1, b1, W2, b2], [X, Y]
+    return L, list(m.params), [X, Y]
 
 
 def mlp_arrays(rng, n=256, d=784, h=128, k=10):

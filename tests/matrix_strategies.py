@@ -1,106 +1,29 @@
-"""Shared helpers for the matrix tests: exact evaluation, random exact matrices, and
-Hypothesis strategies for random matrix expressions with consistent shapes.
+"""Matrix test helpers: exact values at random rational matrices, entrywise comparison,
+sympy.diff entry by entry, and Hypothesis strategies for random matrix expressions with
+consistent shapes.
 
-Evaluation here is deliberately independent of symgrad: ``explicit`` rebuilds an
-expression bottom-up with plain SymPy matrix arithmetic, so the reference side of
-every comparison never goes through symgrad's code.
+Values come from the one reference evaluator (``helpers.reference``), which rebuilds an
+expression bottom-up with plain SymPy matrix arithmetic, so the reference side of every
+comparison never goes through symgrad's code.
 """
 
 import random
 
 import sympy as sp
 from hypothesis import strategies as st
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.matexpr import MatrixExpr
 
 import symgrad as sg
-from symgrad.ops.nodes import LogDet, Mean, SumAll
+from helpers import positive_definite, rational_matrix, reference
 
 DIGITS = 50
 REL_TOL_DIGITS = sp.Float(10) ** -40     # 50-digit comparisons of transcendental entries
 
 
-# --- exact evaluation --------------------------------------------------------------
-
-def explicit(expr):
-    """Evaluate an expression whose MatrixSymbols were replaced by explicit matrices.
-
-    Returns an ImmutableMatrix for a matrix, and a SymPy scalar otherwise. Matrix nodes
-    are rebuilt bottom-up from explicit arguments with plain matrix arithmetic (products
-    multiply, inverses are adjugate / determinant), so no MatrixExpr is left and symbolic
-    entries stay cheap: nothing is simplified.
-    """
-    if isinstance(expr, sp.MatrixBase):
-        return sp.ImmutableMatrix(expr)
-    if not isinstance(expr, sp.Basic) or not expr.args or isinstance(expr, sp.Lambda):
-        return expr
-    args = [explicit(a) for a in expr.args]
-    rule = _EXPLICIT.get(type(expr))
-    if rule is not None:
-        out = rule(*args)
-    else:
-        out = expr.func(*args)
-        if isinstance(out, MatrixExpr):
-            out = out.as_explicit()
-        elif isinstance(out, (SumAll, Mean, LogDet)):
-            out = out.doit()
-    return sp.ImmutableMatrix(out) if isinstance(out, sp.MatrixBase) else out
-
-
-def _is_matrix(v):
-    return isinstance(v, sp.MatrixBase)
-
-
-def _product(*args):
-    scale = sp.Mul(*[v for v in args if not _is_matrix(v)])
-    matrices = [v for v in args if _is_matrix(v)]
-    out = matrices[0]
-    for m in matrices[1:]:
-        out = out * m
-    return out * scale
-
-
-def _inverse(m):
-    return m.adjugate(method="berkowitz") / m.det(method="berkowitz")
-
-
-def _power(m, e):
-    if m.shape == (1, 1):               # sqrt((x - a).T*(x - a)) is MatPow(1 x 1, 1/2)
-        return sp.ImmutableMatrix([[m[0, 0]**e]])
-    if not e.is_Integer:
-        raise ValueError("matrix power %s of a %s x %s matrix" % (e, *m.shape))
-    if e < 0:
-        m, e = _inverse(m), -e
-    out = sp.eye(m.rows)
-    for _ in range(int(e)):
-        out = out * m
-    return out
-
-
-def _hadamard(*ms):
-    out = ms[0]
-    for m in ms[1:]:
-        out = out.multiply_elementwise(m)
-    return out
-
-
-_EXPLICIT = {
-    sp.MatMul: _product,
-    sp.MatAdd: lambda *ms: sum(ms[1:], ms[0]),
-    sp.Transpose: lambda m: m.T,
-    sp.Inverse: lambda m, *_: _inverse(m),   # Inverse(X) has args (X, -1)
-    sp.MatPow: _power,
-    sp.HadamardProduct: _hadamard,
-    sp.HadamardPower: lambda m, e: m.applyfunc(lambda v: v**e),
-    ElementwiseApplyFunction: lambda f, m: m.applyfunc(f),
-    sp.Trace: lambda m: m.trace(),
-    sp.Determinant: lambda m: m.det(method="berkowitz"),
-}
-
+# --- exact evaluation (through the one reference evaluator in helpers.py) -------------
 
 def at(expr, values, dims):
-    """``expr`` with MatrixSymbols and dimension symbols replaced, evaluated explicitly."""
-    return explicit(sp.sympify(expr).xreplace({**values, **dims}))
+    """``expr`` with MatrixSymbols (``values``) and dimension symbols (``dims``) replaced."""
+    return reference(expr, {**values, **dims})
 
 
 def scalar(value):
@@ -136,28 +59,6 @@ def assert_same(ours, reference, exact, what=""):
 
 # --- random exact values -------------------------------------------------------------
 
-def rational_matrix(rng, rows, cols, low=-9, high=9):
-    """A matrix of small random rationals (numerators in [low, high], denominators 1..4)."""
-    return sp.ImmutableMatrix(rows, cols,
-                              lambda i, j: sp.Rational(rng.randint(low, high), rng.randint(1, 4)))
-
-
-def spd_matrix(rng, size):
-    """A random symmetric positive definite rational matrix, M M^T + I."""
-    m = sp.Matrix(rational_matrix(rng, size, size, -4, 4))
-    return sp.ImmutableMatrix(m * m.T + sp.eye(size))
-
-
-def pd_matrix(rng, size):
-    """A random positive definite but NOT symmetric matrix, M M^T + I + (N - N^T).
-
-    Its symmetric part is positive definite, so its determinant is positive and it is
-    invertible; being non-symmetric, it tells X^-1 from X^-T (an SPD matrix cannot).
-    """
-    skew = sp.Matrix(rational_matrix(rng, size, size, -4, 4))
-    return sp.ImmutableMatrix(spd_matrix(rng, size) + skew - skew.T)
-
-
 def concrete_shape(symbol, dims):
     return tuple(int(sp.sympify(d).xreplace(dims)) for d in symbol.shape)
 
@@ -170,35 +71,31 @@ def random_values(symbols, dims, seed, pd=(), symmetric=()):
     for s in sorted(symbols, key=str):
         rows, cols = concrete_shape(s, dims)
         if str(s) in symmetric:
-            out[s] = spd_matrix(rng, rows)
+            out[s] = positive_definite(rng, rows)
         elif str(s) in pd:
-            out[s] = pd_matrix(rng, rows)
+            out[s] = positive_definite(rng, rows, symmetric=False)
         else:
             out[s] = rational_matrix(rng, rows, cols)
     return out
 
 
-def symbolic_matrix(symbol, dims):
-    """An explicit matrix of fresh real scalar symbols standing for ``symbol``'s entries."""
-    rows, cols = concrete_shape(symbol, dims)
-    return sp.ImmutableMatrix(rows, cols,
-                              lambda i, j: sp.Symbol("%s_%d_%d" % (symbol, i, j), real=True))
-
-
 def entrywise_gradient(loss, wrt, values, dims):
-    """The gradient of ``loss`` w.r.t. ``wrt`` by sympy.diff of the expanded scalar, entry by entry.
+    """The gradient of ``loss`` w.r.t. ``wrt`` at ``values``, by sympy.diff entry by entry.
 
-    ``wrt`` becomes a matrix of fresh scalar symbols, every other MatrixSymbol its value
-    in ``values``; the loss is expanded into one scalar, differentiated per entry with
-    ``sympy.diff``, and evaluated at ``values[wrt]``.
+    For entry (i, j), that entry of ``wrt`` becomes a fresh real symbol t and every other
+    entry (and every other MatrixSymbol) keeps its value in ``values``; the loss expands
+    into one scalar in t, which ``sympy.diff`` differentiates, at t = the entry's value.
     """
-    entries = symbolic_matrix(wrt, dims)
-    others = {s: v for s, v in values.items() if s != wrt}
-    expanded = scalar(at(loss, {**others, wrt: entries}, dims))
-    point = dict(zip(entries, values[wrt]))
-    rows, cols = entries.shape
-    return sp.ImmutableMatrix(rows, cols,
-                              lambda i, j: sp.diff(expanded, entries[i, j]).xreplace(point))
+    t = sp.Symbol("t", real=True)
+    point = values[wrt]
+
+    def partial(i, j):
+        moved = sp.Matrix(point)
+        moved[i, j] = t
+        expanded = scalar(reference(loss, {**values, wrt: moved, **dims}, doit=False))
+        return sp.diff(expanded, t).xreplace({t: point[i, j]})
+
+    return sp.ImmutableMatrix(point.rows, point.cols, partial)
 
 
 # --- Hypothesis strategies: random matrix expressions -----------------------------------

@@ -14,6 +14,7 @@ Input roles: "e" an entry (per-sample scalar; batch n x k), "v" a vector
 per-row scalar (per-sample scalar; batch n x 1).
 """
 
+import functools
 from dataclasses import dataclass
 
 import mpmath
@@ -23,8 +24,9 @@ import sympy as sp
 from scipy import special, stats
 
 import symgrad as sg
-from symgrad.zoo import losses as L
-from symgrad.errors import ArgumentError, ShapeMismatch
+from helpers import central_difference, numeric
+from symgrad import ArgumentError, ShapeMismatch
+from symgrad import losses as L
 
 N_ROWS, K = 4, 3
 n, k = sp.symbols("n k", integer=True, positive=True)
@@ -203,25 +205,26 @@ def test_batch_gradient_checks(spec):
     assert not report.kinks, str(report)
 
 
+@functools.lru_cache(maxsize=None)
+def batch_function(name):
+    """(inputs, wrt, args, compiled value_and_grad) of a spec's batch form, compiled once."""
+    spec = next(s for s in SPECS if s.name == name)
+    inputs = matrix_inputs(spec)
+    wrt, args = split_wrt(spec, inputs)
+    return inputs, wrt, args, sg.value_and_grad(spec.build(*inputs), wrt=wrt, args=args)
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def test_batch_gradient_matches_finite_differences(spec):
     """The generated batch gradient against central differences of the reference formula."""
-    inputs = matrix_inputs(spec)
-    expr = spec.build(*inputs)
-    wrt, args = split_wrt(spec, inputs)
-    f = sg.value_and_grad(expr, wrt=wrt, args=args)
+    inputs, wrt, args, f = batch_function(spec.name)
     arrays = arrays_for(spec, 7)
     _, grads = f(*[arrays[inputs.index(s)] for s in wrt + args])
-    h = 1e-6
+    mean_loss = lambda *a: np.mean(spec.ref(*a))      # noqa: E731
     for w, g in zip(wrt, grads):
         position = inputs.index(w)
         for idx in np.ndindex(*arrays[position].shape):
-            moved = []
-            for step in (h, -h):
-                a = [x.copy() for x in arrays]
-                a[position][idx] += step
-                moved.append(np.mean(spec.ref(*a)))
-            fd = (moved[0] - moved[1]) / (2 * h)
+            fd = central_difference(mean_loss, arrays, position, idx, h=1e-6)
             assert g[idx] == pytest.approx(fd, rel=1e-6, abs=1e-8), (spec.name, str(w), idx)
 
 
@@ -241,17 +244,14 @@ def test_per_sample_value_matches_reference(spec):
                         subs.update({s: sp.Float(v, 30) for s, v in zip(x, a[row])})
                     else:
                         subs[x] = sp.Float(a[row, 0 if role == "s" else col], 30)
-                got = float(expr.xreplace(subs).evalf(30))
+                got = float(numeric(expr, subs, 30))
                 want = expected[row] if spec.rowwise else expected[row, col]
                 assert got == pytest.approx(want, rel=1e-11, abs=1e-13), (spec.name, subs)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def test_batch_value_matches_reference(spec):
-    inputs = matrix_inputs(spec)
-    expr = spec.build(*inputs)
-    wrt, args = split_wrt(spec, inputs)
-    f = sg.value_and_grad(expr, wrt=wrt, args=args)
+    inputs, wrt, args, f = batch_function(spec.name)
     for seed in (5, 6):
         arrays = arrays_for(spec, seed)
         ordered = [arrays[inputs.index(s)] for s in wrt + args]
@@ -307,7 +307,7 @@ def test_regularizer_on_symbols(name):
     values = np.array([0.7, -1.3, 0.4])
     report = sg.check_grad(expr, wrt=ws, values=dict(zip(ws, values)))
     assert report.ok, str(report)
-    got = float(expr.xreplace({w: sp.Float(v, 30) for w, v in zip(ws, values)}))
+    got = float(numeric(expr, {w: sp.Float(v, 30) for w, v in zip(ws, values)}, 30))
     assert got == pytest.approx(reg_reference(name, values), rel=1e-13)
 
 

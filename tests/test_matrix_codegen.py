@@ -11,6 +11,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
+from helpers import mlp_model, np_mlp, random_spd_array
 
 n, d, h, k = sp.symbols("n d h k", integer=True, positive=True)
 X = sp.MatrixSymbol("X", n, d)
@@ -28,8 +29,7 @@ a, c = sp.MatrixSymbol("a", n, 1), sp.MatrixSymbol("c", n, 1)
 ones = sp.OneMatrix
 RTOL = 1e-10
 
-H = (X * W1 + ones(n, 1) * b1).applyfunc(sp.tanh)
-Z = H * W2 + ones(n, 1) * b2
+Z = mlp_model("tanh").output           # (X W1 + 1 b1).applyfunc(tanh) W2 + 1 b2
 MLP = (sg.msum(sg.logsumexp(Z, axis=1)) - sp.Trace(Y.T * Z)) / n
 MLP_SHAPES = [(5, 4), (1, 4), (4, 3), (1, 3), (7, 5), (7, 3)]     # W1, b1, W2, b2, X, Y
 
@@ -46,15 +46,7 @@ def _mlp_arrays(dtype=np.float64, seed=0):
     return [x.astype(dtype) for x in arrays]
 
 
-def _np_mlp(W1_, b1_, W2_, b2_, X_, Y_):
-    hidden = np.tanh(X_ @ W1_ + b1_)
-    z = hidden @ W2_ + b2_
-    m = z.max(axis=1, keepdims=True)
-    lse = m + np.log(np.exp(z - m).sum(axis=1, keepdims=True))
-    dz = (np.exp(z - lse) - Y_) / len(z)
-    da = (dz @ W2_.T) * (1 - hidden**2)
-    return (lse.sum() - (Y_ * z).sum()) / len(z), \
-        (X_.T @ da, da.sum(0, keepdims=True), hidden.T @ dz, dz.sum(0, keepdims=True))
+_np_mlp = np_mlp("tanh")
 
 
 def _function(source, name):
@@ -62,11 +54,6 @@ def _function(source, name):
     start = source.index("def %s(" % name)
     end = source.find("\ndef ", start + 1)
     return source[start:] if end < 0 else source[start:end]
-
-
-def _spd(rng, size):
-    m = rng.normal(size=(size, size))
-    return m @ m.T + size * np.eye(size)
 
 
 # --- the text of the generated code ------------------------------------------------------------
@@ -95,8 +82,7 @@ def test_log_det_prints_through_slogdet():
     value, (grad,) = f(big)
     np.testing.assert_allclose(value, 400 * np.log(10.0), rtol=RTOL)
     np.testing.assert_allclose(grad, 0.1 * np.eye(400), rtol=RTOL)
-    rng = np.random.default_rng(1)
-    x = _spd(rng, 4)
+    x = random_spd_array(1, 4)
     value, (grad,) = f(x)
     np.testing.assert_allclose(value, np.linalg.slogdet(x)[1], rtol=RTOL)
     np.testing.assert_allclose(grad, np.linalg.inv(x).T, rtol=RTOL)
@@ -271,7 +257,7 @@ def test_inverse_with_rectangular_neighbours():
     """d Tr(V X^-1 B)/dX = -X^-T V^T B^T X^-T, with V k x n and B n x k."""
     f = sg.value_and_grad(sp.Trace(V * S.I * B), [S], [V, B])
     rng = np.random.default_rng(6)
-    s = _spd(rng, 4)
+    s = random_spd_array(6, 4)
     vv, bb = rng.normal(size=(2, 4)), rng.normal(size=(4, 2))
     value, (grad,) = f(s, vv, bb)
     np.testing.assert_allclose(value, np.trace(vv @ _inv(s) @ bb), rtol=RTOL)
@@ -282,7 +268,7 @@ def test_inverse_with_rectangular_neighbours():
 def test_quadratic_form_with_inverse_in_a_1x1_product():
     f = sg.value_and_grad(a.T * S.I * c, [S], [a, c])
     rng = np.random.default_rng(7)
-    s, x, z = _spd(rng, 3), rng.normal(size=(3, 1)), rng.normal(size=(3, 1))
+    s, x, z = random_spd_array(7, 3), rng.normal(size=(3, 1)), rng.normal(size=(3, 1))
     value, (grad,) = f(s, x, z)
     assert np.ndim(value) == 0
     np.testing.assert_allclose(value, (x.T @ _inv(s) @ z)[0, 0], rtol=RTOL)

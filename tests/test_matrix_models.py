@@ -1,10 +1,14 @@
 """Matrix models written in SymPy's own vocabulary, compiled by value_and_grad.
 
 Each model is stated once with MatrixSymbols of symbolic dimensions (n samples, d
-features, h hidden units, k classes). ``value_and_grad`` reads the dimensions from
-the arrays it is given; its loss and every gradient must equal a hand-written NumPy
-implementation (rtol 1e-10), and ``check_grad`` must agree at small sizes.
+features, h hidden units, k classes); the MLPs' layers come from ``sg.models.mlp``
+(``helpers.mlp_model``), their losses are written here. ``value_and_grad`` reads the
+dimensions from the arrays it is given; its loss and every gradient must equal a
+hand-written NumPy implementation (rtol 1e-10), and ``check_grad`` must agree at small
+sizes.
 """
+
+import functools
 
 import numpy as np
 import pytest
@@ -13,7 +17,7 @@ from scipy.special import expit
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 import symgrad as sg
-from symgrad.ops.nodes import AxisSum
+from helpers import mlp_model, np_mlp, np_softmax_ce
 
 n, d, h, k = sp.symbols("n d h k", integer=True, positive=True)
 X = sp.MatrixSymbol("X", n, d)
@@ -46,38 +50,12 @@ def naive_softmax_cross_entropy(z, labels):
     return (sp.Trace(ones(1, rows) * row_sums.applyfunc(sp.log)) - sp.Trace(labels.T * z)) / rows
 
 
-def relu(m):
-    return m.applyfunc(lambda t: sp.Max(0, t))
-
-
-H_TANH = dense(X, W1, b1).applyfunc(sp.tanh)
-Z_TANH = dense(H_TANH, W2, b2)
-Z_RELU = dense(relu(dense(X, W1, b1)), W2, b2)
+TANH, RELU = mlp_model("tanh"), mlp_model("relu")
+Z_TANH, Z_RELU = TANH.output, RELU.output
 Z_LOGISTIC = X * w + c * ones(n, 1)
 
 
-# --- hand-written NumPy references --------------------------------------------------------
-
-def np_softmax_ce(z, labels):
-    """Loss and dL/dz of the mean softmax cross-entropy."""
-    m = z.max(axis=1, keepdims=True)
-    lse = m + np.log(np.exp(z - m).sum(axis=1, keepdims=True))
-    rows = z.shape[0]
-    return (lse.sum() - (labels * z).sum()) / rows, (np.exp(z - lse) - labels) / rows
-
-
-def np_mlp(activation, derivative):
-    def f(W1_, b1_, W2_, b2_, X_, Y_):
-        a = X_ @ W1_ + b1_
-        hidden = activation(a)
-        loss, dz = np_softmax_ce(hidden @ W2_ + b2_, Y_)
-        da = (dz @ W2_.T) * derivative(a, hidden)
-        return loss, (X_.T @ da, da.sum(0, keepdims=True), hidden.T @ dz, dz.sum(0, keepdims=True))
-    return f
-
-
-np_tanh_mlp = np_mlp(np.tanh, lambda a, hidden: 1 - hidden**2)
-np_relu_mlp = np_mlp(lambda a: np.maximum(a, 0), lambda a, hidden: (a > 0).astype(float))
+# --- hand-written NumPy references (the MLP's is helpers.np_mlp) ---------------------------
 
 
 def np_softmax_regression(W_, b_, X_, Y_):
@@ -106,10 +84,10 @@ def _data(rng, n_, d_, k_):
 
 MODELS = {
     "tanh MLP, logsumexp": (softmax_cross_entropy(Z_TANH, Y), [W1, b1, W2, b2], [X, Y],
-                            np_tanh_mlp),
+                            np_mlp("tanh")),
     "tanh MLP, naive exp/log": (naive_softmax_cross_entropy(Z_TANH, Y), [W1, b1, W2, b2], [X, Y],
-                                np_tanh_mlp),
-    "relu MLP": (softmax_cross_entropy(Z_RELU, Y), [W1, b1, W2, b2], [X, Y], np_relu_mlp),
+                                np_mlp("tanh")),
+    "relu MLP": (softmax_cross_entropy(Z_RELU, Y), [W1, b1, W2, b2], [X, Y], np_mlp("relu")),
     "softmax regression": (softmax_cross_entropy(dense(X, W, b), Y), [W, b], [X, Y],
                            np_softmax_regression),
     "logistic regression": (
@@ -134,10 +112,21 @@ def _arrays(name, rng, n_=7, d_=5, h_=4, k_=3):
     return [rng.normal(size=(d_, k_))], [X_, Y_, 0.1]
 
 
+@functools.lru_cache(maxsize=None)
+def compiled(name):
+    """A model's loss compiled once by value_and_grad, shared by the tests that call it."""
+    loss, wrt, args, _ = MODELS[name]
+    return sg.value_and_grad(loss, wrt=wrt, args=args)
+
+
+def test_the_mlps_use_this_files_symbols():
+    assert TANH.params == RELU.params == (W1, b1, W2, b2) and TANH.data == (X, Y)
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_matches_handwritten_numpy(name):
-    loss, wrt, args, reference = MODELS[name]
-    f = sg.value_and_grad(loss, wrt=wrt, args=args)
+    _, wrt, _, reference = MODELS[name]
+    f = compiled(name)
     rng = np.random.default_rng(3)
     for sizes in ((7, 5, 4, 3), (11, 2, 6, 4)):       # one compiled function, any sizes
         params, data = _arrays(name, rng, *sizes)
@@ -163,8 +152,7 @@ def test_check_grad_small(name):
 
 
 def test_dimensions_are_read_from_the_arrays():
-    loss, wrt, args, _ = MODELS["tanh MLP, logsumexp"]
-    f = sg.value_and_grad(loss, wrt=wrt, args=args)
+    f = compiled("tanh MLP, logsumexp")
     rng = np.random.default_rng(0)
     params, data = _arrays("tanh MLP, logsumexp", rng, 9, 3, 2, 5)
     _, grads = f(*params, *data)
@@ -173,14 +161,13 @@ def test_dimensions_are_read_from_the_arrays():
 
 def test_naive_and_logsumexp_forms_agree_far_from_zero():
     """The naive exp/log form is stabilized too: logits of 800 do not overflow."""
-    loss = MODELS["tanh MLP, naive exp/log"][0]
-    naive = sg.value_and_grad(loss, wrt=[W1, b1, W2, b2], args=[X, Y])
+    naive = compiled("tanh MLP, naive exp/log")
     rng = np.random.default_rng(1)
     params, data = _arrays("tanh MLP, naive exp/log", rng)
     params[3] = params[3] + np.array([[800.0, 0.0, -800.0]])
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         value, grads = naive(*params, *data)
-    ref_value, ref_grads = np_tanh_mlp(*params, *data)
+    ref_value, ref_grads = np_mlp("tanh")(*params, *data)
     np.testing.assert_allclose(value, ref_value, rtol=RTOL)
     for g, r in zip(grads, ref_grads):
         np.testing.assert_allclose(g, r, rtol=RTOL, atol=1e-14)
@@ -203,7 +190,7 @@ def _numeric_losses(N, D, K):
     return Xn, Yn, Wn, {
         "softmax cross-entropy": -sp.Trace(Yn.T * sg.softmax(Z).applyfunc(sp.log)) / N,
         "logsumexp form": (sg.msum(sg.logsumexp(Z, axis=1)) - sp.Trace(Yn.T * Z)) / N,
-        "column sums": sp.Trace(sp.OneMatrix(1, K) * AxisSum(Z.applyfunc(sp.tanh), 0).T),
+        "column sums": sp.Trace(sp.OneMatrix(1, K) * sg.msum(Z.applyfunc(sp.tanh), axis=0).T),
     }
 
 

@@ -6,11 +6,13 @@ files must follow as a whole:
 - at least 30 claims, at least 2 of them refuted;
 - a "proven" verdict names a symbolic proof route, never sampling; a
   "probable" one names sampling; a "refuted" one carries a counterexample at
-  which the relation really fails (re-evaluated here by plain substitution);
+  which the relation really fails (re-evaluated by the tests' own evaluator,
+  ``helpers.assert_counterexample``);
 - each file uses only ``import symgrad as sg`` (names in ``sg.__all__``) and ends with the
   ``__main__`` block that runs it on its own;
 - proofs/REPORT.md equals the report rendered from this run, holds no timings,
-  and a second run in a subprocess with another PYTHONHASHSEED renders the same text.
+  and a second run, ``python -m symgrad prove --report`` in a subprocess with another
+  PYTHONHASHSEED, writes the same text.
 """
 
 import ast
@@ -22,17 +24,17 @@ import tempfile
 from pathlib import Path
 
 import pytest
-import sympy as sp
 
 import symgrad as sg
-from symgrad.verification.claims import load_claims, render_report
+from helpers import assert_counterexample
+from symgrad.verification.claims import load_claims, render_report   # the runner's loader and report
 
 ROOT = Path(__file__).resolve().parent.parent
 PROOFS = ROOT / "proofs"
 REPORT = PROOFS / "REPORT.md"
 FILES = sorted(p for p in PROOFS.glob("*.py") if not p.name.startswith("_"))
 
-# Names of verify's symbolic proof routes (symgrad/_verify_routes.py). A proven
+# Names of verify's symbolic proof routes (symgrad/verification/routes.py). A proven
 # verdict must name one of them, possibly wrapped as "matrix canonical form + R",
 # "explicit entries + R" or "principal minors (R)".
 ROUTES = ("structural", "expand", "cancel/together", "trigsimp", "exp/log rewrite",
@@ -73,13 +75,6 @@ def _all_checked():
 
 # --- a second, concurrent run with another PYTHONHASHSEED -------------------------------------
 
-SECOND_RUN = """
-import io, sys
-import symgrad.verification.claims as p
-sys.exit(p.run([{proofs!r}], report={report!r}, force=True, stream=io.StringIO()))
-"""
-
-
 @pytest.fixture(scope="session")
 def second_run():
     """Start the whole proof run in a subprocess now; the fixture's value waits for its report."""
@@ -90,7 +85,7 @@ def second_run():
     with tempfile.TemporaryDirectory() as tmp:
         report, errors = os.path.join(tmp, "REPORT.md"), os.path.join(tmp, "stderr.txt")
         with open(errors, "wb") as stderr:
-            proc = subprocess.Popen([sys.executable, "-c", SECOND_RUN.format(proofs=str(PROOFS), report=report)],
+            proc = subprocess.Popen([sys.executable, "-m", "symgrad", "prove", str(PROOFS), "--report", report],
                                     cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL, stderr=stderr)
 
         def wait():
@@ -128,46 +123,7 @@ def test_claim(name, i, second_run):
         assert SAMPLED.match(v.method), v.method
     else:
         assert REFUTED.match(v.method), v.method
-        assert fails_at(claim, v.counterexample), "the counterexample does not break the claim"
-
-
-# --- the counterexample, re-evaluated without verify ------------------------------------------------
-
-def _at(expr, point):
-    dims = {k: sp.Integer(v) for k, v in point.items() if isinstance(v, int)}
-    values = {(k.xreplace(dims) if isinstance(k, sp.MatrixSymbol) else k): v
-              for k, v in point.items() if not isinstance(v, int)}
-    e = sp.sympify(expr).xreplace(dims).xreplace(values).doit()
-    if getattr(e, "is_Matrix", False):
-        e = e if isinstance(e, sp.MatrixBase) else e.as_explicit()
-        return sp.Matrix(e).applyfunc(lambda t: t.doit())
-    return e
-
-
-def _sign(d):
-    """Sign of a closed-form real number: exact for rationals, else at 60 digits (|d| > 1e-40)."""
-    d = sp.sympify(d)
-    if d.is_Rational:
-        return 1 if d > 0 else -1 if d < 0 else 0
-    value = d.evalf(60)
-    assert value.is_real and abs(value) > sp.Float("1e-40"), "cannot certify the sign of %s" % d
-    return 1 if value > 0 else -1
-
-
-def fails_at(claim, point):
-    assert point is not None
-    lhs, rhs = _at(claim.lhs, point), _at(claim.rhs, point)
-    for a in claim.assumptions:
-        assert sp.sympify(a).xreplace(point) in (sp.true, True), "assumption %s fails there" % a
-    if getattr(lhs, "is_Matrix", False) or getattr(rhs, "is_Matrix", False):
-        assert claim.relation == "==", "re-evaluation of matrix inequalities is not implemented"
-        sides = [sp.Matrix(e) if getattr(e, "is_Matrix", False) else e for e in (lhs, rhs)]
-        diff = sides[0] - sides[1] if all(isinstance(e, sp.MatrixBase) for e in sides) else \
-            (sides[0] if isinstance(sides[0], sp.MatrixBase) else -sides[1])
-        assert all(isinstance(e, sp.MatrixBase) for e in sides) or (lhs == 0 or rhs == 0)
-        return any(e != 0 and _sign(e) != 0 for e in diff)
-    s = _sign(lhs - rhs) if lhs - rhs != 0 else 0
-    return {"==": s != 0, "<=": s > 0, "<": s >= 0, ">=": s < 0, ">": s <= 0}[claim.relation]
+        assert_counterexample(claim.lhs, claim.rhs, claim.relation, claim.assumptions, v.counterexample)
 
 
 # --- the collection as a whole -------------------------------------------------------------------------
@@ -201,8 +157,8 @@ def test_file_uses_only_the_public_api_and_runs_on_its_own(path):
 def test_report_is_current_and_run_independent(second_run):
     text = render_report(_all_checked())
     committed = REPORT.read_text(encoding="utf-8")
-    assert text == committed, ("proofs/REPORT.md is out of date; regenerate it with\n  python -c \"import "
-                               "symgrad.verification.claims as p; p.run(['proofs'], report='proofs/REPORT.md', force=True)\"")
+    assert text == committed, ("proofs/REPORT.md is out of date; regenerate it with\n"
+                               "  python -m symgrad prove proofs --report proofs/REPORT.md --force")
     header = "| claim | formula | expected | verdict | method |"
     assert text.count(header) == len(FILES)
     assert not re.search(r"\btime\b|\b\d+\.\d+ ?s\b|\bseconds\b", text)

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 import pytest
 import sympy as sp
 from hypothesis import assume, given, note
+from sympy.codegen.cfunctions import expm1, log1p
 
 import symgrad as sg
-from symgrad.ops import entries, replaced
-import symgrad.ops
-from symgrad.ops.nodes import LogSoftmax, LogSumExp, Sigmoid, Softplus, XLogY, expm1, log1p
-from strategies import (SYMBOLS, as_real, close, exact_value, expressions, kink_distance,
-                        magnitude, points)
+import symgrad.ops                                   # the coverage test walks the op registry
+from symgrad.ops import entries
+from symgrad.ops.nodes import LogSoftmax, XLogY      # no public constructor for these two
+from helpers import as_real, numeric
+from strategies import SYMBOLS, close, expressions, kink_distance, magnitude, points
 
 w, b, a, c = sp.symbols("w b a c")               # parameters (plain symbols: treated as real)
 x, y, t = sp.symbols("x y t")                    # data
@@ -48,8 +49,8 @@ class Row:
 ROWS = [
     # --- classic losses --------------------------------------------------------------
     Row("squared error", (z - y)**2, [w, b], [x, y]),
-    Row("focal loss", -(1 - Sigmoid(z))**2 * sp.log(Sigmoid(z)), [w, b], [x]),
-    Row("focal loss, symbolic gamma", -(1 - Sigmoid(z))**s * sp.log(Sigmoid(z)), [w, b, s], [x],
+    Row("focal loss", -(1 - sg.sigmoid(z))**2 * sp.log(sg.sigmoid(z)), [w, b], [x]),
+    Row("focal loss, symbolic gamma", -(1 - sg.sigmoid(z))**s * sp.log(sg.sigmoid(z)), [w, b, s], [x],
         where={s: interval(1, 3)}),
     Row("huber as Piecewise", sp.Piecewise(((z - y)**2 / 2, sp.Abs(z - y) <= 1),
                                            (sp.Abs(z - y) - sp.Rational(1, 2), True)), [w, b], [x, y]),
@@ -59,12 +60,12 @@ ROWS = [
     Row("sigmoid cross-entropy written naively",
         -(y * sp.log(1 / (1 + sp.exp(-z))) + (1 - y) * sp.log(1 - 1 / (1 + sp.exp(-z)))),
         [w, b], [x, y], where={y: interval(0, 1)}),
-    Row("swish", z * Sigmoid(z), [w, b], [x]),
+    Row("swish", z * sg.sigmoid(z), [w, b], [x]),
     Row("swish written naively", z / (1 + sp.exp(-z)), [w, b], [x]),
     Row("mish", x * w * sp.tanh(sp.log(1 + sp.exp(w * x))), [w], [x]),
-    Row("logistic regression per sample", Softplus(-y * z), [w, b], [x, y]),
+    Row("logistic regression per sample", sg.softplus(-y * z), [w, b], [x, y]),
     Row("logistic regression with xlogy",
-        -XLogY(y, Sigmoid(z)) - XLogY(1 - y, Sigmoid(-z)), [w, b], [x, y],
+        -XLogY(y, sg.sigmoid(z)) - XLogY(1 - y, sg.sigmoid(-z)), [w, b], [x, y],
         where={y: interval(0, 1)}),
     Row("poisson NLL", sp.exp(z) - y * z + sp.loggamma(y + 1), [w, b], [x, y],
         where={y: interval(0, 3)}),
@@ -83,7 +84,7 @@ ROWS = [
     Row("smooth L1 with Min", sp.Min(sp.Abs(z - y), 1)**2 / 2
         + sp.Max(sp.Abs(z - y) - 1, 0), [w, b], [x, y]),
     Row("elastic net", (z - y)**2 + sp.Abs(w) / 10 + w**2 / 100, [w, b], [x, y]),
-    Row("softmax cross-entropy of three logits", LogSumExp(w * x, b * x, c) - w * x,
+    Row("softmax cross-entropy of three logits", sg.logsumexp(w * x, b * x, c) - w * x,
         [w, b, c], [x]),
     Row("log-softmax cross-entropy", -LogSoftmax(1, w * x, b * x, c) + c**2 / 10, [w, b, c], [x]),
     Row("KL of Bernoullis", XLogY(s, s / k) + XLogY(1 - s, (1 - s) / (1 - k)), [s, k], [],
@@ -128,7 +129,7 @@ ROWS = [
         where={b: interval(1, 2)}, values={w: 0.5, b: 1.5}),
     Row("sqrt and reciprocal", sp.sqrt(w**2 + 1) + 1 / (1 + b**2) + (w**2 + 1)**sp.Rational(-3, 2)
         + s**sp.Rational(1, 3), [w, b, s]),
-    Row("sigmoid and softplus nodes", Sigmoid(z) * Softplus(-z), [w, b], [x]),
+    Row("sigmoid and softplus nodes", sg.sigmoid(z) * sg.softplus(-z), [w, b], [x]),
 ]
 
 IDS = [r.name for r in ROWS]
@@ -175,14 +176,14 @@ def test_check_grad_accepts_the_table(row, capsys):
 @pytest.mark.parametrize("row", ROWS, ids=IDS)
 def test_grad_equals_sympy_diff_on_the_table(row):
     grads = sg.grad(row.expr, row.wrt)
+    references = [sp.diff(as_real(row.expr), as_real(p)) for p in row.wrt]
     compared = 0
     for seed in range(6):
         point = sample(row, seed)
         if kink_distance(row.expr, point) < 1e-6:
             continue
-        for p, g in zip(row.wrt, grads):
-            reference = sp.diff(as_real(row.expr), as_real(p))
-            mine, theirs = exact_value(g, point), exact_value(reference, point)
+        for p, g, reference in zip(row.wrt, grads, references):
+            mine, theirs = numeric(g, point), numeric(reference, point)
             assert mine.is_real and theirs.is_real, (row.name, p, mine, theirs)
             assert close(mine, theirs, 1e-30, 1e-30), (row.name, p, point, mine, theirs)
         compared += 1
@@ -257,30 +258,7 @@ def test_unsupported_node_is_named_with_its_location(expr, node, parent):
             assert re.search(r"in argument \d+ of %s" % re.escape(parent), message), message
 
 
-# --- check_grad can fail ------------------------------------------------------------------------
-
-def test_check_grad_fails_on_a_wrong_rule(monkeypatch):
-    with replaced(sp.sin, rule=lambda g, ans, x: (g * sp.sin(x),)):
-        report = sg.check_grad(sp.sin(w * x), [w], [x])
-        assert report.ok is False
-        assert "MISMATCH" in str(report)
-        assert not bool(report)
-
-
-def test_check_grad_fails_on_a_wrong_rule_deep_inside(monkeypatch):
-    with replaced(sp.tanh, rule=lambda g, ans, x: (g * (1 + ans**2),)):
-        report = sg.check_grad((w * sp.tanh(a * x + b) - y)**2, [w, a, b], [x, y])
-        assert report.ok is False
-        verdicts = {r.parameter: r.ok for r in report.rows}
-        assert verdicts == {"w": True, "a": False, "b": False}
-
-
-def test_check_grad_fails_on_a_subtly_wrong_rule(monkeypatch):
-    off = 1 + sp.Rational(1, 10**6)
-    with replaced(sp.sin, rule=lambda g, ans, x: (off * g * sp.cos(x),)):
-        report = sg.check_grad(sp.sin(w * x), [w], [x])
-        assert report.ok is False
-        assert "MISMATCH" in str(report)
+# check_grad failing on a wrong rule: test_internals.py (it puts wrong rules into the rules table).
 
 
 # --- Hypothesis: random guarded expression trees ------------------------------------------------
@@ -293,7 +271,7 @@ def test_grad_equals_sympy_diff_at_exact_points(expr, point):
     assume(kink_distance(expr, point) > 1e-6)
     for p, g in zip(WRT, sg.grad(expr, WRT)):
         reference = sp.diff(as_real(expr), as_real(p))
-        mine, theirs = exact_value(g, point), exact_value(reference, point)
+        mine, theirs = numeric(g, point), numeric(reference, point)
         note("d/d%s: symgrad %s, sympy %s" % (p, mine, theirs))
         assert close(mine, theirs, 1e-30, 1e-30)
 
@@ -305,7 +283,7 @@ def test_generated_code_equals_the_symbolic_gradient(expr, point):
     scale = 1 + magnitude([expr] + grads, point)
     value, generated = sg.value_and_grad(expr, WRT)(*[float(point[p]) for p in WRT])
     for exact, got in zip([expr] + grads, [value] + list(generated)):
-        want = exact_value(exact, point)
+        want = numeric(exact, point)
         note("%s: generated %r, exact %s, scale %g" % (exact, got, want, scale))
         assert close(float(got), want, 1e-9, 1e-10 * scale)
 
