@@ -197,6 +197,10 @@ SPECS = {
     sp.gamma: Spec(lambda x: sp.gamma(x), (positive,)),
     sp.loggamma: Spec(lambda x: sp.loggamma(x), (positive,)),
     sp.polygamma: Spec(lambda x: sp.polygamma(0, x) + sp.polygamma(1, x), (positive,)),
+    sp.beta: Spec(lambda x, y: sp.beta(x, y), (positive, positive)),
+    sp.besseli: Spec(lambda x: sp.besseli(0, x) + sp.besseli(1, x), (real,)),
+    sp.factorial: Spec(lambda x: sp.factorial(x), (positive,)),
+    sp.binomial: Spec(lambda x, y: sp.binomial(x + 3, y), (positive, unit_positive)),
 
     # --- matrix ---
     sp.MatMul: Spec(lambda W, A: sp.Trace(W * A), (dense(2, 3), dense(3, 2)), "W A",

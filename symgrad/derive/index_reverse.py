@@ -16,7 +16,7 @@ import sympy as sp
 
 from ..errors import ArgumentError, UnsupportedExpression
 from ..graph.index_ir import Access, Delta, IndexLowering, Position, Reduce, Spread, order
-from ..ops import CONDITION, lookup
+from ..ops import CONDITION, UNKNOWN_DERIVATIVE, lookup
 from ..ops.plumbing import Const
 
 __all__ = ["index_backward", "index_grad", "raise_index", "param_base"]
@@ -57,6 +57,10 @@ def index_backward(lowering, out, bases):
         for a, c in zip(n.args, _contributions(lowering, n, adj)):
             if c is None or not depends[a.id]:
                 continue
+            if c is UNKNOWN_DERIVATIVE:
+                raise UnsupportedExpression("symgrad has no derivative of %s with respect to an "
+                                            "argument that depends on a parameter"
+                                            % getattr(n.op, "__name__", n.op))
             target = set(a.idx) | (set(c.idx) & keep)
             c = g.reduce(c, set(c.idx) - target)
             if set(c.idx) != target:
@@ -90,7 +94,8 @@ def _contributions(lowering, n, adj):
 
     G, ans = placeholder(adj, "g"), placeholder(n, "ans")
     args = [placeholder(a, "x") for a in n.args]
-    return [None if c is None else lowering.template(c, bindings) for c in op.rule(G, ans, *args)]
+    return [c if c is None or c is UNKNOWN_DERIVATIVE else lowering.template(c, bindings)
+            for c in op.rule(G, ans, *args)]
 
 
 # --- back to SymPy -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import sympy as sp
 
 from ..errors import UnsupportedExpression
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors
-from ..ops import is_elementwise
+from ..ops import UNKNOWN_DERIVATIVE, is_elementwise
 from .reverse import apply_rule
 
 __all__ = ["forward_jacobian", "length"]
@@ -110,6 +110,10 @@ def _elementwise(lowering, n, jac, depends, d, count):
     for a, p in zip(n.args, partials):
         if p is None or not depends.get(a.id):
             continue
+        if p is UNKNOWN_DERIVATIVE:
+            raise UnsupportedExpression("symgrad has no derivative of %s with respect to an "
+                                        "argument that depends on the parameter"
+                                        % getattr(n.op, "__name__", n.op))
         if _is_one(p):
             term = _as_rows(g, jac[a.id], count, d)
         else:

@@ -21,7 +21,7 @@ from ..graph.ir import Const, Leaf, branch_contexts
 from ..graph.index_ir import has_indices
 from ..graph.lower import Lowering, as_expression
 from ..graph.raising import Raising
-from ..ops import CONDITION, is_elementwise, lookup
+from ..ops import CONDITION, UNKNOWN_DERIVATIVE, is_elementwise, lookup
 
 __all__ = ["grad", "backward", "apply_rule", "check_wrt", "scalar_loss", "zero_like", "tidy"]
 
@@ -80,7 +80,7 @@ def apply_rule(lowering, node, g):
     G = placeholder(g, "g")
     ans = placeholder(node, "ans")
     args = [placeholder(a, "x") for a in node.args]
-    return [None if c is None else lowering.lower_template(c, bindings)
+    return [c if c is None or c is UNKNOWN_DERIVATIVE else lowering.lower_template(c, bindings)
             for c in rule(G, ans, *args)]
 
 
@@ -122,9 +122,14 @@ def backward(lowering, out, wrt_nodes):
             # a matrix op may sum its adjoint down inside its rule: mask the adjoint first
             kept = [used(a) for a in n.args if depends[a.id]]
             g = _mask(graph, g, inner, frozenset.intersection(*kept)) if kept else g
-        for a, c in zip(n.args, apply_rule(lowering, n, g)):
+        for k, (a, c) in enumerate(zip(n.args, apply_rule(lowering, n, g))):
             if c is None or not depends[a.id]:
                 continue
+            if c is UNKNOWN_DERIVATIVE:
+                raise UnsupportedExpression(
+                    "symgrad has no derivative of %s with respect to its argument %d, and that "
+                    "argument depends on a parameter; keep it a constant or data"
+                    % (getattr(n.op, "__name__", n.op), k + 1))
             if elementwise and inner - used(a):
                 # masked where it leaves the branch, before it is summed down to a's shape
                 c = _mask(graph, c, inner, used(a))

@@ -10,7 +10,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .derived import SincSlope
 from .functions import attach
-from .registry import BUILTIN, CALL, CONDITION, ELEMENTWISE, MUL, Op, register
+from .registry import BUILTIN, CALL, CONDITION, ELEMENTWISE, MUL, UNKNOWN_DERIVATIVE, Op, register
 from .scalar_nodes import LogSoftmax, LogSumExp, Sigmoid, Softplus, XLogY
 
 __all__ = ["RELATIONAL", "BOOLEAN"]
@@ -218,10 +218,23 @@ elementwise(sp.gamma, lambda g, ans, x: (g * ans * sp.polygamma(0, x),), "specia
 elementwise(sp.loggamma, lambda g, ans, x: (g * sp.polygamma(0, x),), "special.gammaln",
             mp.loggamma, names=("loggamma", "lgamma"), domain=lambda node: [node.args[0]],
             positive=(0,))
-elementwise(sp.polygamma, lambda g, ans, n, x: (None, g * sp.polygamma(n + 1, x)),
+elementwise(sp.polygamma, lambda g, ans, n, x: (UNKNOWN_DERIVATIVE, g * sp.polygamma(n + 1, x)),
             lambda p, n, x: (p.call("special.psi", x) if n == 0 else
                              p.call("special.polygamma", n, x), CALL),
             mp.polygamma, arity=(2, 2), positive=(1,))
+elementwise(sp.beta, lambda g, ans, a, b: (g * ans * (sp.polygamma(0, a) - sp.polygamma(0, a + b)),
+                                            g * ans * (sp.polygamma(0, b) - sp.polygamma(0, a + b))),
+            "special.beta", mp.beta, arity=(2, 2), positive=(0, 1))
+elementwise(sp.besseli, lambda g, ans, nu, x: (UNKNOWN_DERIVATIVE,
+                                               g * (sp.besseli(nu - 1, x) + sp.besseli(nu + 1, x)) / 2),
+            "special.iv", mp.besseli, arity=(2, 2), underflows=True)
+elementwise(sp.factorial, lambda g, ans, x: (g * ans * sp.polygamma(0, x + 1),),
+            lambda p, x: (p.call("special.gamma", x + 1), CALL), lambda x: mp.gamma(x + 1),
+            positive=(0,))
+elementwise(sp.binomial, lambda g, ans, n, k: (
+    g * ans * (sp.polygamma(0, n + 1) - sp.polygamma(0, n - k + 1)),
+    g * ans * (sp.polygamma(0, n - k + 1) - sp.polygamma(0, k + 1))),
+    "special.binom", mp.binomial, arity=(2, 2), positive=(0,))
 
 # --- conditions (no gradient flows) ---
 RELATIONAL = (sp.StrictGreaterThan, sp.GreaterThan, sp.StrictLessThan, sp.LessThan,

@@ -10,7 +10,9 @@ An entry (``Op``) says, for one SymPy class (or one of symgrad's own nodes):
     The derivative rule, ``rule(g, ans, *args) -> one contribution per argument``:
     ``g`` is the adjoint of the node, ``ans`` its value, ``args`` its arguments, all
     SymPy placeholders (constants arrive as their numbers). A contribution is the adjoint
-    the argument receives, or ``None`` where no gradient flows. Elementwise rules are
+    the argument receives, ``None`` where no gradient flows, or ``UNKNOWN_DERIVATIVE`` where
+    one flows but symgrad has no formula (an error only when that argument depends on a
+    parameter). Elementwise rules are
     written for scalars; ``matrix_rule=True`` rules receive MatrixSymbol placeholders
     shaped like the node and its arguments. At a kink the rule uses SymPy's conventions
     (sign(0) = 0, Heaviside(0) = 1/2, DiracDelta for the derivative of a step).
@@ -58,7 +60,7 @@ import sympy as sp
 
 from ..errors import UnsupportedExpression
 
-__all__ = ["Op", "CALL", "MUL", "ELEMENTWISE", "MATRIX", "CONDITION", "PLUMBING", "VOCABULARY", "BUILTIN",
+__all__ = ["Op", "CALL", "MUL", "UNKNOWN_DERIVATIVE", "ELEMENTWISE", "MATRIX", "CONDITION", "PLUMBING", "VOCABULARY", "BUILTIN",
            "register", "replaced", "lookup", "require", "entries", "is_elementwise", "kinks_in",
            "is_analytic"]
 
@@ -66,6 +68,17 @@ ELEMENTWISE, MATRIX, CONDITION, PLUMBING, VOCABULARY = (
     "elementwise", "matrix", "condition", "plumbing", "vocabulary")
 BUILTIN = "builtin"          # printed by the backend printer's own method for this node
 CALL, MUL = 70, 50           # Python precedence of a call and of a product/quotient (printers)
+
+
+class _Unknown:
+    """A rule's contribution for an argument symgrad cannot differentiate with respect to
+    (the order of besseli, polygamma): an error only if that argument depends on a parameter."""
+
+    def __repr__(self):
+        return "UNKNOWN_DERIVATIVE"
+
+
+UNKNOWN_DERIVATIVE = _Unknown()
 
 
 @dataclass(frozen=True, eq=False)
