@@ -23,6 +23,7 @@ from ..errors import ShapeMismatch, UnsupportedExpression
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts
 from ..ops import BUILTIN, entries, is_elementwise, lookup
 from ..ops.helpers import HELPERS
+from .backends import BACKENDS, backend as _backend_named
 from .printer import ATOM, Code, CodePrinter, precedence_of as _precedence
 
 __all__ = ["Program", "generate", "sanitize_names"]
@@ -85,10 +86,11 @@ def sanitize_names(symbols, taken=()):
 class _Function:
     """Emit one generated function for the given output nodes."""
 
-    def __init__(self, program, outputs, forward):
+    def __init__(self, program, outputs, forward, backend=None):
         self.p, self.names, self.outputs = program, dict(program.names), outputs
         self.forward = forward
-        self.printer = CodePrinter()
+        self.printer = CodePrinter(backend)
+        self.api = self.printer.backend
         self.helpers = set()
         nodes = ancestors(outputs)
         self.uses, self.user = {}, {}
@@ -174,9 +176,9 @@ class _Function:
         if op is SumTo:
             return self._sum_to(n, a[0][0])
         if op is Broadcast:
-            return "np.broadcast_to(%s, %s)" % (a[0][0], self.shape(n.shape)), CALL
+            return "%s(%s, %s)" % (self.api.call("np.broadcast_to"), a[0][0], self.shape(n.shape)), CALL
         if op is Fill:
-            return "np.eye(%s)" % self.dim(n.shape[0]), CALL
+            return "%s(%s)" % (self.api.call("np.eye"), self.dim(n.shape[0])), CALL
         raise UnsupportedExpression("no NumPy printer for graph op %s" % getattr(op, "__name__", op))
 
     def _sum(self, n):
@@ -226,19 +228,20 @@ class _Function:
         if x.op is sp.MatMul and x.id in self.inline:
             a, b = x.args
             if b.op is sp.Transpose and b.id in self.inline:
-                return "np.sum(%s * %s)" % (_wrap(self.ref(a), 51), _wrap(self.ref(b.args[0]), 51)), CALL
+                return self.api.reduce("np.sum", "%s * %s" % (_wrap(self.ref(a), 51), _wrap(self.ref(b.args[0]), 51))), CALL
             if a.op is sp.Transpose and a.id in self.inline:
-                return "np.sum(%s * %s)" % (_wrap(self.ref(a.args[0]), 51), _wrap(self.ref(b), 51)), CALL
-            return "np.sum(%s * %s.T)" % (_wrap(self.ref(a), 51), _wrap(self.ref(b), CALL)), CALL
-        return "np.trace(%s)" % arg[0], CALL
+                return self.api.reduce("np.sum", "%s * %s" % (_wrap(self.ref(a.args[0]), 51), _wrap(self.ref(b), 51))), CALL
+            return self.api.reduce("np.sum", "%s * %s.T" % (_wrap(self.ref(a), 51), _wrap(self.ref(b), CALL))), CALL
+        return "%s(%s)" % (self.api.call("np.trace"), arg[0]), CALL
 
     def _sum_to(self, n, arg):
         if n.shape == ():
-            return "np.sum(%s)" % arg, CALL
+            return self.api.reduce("np.sum", arg), CALL
         if n.shape == (1, 1):
-            return "np.sum(%s, keepdims=True)" % arg, CALL
+            return self.api.reduce("np.sum", arg, keepdims=True) if self.api.name != "torch" else \
+                "%s.reshape(1, 1)" % self.api.reduce("np.sum", arg), CALL
         axis = 0 if n.shape[0] == 1 else 1
-        return "np.sum(%s, axis=%d, keepdims=True)" % (arg, axis), CALL
+        return self.api.reduce("np.sum", arg, axis=axis, keepdims=True), CALL
 
     def dim(self, d):
         d = sp.sympify(d)
@@ -285,17 +288,19 @@ class _Function:
         results = []
         for o, name in zip(self.outputs, output_names):
             text = self.ref(o)[0] if o.op in (Leaf, Const) else self.names[o.id]
-            results.append("np.mean(%s)" % text if reduce else text)
+            results.append(self.api.reduce("np.mean", text) if reduce else text)
         code = []
         for item in body:
-            if isinstance(item, list):
+            if isinstance(item, list) and self.api.errstate:
                 code.append('with np.errstate(all="ignore"):  # values only one branch needs')
                 code += ["    " + x for line in item for x in line.split("\n")]
+            elif isinstance(item, list):
+                code += [x for line in item for x in line.split("\n")]
             else:
                 code += item.split("\n")
         if blocks is not None:
             count = 1 + len(self.p.grads)
-            code.append("hessian = %s" % _assemble(results[count:], blocks, reduce))
+            code.append("hessian = %s" % _assemble(results[count:], blocks, reduce, self.api))
             results = results[:count] + ["hessian"]
             grads = ", ".join(results[1:-1]) + ("," if count == 2 else "")
             code.append("return %s, (%s), hessian" % (results[0], grads))
@@ -304,7 +309,7 @@ class _Function:
         else:
             grads = ", ".join(results[1:]) + ("," if len(results) == 2 else "")
             code.append("return %s, (%s)" % (results[0], grads))
-        if any(UNDERFLOWS.search(line) for line in code):
+        if self.api.errstate and any(UNDERFLOWS.search(line) for line in code):
             code = ['with np.errstate(under="ignore"):  # e^-1000 is 0, not an error'] + \
                 ["    " + line for line in code]
         lines = ["def %s(%s):" % (fname, ", ".join(self.names[s] for s in self.p.inputs))]
@@ -329,7 +334,7 @@ class _Function:
         return out
 
 
-def _assemble(entries, blocks, reduce):
+def _assemble(entries, blocks, reduce, api):
     """The Hessian from its blocks: scalars (means over samples) and 2-D blocks, row-major."""
     rows, k = [], 0
     for row in blocks:
@@ -338,9 +343,11 @@ def _assemble(entries, blocks, reduce):
             text = entries[k]
             k += 1
             cells.append(text if node.shape not in ((), (1, 1)) or not reduce and node.shape
-                         else "np.reshape(%s, (1, 1))" % text)
+                         else "%s(%s, (1, 1))" % (api.call("np.reshape"), text))
         rows.append("[%s]" % ", ".join(cells))
-    return "np.block([%s])" % ", ".join(rows)
+    if api.name == "torch":                       # torch has no block: concatenate rows of cells
+        return "torch.cat([%s], dim=0)" % ", ".join("torch.cat(%s, dim=1)" % r for r in rows)
+    return "%s([%s])" % (api.call("np.block"), ", ".join(rows))
 
 
 def _wrap(ref, level):
@@ -359,18 +366,20 @@ def _const_precedence(value):
     return _precedence(value) if not value.is_negative else min(MUL, _precedence(value))
 
 
-def generate(program):
+def generate(program, backend=None):
     """The source text of a module with ``value`` and ``value_and_grad`` functions (and
-    ``value_grad_hessian`` when the program carries Hessian blocks)."""
+    ``value_grad_hessian`` when the program carries Hessian blocks), for NumPy or the
+    array library ``backend`` names (see ``backends.py``)."""
+    api = _backend(backend)
     names = program.names
     forward = {n.id for n in ancestors([program.loss])}
     grad_names = _grad_names(program)
-    functions = [(_Function(program, [program.loss], forward), "value", ["loss"], None),
-                 (_Function(program, [program.loss] + list(program.grads), forward),
+    functions = [(_Function(program, [program.loss], forward, api), "value", ["loss"], None),
+                 (_Function(program, [program.loss] + list(program.grads), forward, api),
                   "value_and_grad", ["loss"] + grad_names, None)]
     if program.hessian is not None:
         flat = [h for row in program.hessian for h in row]
-        functions.append((_Function(program, [program.loss] + list(program.grads) + flat, forward),
+        functions.append((_Function(program, [program.loss] + list(program.grads) + flat, forward, api),
                           "value_grad_hessian",
                           ["loss"] + grad_names + ["h%d" % i for i in range(len(flat))],
                           program.hessian))
@@ -380,6 +389,9 @@ def generate(program):
     for f, *_ in functions:
         helpers |= f.helpers | f.printer.helpers
         special |= f.printer.uses_special
+    text = "\n".join(bodies)        # backend helpers named by the translation (torch's _maximum)
+    helpers |= {h for h in api.helpers if re.search(r"\b%s\(" % re.escape(h), text)}
+    helpers = {h for h in helpers if re.search(r"\b%s\(" % re.escape(h), text)}
     header = ['"""Generated by symgrad. Regenerate rather than edit.', "",
               _comment(program.title), "",
               "value(%s) returns the loss; value_and_grad(...) returns (loss, (%s))%s."
@@ -390,11 +402,17 @@ def generate(program):
               ("Array arguments are samples along the first axis; the loss and the gradients "
                "are means over them." if program.per_sample else
                "Matrix arguments are 2-D arrays; dimensions are read from their shapes."),
-              '"""', "import numpy as np"]
-    if special:
-        header.append("from scipy import special")
-    parts = ["\n".join(header)] + [HELPERS[h] for h in sorted(helpers)] + bodies
+              '"""'] + list(api.header)
+    if special and api.special_header:
+        header += list(api.special_header)
+    parts = ["\n".join(header)] + [api.helper(h) for h in sorted(helpers)] + bodies
     return "\n\n\n".join(parts) + "\n"
+
+
+def _backend(backend):
+    if backend is None:
+        return BACKENDS["numpy"]
+    return backend if not isinstance(backend, str) else _backend_named(backend)
 
 
 def _grad_names(program):

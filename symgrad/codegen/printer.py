@@ -18,6 +18,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from ..errors import UnsupportedExpression
 from ..ops import BUILTIN, lookup
 from ..ops.helpers import HELPERS
+from .backends import BACKENDS
 
 __all__ = ["Code", "CodePrinter", "ATOM", "CALL"]
 
@@ -57,9 +58,10 @@ class CodePrinter(NumPyPrinter):
 
     printmethod = "_symgrad_numpy"
 
-    def __init__(self):
+    def __init__(self, backend=None):
         super().__init__({"fully_qualified_modules": False, "inline": True,
                           "allow_unknown_functions": False, "strict": True})
+        self.backend = backend if backend is not None else BACKENDS["numpy"]
         self.printmethod = None   # every node prints through this class, never itself
         self.uses_special = False
         self.helpers = set()      # helper functions the printed code calls
@@ -72,7 +74,23 @@ class CodePrinter(NumPyPrinter):
             self.uses_special = True
         if fname in HELPERS:
             self.helpers.add(fname)
-        return "%s(%s)" % (fname, ", ".join(self._print(a) for a in args))
+        if self.backend.name == "torch" and args and all(_number(a) for a in args) and \
+                fname not in HELPERS:
+            return self._constant_call(fname, args)
+        return "%s(%s)" % (self.backend.call(fname), ", ".join(self._print(a) for a in args))
+
+    def _constant_call(self, fname, args):
+        """torch's functions take tensors, not numbers: a function of constants is printed as
+        its float64 value (computed by NumPy/SciPy, as the NumPy code would)."""
+        import numpy
+        from scipy import special
+        module, _, name = fname.partition(".")
+        f = getattr({"np": numpy, "special": special}[module], name)
+        return repr(float(f(*[float(a) for a in args])))
+
+    def name(self, fname):
+        """A NumPy name (np.pi, np.where, ...) in this printer's backend."""
+        return self.backend.call(fname)
 
     def paren(self, arg, level):
         """``arg`` printed, in parentheses when it binds looser than ``level``."""
@@ -136,19 +154,19 @@ class CodePrinter(NumPyPrinter):
         return repr(float(e))
 
     def _print_Pi(self, e):
-        return "np.pi"
+        return self.name("np.pi")
 
     def _print_Exp1(self, e):
-        return "np.e"
+        return self.name("np.e")
 
     def _print_NumberSymbol(self, e):
         return repr(float(e))
 
     def _print_Infinity(self, e):
-        return "np.inf"
+        return self.name("np.inf")
 
     def _print_NegativeInfinity(self, e):
-        return "-np.inf"
+        return "-" + self.name("np.inf")
 
     def _print_BooleanTrue(self, e):
         return "True"
@@ -181,11 +199,14 @@ class CodePrinter(NumPyPrinter):
         if pairs[-1].cond == sp.true:
             default = self._print(pairs.pop().expr)
         else:
-            default = "np.nan"
-        if len(pairs) == 1:
-            return "np.where(%s, %s, %s)" % (self._print(pairs[0].cond),
-                                             self._print(pairs[0].expr), default)
-        return "np.select([%s], [%s], default=%s)" % (
+            default = self.name("np.nan")
+        if len(pairs) == 1 or self.backend.name == "torch":     # torch has no select: nest
+            out = default
+            for pair in reversed(pairs):
+                out = "%s(%s, %s, %s)" % (self.name("np.where"), self._print(pair.cond),
+                                          self._print(pair.expr), out)
+            return out
+        return "%s([%s], [%s], default=%s)" % (self.name("np.select"),
             ", ".join(self._print(p.cond) for p in pairs),
             ", ".join(self._print(p.expr) for p in pairs), default)
 
@@ -199,6 +220,11 @@ class CodePrinter(NumPyPrinter):
     def emptyPrinter(self, e):
         raise UnsupportedExpression("no NumPy printer for %s node %s" % (type(e).__name__, e))
 
+
+
+def _number(a):
+    return isinstance(a, (sp.Number, sp.NumberSymbol)) or (isinstance(a, sp.Expr) and a.is_number
+                                                          and not a.atoms(Code))
 
 
 def precedence_of(expr):

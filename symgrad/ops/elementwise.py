@@ -40,7 +40,7 @@ def chained(name):
     def text(p, *xs):
         out = p.print(xs[0])
         for x in xs[1:]:
-            out = "%s(%s, %s)" % (name, out, p.print(x))
+            out = "%s(%s, %s)" % (p.name(name), out, p.print(x))
         return out, CALL
     return text
 
@@ -166,7 +166,7 @@ elementwise(sp.atan2, lambda g, ans, y, x: (g * x / (x**2 + y**2), -g * y / (x**
             "np.arctan2", mp.atan2, arity=(2, 2), complex_step=False,
             kinks=lambda node: [("atan2's branch cut in %s" % sp.sstr(node), node.args)])
 elementwise(sp.sinc, lambda g, ans, x: (g * SincSlope(x),), lambda p, x: (
-    "np.sinc(%s/np.pi)" % p.paren(x, MUL + 1), CALL), mp.sinc)
+    "%s(%s/%s)" % (p.name("np.sinc"), p.paren(x, MUL + 1), p.name("np.pi")), CALL), mp.sinc)
 
 # --- hyperbolic ---
 elementwise(sp.sinh, lambda g, ans, x: (g * sp.cosh(x),), "np.sinh", mp.sinh, underflows=True)

@@ -21,6 +21,8 @@ from ..errors import ArgumentError
 from ..graph.lower import as_expression
 from ..graph.raising import Raising
 from .arguments import Signature, finish
+from ..codegen.backends import backend as _backend
+from .backend_arrays import from_backend, require, to_backend
 from .build import build_forward, build_program, check_args, compile_source
 
 __all__ = ["value_and_grad", "GradFunction", "compile_expression", "CompiledExpression", "reuse",
@@ -30,7 +32,7 @@ Symbols = sp.Symbol | sp.MatrixSymbol | list | tuple
 
 
 def value_and_grad(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
-                   stable: bool = True) -> "GradFunction":
+                   stable: bool = True, backend: str = "numpy") -> "GradFunction":
     """Compile the loss and its gradients into one generated NumPy function.
 
     ``f = value_and_grad(expr, wrt=[...], args=[...])`` returns a callable:
@@ -56,7 +58,8 @@ def value_and_grad(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
     if _indexed(expr, wrt, args):
         from .index_function import index_value_and_grad    # the index-notation route
         return index_value_and_grad(expr, wrt, args)
-    return GradFunction(expr, build_program(expr, wrt, args, stable=stable), stable=stable)
+    return GradFunction(expr, build_program(expr, wrt, args, stable=stable), stable=stable,
+                        backend=backend)
 
 
 def compile_expression(expr: sp.Expr, args: Symbols, *, stable: bool = True,
@@ -116,9 +119,13 @@ class GradFunction:
     no argument checks, for loops over arrays already passed through ``f.prepare``.
     """
 
-    def __init__(self, expr: sp.Expr, program: Program, *, stable: bool = True):
+    def __init__(self, expr: sp.Expr, program: Program, *, stable: bool = True,
+                 backend: str = "numpy"):
         self.expr, self.program, self.stable = expr, program, stable
-        self.source = generate(program)
+        self.backend = _backend(backend).name
+        if self.backend != "numpy":
+            require(self.backend)
+        self.source = generate(program, self.backend)
         namespace = compile_source(self.source)
         self.raw = namespace["value_and_grad"]
         self.raw_value = namespace["value"]
@@ -152,6 +159,10 @@ class GradFunction:
 
     def __call__(self, *values) -> tuple:
         arrays, dtype = self.prepare(values)
+        if self.backend != "numpy":
+            value, grads = self.raw(*to_backend(self.backend, arrays))
+            return from_backend(self.backend, value), tuple(
+                from_backend(self.backend, g, np.shape(values[i])) for i, g in enumerate(grads))
         value, grads = self.raw(*arrays)
         # each gradient has the shape its parameter was given in (a 1-D vector stays 1-D)
         return finish(value, dtype), tuple(finish(g, dtype, np.shape(values[i]))
@@ -160,6 +171,8 @@ class GradFunction:
     def value(self, *values) -> np.ndarray | np.generic:
         """The loss alone (a forward pass, no gradients)."""
         arrays, dtype = self.prepare(values)
+        if self.backend != "numpy":
+            return from_backend(self.backend, self.raw_value(*to_backend(self.backend, arrays)))
         return finish(self.raw_value(*arrays), dtype)
 
     def prepare(self, values: list | tuple) -> tuple:
