@@ -17,7 +17,8 @@ import pytest
 import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
-from symgrad.codegen.emit import Program, generate, sanitize_names
+from symgrad.codegen.emit import Program, sanitize_names
+from symgrad.codegen.module import generate
 from symgrad.errors import ArgumentError
 from symgrad.graph.ir import ancestors
 from symgrad.graph.lower import Lowering

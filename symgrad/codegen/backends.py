@@ -11,7 +11,7 @@ naming the op and the backend.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Optional
+from typing import Dict, Optional
 
 from ..errors import ArgumentError, UnsupportedExpression
 from ..ops.helpers import HELPERS

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..errors import ArgumentError, UnsupportedExpression
-from ..graph.index_ir import Access, Delta, IndexLowering, Position, Reduce, Spread, order
+from ..graph.index_ir import Access, Delta, IndexLowering, Position, Reduce, Spread
 from ..ops import CONDITION, UNKNOWN_DERIVATIVE, lookup
 from ..ops.plumbing import Const
 

@@ -15,7 +15,8 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
-from ..codegen.emit import Program, generate
+from ..codegen.emit import Program
+from ..codegen.module import generate
 from ..derive.reverse import grad
 from ..errors import ArgumentError
 from ..graph.lower import as_expression

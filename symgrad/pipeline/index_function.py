@@ -12,7 +12,8 @@ import numpy as np
 import sympy as sp
 
 from ..codegen.emit import sanitize_names
-from ..codegen.index_emit import IndexProgram, dimension_sources, generate_index
+from ..codegen.index_emit import IndexProgram, dimension_sources
+from ..codegen.index_module import generate_index
 from ..derive.index_reverse import index_backward, param_base
 from ..errors import ArgumentError, ShapeMismatch
 from ..graph.index_ir import Access, IndexLowering

@@ -1,7 +1,10 @@
 """Cross-backend equivalence: the same derived, stabilized graph printed for NumPy, JAX and
 PyTorch gives the same loss and gradients (1e-12 relative in float64), on the scalar table,
 the matrix models and the extreme-input stability cases. A backend that is not installed
-is skipped, saying so."""
+is skipped, saying so.
+
+Named to run last: loading JAX or PyTorch starts threads, and verify's proof routes run in a
+forked child process, which must not inherit them (see the fork warning JAX prints)."""
 
 import numpy as np
 import pytest
