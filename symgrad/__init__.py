@@ -8,7 +8,8 @@
 import sys
 
 from .check.grad import GradCheckReport, check_grad
-from .pipeline.function import CompiledExpression, GradFunction, compile_expression, value_and_grad
+from .pipeline.function import (CompiledExpression, GradFunction, HessianFunction, compile_expression,
+                                value_and_grad, value_grad_hessian)
 from .derive.reverse import grad
 from .derive.second import hessian, jacobian
 from .errors import (ArgumentError, FileExists, MissingDependency, NoText, ParseError, ProofFailure,
@@ -31,6 +32,7 @@ sys.modules[__name__ + ".models"] = models
 
 __all__ = [
     "grad", "hessian", "jacobian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
+    "value_grad_hessian", "HessianFunction",
     "compile_expression", "CompiledExpression",
     "verify", "Verdict", "Claim", "run_claims",
     "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "Optimizer", "losses", "models",
