@@ -19,6 +19,7 @@ from .zoo import losses, models
 from .ops.nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
 from .ops.derived import logit
 from .ops.user import register_function
+from .train.newton import LBFGS, Newton
 from .train.optim import GD, SGD, Adam, Momentum, Nesterov, Optimizer
 from .verification.claims import Claim, run_claims
 from .train.fit import FitResult, fit
@@ -35,7 +36,8 @@ __all__ = [
     "value_grad_hessian", "HessianFunction",
     "compile_expression", "CompiledExpression",
     "verify", "Verdict", "Claim", "run_claims",
-    "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "Optimizer", "losses", "models",
+    "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "Newton", "LBFGS", "Optimizer",
+    "losses", "models",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean", "logit", "register_function",
     "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "NoText", "ArgumentError",
     "FileExists", "MissingDependency", "TrainingDiverged", "ProofFailure", "RuleMismatch",

@@ -16,6 +16,8 @@ step, and the stability limit below comes from the same generated gradient.
   largest eigenvalue of the Hessian of the mean loss over the training data.
   So does a loss that grows a trillion-fold, or a full-batch run that ends above
   its starting loss with the learning rate past that limit (slow divergence).
+- ``Newton`` and ``LBFGS`` run in ``SearchRun`` (``search.py``) instead of
+  ``Run`` (``loop.py``): a line search picks each step, so the loss never rises.
 """
 
 import numpy as np
@@ -23,11 +25,13 @@ import sympy as sp
 
 from ..errors import ArgumentError, TrainingDiverged
 from ..graph.lower import as_expression
-from ..pipeline.function import GradFunction, value_and_grad
+from ..pipeline.function import GradFunction, HessianFunction, value_and_grad, value_grad_hessian
 from .data import Batches, sample_axis, split
 from .diverge import explain, growing
 from .loop import FitResult, Progress, Run
+from .newton import LineSearch
 from .optim import GD, Optimizer
+from .search import SearchRun
 
 __all__ = ["fit", "FitResult"]
 
@@ -44,7 +48,9 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
     Symbols the loss is per-sample and averaged over the samples (the first
     axis of the data); with MatrixSymbols it is evaluated as written.
     ``optimizer`` defaults to ``GD(lr=0.01)``; a ``batch_size`` at least the
-    number of samples means full batch. ``validation`` is a fraction of the samples
+    number of samples means full batch. ``Newton()`` (which compiles the Hessian too,
+    with ``value_grad_hessian``) and ``LBFGS()`` pick each step by a line search that
+    never raises the loss, on the full batch. ``validation`` is a fraction of the samples
     held out (seeded), or a dict of validation data; ``early_stopping=k``
     stops after k steps without a new best loss (validation loss if any, else
     training loss) and returns the best parameters. ``seed`` drives the split
@@ -67,7 +73,8 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
                             "Adam(lr=0.001), got %r" % (optimizer,))
     steps = _count("steps", steps)
     patience = None if early_stopping is None else _count("early_stopping", early_stopping)
-    f, loss, params, data = _compiled(loss, params, data)
+    searching = isinstance(optimizer, LineSearch)
+    f, loss, params, data = _compiled(loss, params, data, hessian=searching and optimizer.uses_hessian)
     arrays, _ = f.prepare(list(params.values()) + list(data.values()))
     start = [a[()] if a.ndim == 0 else a for a in arrays[:len(params)]]
     train = arrays[len(params):]
@@ -90,11 +97,15 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
         if optimizer.batch_size < train[idx[0]].shape[0]:
             batches = Batches(train, idx, optimizer.batch_size, rng)
 
-    run = Run(f, optimizer, start, train, val, batches, patience, Progress(progress, steps))
+    if searching:
+        hessian = f.namespace["value_grad_hessian"] if optimizer.uses_hessian else None
+        run = SearchRun(f, optimizer, start, train, val, patience, Progress(progress, steps), hessian)
+    else:
+        run = Run(f, optimizer, start, train, val, batches, patience, Progress(progress, steps))
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             run.loop(steps)
-            if batches is None and not run.stopped_early:
+            if batches is None and not run.stopped_early and not searching:
                 growing(run.history, loss, f.wrt, f, train, optimizer)
             res = run.result(f.wrt)
     except TrainingDiverged as err:
@@ -114,10 +125,12 @@ def _count(name, value):
     return int(value)
 
 
-def _compiled(loss, params, data):
+def _compiled(loss, params, data, hessian=False):
     """(f, loss expression, params, data): the GradFunction given as ``loss``, with params and
-    data in its order, or one compiled now; params and data are checked against the loss."""
-    f = loss if isinstance(loss, GradFunction) else None
+    data in its order, or one compiled now; params and data are checked against the loss.
+    ``hessian``: f's module must also hold value_grad_hessian (for Newton)."""
+    f = loss.gradient if isinstance(loss, HessianFunction) else \
+        loss if isinstance(loss, GradFunction) else None
     expr = f.expr if f is not None else as_expression(loss, "loss")
     params = _resolve(expr, params, "params")
     if not params:
@@ -125,7 +138,12 @@ def _compiled(loss, params, data):
     data = _resolve(expr, data or {}, "data")
     _check_symbols(expr, params, data)
     if f is None:
-        return value_and_grad(expr, wrt=list(params), args=list(data)), expr, params, data
+        f = value_grad_hessian(expr, wrt=list(params), args=list(data)).gradient if hessian \
+            else value_and_grad(expr, wrt=list(params), args=list(data))
+        return f, expr, params, data
+    if hessian and "value_grad_hessian" not in f.namespace:
+        raise ArgumentError("Newton needs the Hessian, and this GradFunction has none: pass the "
+                            "loss expression, or a function from value_grad_hessian")
     if set(params) != set(f.wrt) or set(data) != set(f.args):
         raise ArgumentError("the GradFunction was compiled for params %s and data %s, but got "
                             "params %s and data %s; give those, or pass the loss expression to "

@@ -30,6 +30,9 @@ class FitResult:
     training) was lowest; with early stopping ``params`` are the parameters
     there, otherwise the final ones. ``final_loss``: the training loss at
     ``params`` on all the training data (``final_val_loss`` on the validation data).
+    ``converged``: True when a line-search optimizer (Newton, LBFGS) ended before
+    ``steps`` because the gradient vanished (norm at most its ``tol``) or no step
+    along its direction lowered the loss any further.
     """
 
     params: dict
@@ -39,6 +42,7 @@ class FitResult:
     stopped_early: bool = False
     final_loss: float = None
     final_val_loss: float = None
+    converged: bool = False
 
     def __repr__(self):
         values = ", ".join("%s=%s" % (s, ("%.6g" % v) if isinstance(v, float) else
@@ -55,7 +59,7 @@ class FitResult:
                 "history": list(self.history), "val_history": self.val_history,
                 "best_step": self.best_step, "stopped_early": self.stopped_early,
                 "final_loss": self.final_loss, "final_val_loss": self.final_val_loss,
-                "steps": len(self.history)}
+                "converged": self.converged, "steps": len(self.history)}
 
     def plot(self, path: str | os.PathLike, *, force: bool = False) -> None:
         """Draw the loss curves to ``path`` (.png, .svg or .pdf) with matplotlib, atomically."""
