@@ -60,8 +60,8 @@ class Newton(LineSearch):
 
     >>> import numpy as np
     >>> state = Newton().start(np.zeros(2))
-    >>> state.direction(np.array([2.0, -1.0]), np.array([[2.0, 0.0], [0.0, 4.0]])).tolist()
-    [-1.0, 0.25]
+    >>> state.direction(np.array([2.0, -1.0]), np.array([[4.0, 0.0], [0.0, 16.0]])).tolist()
+    [-0.5, 0.0625]
     """
 
     uses_hessian = True
