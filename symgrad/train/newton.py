@@ -37,12 +37,17 @@ MAX_SHIFTS = 60        # tenfold increases of the Newton shift before giving up
 
 
 class LineSearch(Optimizer):
-    """Base of the optimizers ``fit`` runs with a line search (no learning rate)."""
+    """Base of the optimizers ``fit`` runs with a line search (no learning rate).
+
+    ``start(x)`` returns a fresh state for one run with two methods:
+    ``direction(g, H) -> p`` (H is None unless ``uses_hessian``) and
+    ``accepted(s, y)``, told each accepted step s and the change y of the gradient.
+    """
 
     uses_hessian = False
     tol = 0.0
 
-    def start(self, x):
+    def start(self, x: np.ndarray) -> object:
         """A fresh search state for one run starting at the flat parameter vector ``x``."""
         raise NotImplementedError
 
@@ -70,7 +75,7 @@ class Newton(LineSearch):
         self.damping = _number("Newton", "damping", damping, 0, None, low_open=False)
         self.tol = _tolerance("Newton", tol)
 
-    def start(self, x) -> "_NewtonState":
+    def start(self, x: np.ndarray) -> "_NewtonState":
         return _NewtonState(self.damping)
 
 
@@ -120,7 +125,7 @@ class LBFGS(LineSearch):
         self.memory = int(memory)
         self.tol = _tolerance("LBFGS", tol)
 
-    def start(self, x) -> "_LBFGSState":
+    def start(self, x: np.ndarray) -> "_LBFGSState":
         return _LBFGSState(self.memory)
 
 
