@@ -96,11 +96,12 @@ class SearchRun(Run):
             values = self.unflat(x_new)
             if self.hessian is None:
                 loss, grads = out
-                state.accepted(x_new - x, self.flat(grads) - g)
             elif step + 1 < steps:                # the last point needs no Hessian
                 loss, grads, H = self.evaluate(values)
             else:
                 grads = None
+            if grads is not None:
+                state.accepted(x_new - x, self.flat(grads) - g)
             x = x_new
         self.values, self.grads = values, grads
 
