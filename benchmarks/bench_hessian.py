@@ -34,6 +34,13 @@ of 1e-10 within 10 steps; L-BFGS's parameters agree with SciPy's.
 Run:  python benchmarks/bench_hessian.py --threads 1 --clock cpu   (steady on a busy machine)
       python benchmarks/bench_hessian.py                           (library default threads)
       python benchmarks/bench_hessian.py --quick                   (smoke run: few rounds)
+
+With each library's default threads on an oversubscribed machine (load 7 to 8 on
+2 cores, as measured here), NumPy's OpenBLAS with 2 threads is the outlier: the
+(100 x 1000) @ (1000 x 100) product at the heart of the d = 100 Hessian took
+80 ms instead of 1.6 ms with one thread, so symgrad's column there measures
+OpenBLAS's thread contention, not the generated code; XLA's pool degrades less.
+Use --threads 1 on a shared machine, and compare default threads only on a quiet one.
 """
 
 import argparse
