@@ -8,7 +8,8 @@
 import sys
 
 from .check.grad import GradCheckReport, check_grad
-from .pipeline.function import CompiledExpression, GradFunction, compile_expression, value_and_grad
+from .pipeline.function import (CompiledExpression, GradFunction, HessianFunction, compile_expression,
+                                value_and_grad, value_grad_hessian)
 from .derive.reverse import grad
 from .derive.second import hessian, jacobian
 from .errors import (ArgumentError, FileExists, MissingDependency, NoText, ParseError, ProofFailure,
@@ -18,6 +19,7 @@ from .zoo import losses, models
 from .ops.nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
 from .ops.derived import logit
 from .ops.user import register_function
+from .train.newton import LBFGS, Newton
 from .train.optim import GD, SGD, Adam, Momentum, Nesterov, Optimizer
 from .verification.claims import Claim, run_claims
 from .train.fit import FitResult, fit
@@ -31,9 +33,11 @@ sys.modules[__name__ + ".models"] = models
 
 __all__ = [
     "grad", "hessian", "jacobian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
+    "value_grad_hessian", "HessianFunction",
     "compile_expression", "CompiledExpression",
     "verify", "Verdict", "Claim", "run_claims",
-    "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "Optimizer", "losses", "models",
+    "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "Newton", "LBFGS", "Optimizer",
+    "losses", "models",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean", "logit", "register_function",
     "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "NoText", "ArgumentError",
     "FileExists", "MissingDependency", "TrainingDiverged", "ProofFailure", "RuleMismatch",

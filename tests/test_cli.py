@@ -275,6 +275,37 @@ def test_fit_minibatch_with_validation_and_early_stopping(capsys, line_csv):
     assert code == 0 and "validation loss" in out
 
 
+def test_fit_newton_solves_the_articles_regression_in_one_step(capsys, line_csv):
+    code, out, err = run(capsys, "fit", LOSS, "--params", "w=0", "b=0", "--data", str(line_csv),
+                         "--optimizer", "newton", "--steps", "1")
+    assert code == 0 and err == ""
+    values = dict(line.split(" = ") for line in out.splitlines()[:2])
+    assert abs(float(values["w"]) - 2) < 1e-12 and abs(float(values["b"])) < 1e-12
+    assert "after 1 steps" in out
+
+
+def test_fit_lbfgs_converges_and_says_so(capsys, line_csv):
+    code, out, err = run(capsys, "fit", LOSS, "--params", "w=0", "b=0", "--data", str(line_csv),
+                         "--optimizer", "lbfgs", "--memory", "3", "--steps", "100")
+    assert code == 0 and err == "" and "converged" in out
+    values = dict(line.split(" = ") for line in out.splitlines()[:2])
+    assert abs(float(values["w"]) - 2) < 1e-9 and abs(float(values["b"])) < 1e-9
+
+
+@pytest.mark.parametrize("optimizer, option, value, text", [
+    ("newton", "--lr", "0.1", "--lr does not apply to --optimizer newton: it picks its steps"),
+    ("lbfgs", "--damping", "0.1", "--damping does not apply to --optimizer lbfgs"),
+    ("newton", "--memory", "3", "--memory does not apply to --optimizer newton"),
+    ("newton", "--batch-size", "2", "newton is full-batch"),
+    ("newton", "--damping", "-1", "--damping"),
+    ("lbfgs", "--memory", "0", "--memory"),
+])
+def test_fit_second_order_options_are_checked(capsys, line_csv, optimizer, option, value, text):
+    code, out, err = run(capsys, "fit", LOSS, "--params", "w=0", "b=0", "--data", str(line_csv),
+                         "--optimizer", optimizer, option, value)
+    assert code == 2 and out == "" and text in one_error_line(err)
+
+
 def test_prove_passes_its_arguments_to_the_runner(capsys, monkeypatch):
     calls = []
     fake = lambda paths=("proofs",), report=None, force=False: calls.append(

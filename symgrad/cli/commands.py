@@ -238,12 +238,24 @@ def run_verify(args):
 
 def _optimizer(args):
     kwargs = {}
+    searching = args.optimizer in ("newton", "lbfgs")
+    for option, value, owner in (("--lr", args.lr, not searching),
+                                 ("--damping", args.damping, args.optimizer == "newton"),
+                                 ("--memory", args.memory, args.optimizer == "lbfgs")):
+        if value is not None and not owner:
+            raise ArgumentError("%s does not apply to --optimizer %s%s" % (
+                option, args.optimizer, ": it picks its steps by a line search" if option == "--lr"
+                else ""))
     if args.lr is not None:
         kwargs["lr"] = number(args.lr, "--lr", 0, 1e6)
+    if args.damping is not None:
+        kwargs["damping"] = number(args.damping, "--damping", 0, 1e6, low_open=False)
+    if args.memory is not None:
+        kwargs["memory"] = integer(args.memory, "--memory", 1, 1000)
     if args.batch_size is not None:
-        if args.optimizer == "gd":
-            raise ArgumentError("--batch-size: gd is full-batch; use --optimizer sgd (or "
-                                "momentum, nesterov, adam) for mini-batches")
+        if args.optimizer in ("gd", "newton", "lbfgs"):
+            raise ArgumentError("--batch-size: %s is full-batch; use --optimizer sgd (or "
+                                "momentum, nesterov, adam) for mini-batches" % args.optimizer)
         kwargs["batch_size"] = integer(args.batch_size, "--batch-size", 1, 10 ** 9)
     return make_optimizer(args.optimizer, **kwargs)
 
@@ -287,6 +299,8 @@ def run_fit(args):
         line += " (validation loss %.10g)" % res.final_val_loss
     if res.stopped_early:
         line += "; stopped early, best after %d steps" % res.best_step
+    if res.converged:
+        line += "; converged (no step lowers the loss further)"
     print(line)
     if args.out is not None:
         save_result_json(args.out, res, force=args.force)

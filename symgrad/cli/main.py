@@ -103,7 +103,9 @@ _EXAMPLES = {
     "verify": ["symgrad verify 'sqrt(x**2)' 'x' --assume 'x > 0'",
                "symgrad verify '2*x*(w*x - y)' --grad-of '(w*x - y)**2' --wrt w"],
     "fit": ["symgrad fit '(w*x + b - y)**2' --params w=0 b=0 --data line.csv --lr 0.01 "
-            "--steps 1000"],
+            "--steps 1000",
+            "symgrad fit '(w*x + b - y)**2' --params w=0 b=0 --data line.csv --optimizer newton "
+            "--steps 1"],
     "prove": ["symgrad prove proofs/ --report proofs.txt"],
 }
 
@@ -192,16 +194,22 @@ def build_parser():
                    help="time for the symbolic proof routes (default 5, at most 600; "
                         "0: random points only)")
 
-    p = command("fit", "train the parameters of a loss on a CSV file with gradient descent")
+    p = command("fit", "train the parameters of a loss on a CSV file (gradient descent, "
+                       "Newton, L-BFGS, ...)")
     p.add_argument("expr", metavar="EXPR", help="the per-sample loss, e.g. '(w*x + b - y)**2'")
     p.add_argument("--params", nargs="+", action="extend", required=True, metavar="NAME=NUMBER",
                    help="the parameters and their starting values, e.g. w=0 b=0")
     p.add_argument("--data", metavar="FILE.csv",
                    help="a CSV file with a header row; one column per data symbol")
     p.add_argument("--optimizer", default="gd", choices=["gd", "sgd", "momentum", "nesterov",
-                                                          "adam"], help="default gd")
+                                                          "adam", "newton", "lbfgs"],
+                   help="default gd; newton and lbfgs pick their steps by a line search that "
+                        "never raises the loss (no --lr)")
     p.add_argument("--lr", metavar="RATE", help="learning rate (default: the optimizer's, "
                                                 "0.01; adam 0.001)")
+    p.add_argument("--damping", metavar="MU", help="newton: the shift tried first when the "
+                                                   "Hessian is not positive definite (default 1e-6)")
+    p.add_argument("--memory", metavar="N", help="lbfgs: curvature pairs kept (default 10)")
     p.add_argument("--steps", default="1000", metavar="N", help="updates (1 to 1000000)")
     p.add_argument("--batch-size", metavar="N", help="mini-batch size (sgd: default 32)")
     p.add_argument("--validation", metavar="FRACTION", help="hold out this fraction of the rows")

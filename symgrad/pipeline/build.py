@@ -16,8 +16,9 @@ import linecache
 import sympy as sp
 
 from ..codegen.emit import Program, sanitize_names
+from ..derive.jacobian import forward_jacobian, length
 from ..derive.reverse import backward, check_wrt
-from ..errors import ArgumentError, ShapeMismatch
+from ..errors import ArgumentError, ShapeMismatch, UnsupportedExpression
 from ..graph.lower import Lowering, as_expression
 from ..rewrite import stabilize as rewrite
 
@@ -36,9 +37,16 @@ def check_args(wrt, args):
     return wrt, args
 
 
-def build_program(expr, wrt, args=(), *, stable: bool = True) -> Program:
-    """Derive and rewrite: the Program of a scalar loss and its gradients (no compilation)."""
+def build_program(expr, wrt, args=(), *, stable: bool = True, hessian: bool = False) -> Program:
+    """Derive and rewrite: the Program of a scalar loss and its gradients (no compilation).
+
+    ``hessian=True`` also derives the blocks of second derivatives, d2 L / dw_i dw_j, as the
+    Jacobian of each gradient (forward accumulation on the same graph, so they share its
+    nodes); a block below the diagonal is the transpose of the one above it.
+    """
     wrt, args = check_args(wrt, args)
+    if hessian:
+        _second_order_parameters(wrt)
     lowered = _Lowered(as_expression(expr), wrt + args, "is in neither wrt nor args; add it to one of them")
     graph, out = lowered.graph, lowered.out
     if out.shape not in ((), (1, 1)):
@@ -49,10 +57,51 @@ def build_program(expr, wrt, args=(), *, stable: bool = True) -> Program:
     leaves = lowered.leaves
     grads = backward(lowered.lowering, out, [leaves[w] for w in wrt])
     grads = [graph.to_shape(g, leaves[w].shape) for g, w in zip(grads, wrt)]
+    blocks = _hessian_blocks(lowered, grads, wrt) if hessian else []
     if out.shape == (1, 1):
         out = graph.apply(sp.Trace, out, shape=())
-    out, *grads = rewrite.cleanup(graph, [out] + grads, stable=stable)
-    return lowered.program(out, grads, wrt)
+    flat = [h for row in blocks for h in row]
+    out, *rest = rewrite.cleanup(graph, [out] + grads + flat, stable=stable)
+    grads, flat = rest[:len(grads)], rest[len(grads):]
+    program = lowered.program(out, grads, wrt)
+    if hessian:
+        k = len(wrt)
+        program.hessian = [flat[i * k:(i + 1) * k] for i in range(k)]
+    return program
+
+
+def _second_order_parameters(wrt):
+    """Refuse a parameter the closed-form Hessian cannot take, saying what works."""
+    for w in wrt:
+        if isinstance(w, sp.MatrixSymbol) and length(tuple(w.shape)) is None:
+            raise UnsupportedExpression(
+                "value_grad_hessian needs scalar Symbols or vector MatrixSymbols ((d, 1) or "
+                "(1, d)); %s has shape %s. Pass its rows or columns as separate vector "
+                "parameters, or use hessian(L, %s) with numeric dimensions (entrywise) or "
+                "direction=V (a Hessian-vector product)" % (w, w.shape, w))
+
+
+def _hessian_blocks(lowered, grads, wrt):
+    """[[d2 L / dw_i dw_j]]: block (i, j) is the Jacobian of gradient i with respect to w_j,
+    shaped (entries of w_i, entries of w_j); a vector gradient is read as a column."""
+    lowering, graph, leaves = lowered.lowering, lowered.graph, lowered.leaves
+    columns = [lowering.transpose(g) if g.shape != () and g.shape[0] == 1 and g.shape[1] != 1
+               else g for g in grads]
+    blocks = [[None] * len(wrt) for _ in wrt]
+    for i, g in enumerate(columns):
+        for j, w in enumerate(wrt):
+            if j < i:
+                above = blocks[j][i]
+                blocks[i][j] = above if above.shape == () else lowering.transpose(above)
+                continue
+            shape = (length(_shape(wrt[i])), length(_shape(w)))
+            block = forward_jacobian(lowering, g, leaves[w])
+            blocks[i][j] = block if block.shape in ((), shape) else graph.to_shape(block, shape)
+    return blocks
+
+
+def _shape(w):
+    return tuple(w.shape) if isinstance(w, sp.MatrixSymbol) else ()
 
 
 def build_forward(expr, inputs, *, stable: bool = True, as_loss: bool = False) -> Program:

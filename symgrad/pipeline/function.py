@@ -6,8 +6,10 @@ deriving again: ``.source`` (the generated module), ``.program`` (the graph
 codegen printed), ``.symbolic_grads`` (the gradients as written, what ``grad``
 returns), ``.stable_form`` (the loss and gradients the code computes) and
 ``.as_written`` (the loss compiled without stable rewrites). The last three are
-made on first use, once. ``compile_expression`` compiles an expression alone,
-of any shape, with no derivative (a model's predictions).
+made on first use, once. ``value_grad_hessian`` adds the Hessian over every
+parameter entry to the same generated module (a :class:`HessianFunction`, whose
+``.gradient`` is the GradFunction of that module). ``compile_expression``
+compiles an expression alone, of any shape, with no derivative (a model's predictions).
 """
 
 from functools import cached_property
@@ -18,7 +20,7 @@ import sympy as sp
 from ..codegen.emit import Program
 from ..codegen.module import generate
 from ..derive.reverse import grad
-from ..errors import ArgumentError
+from ..errors import ArgumentError, UnsupportedExpression
 from ..graph.lower import as_expression
 from ..graph.raising import Raising
 from .arguments import Signature, finish
@@ -26,8 +28,9 @@ from ..codegen.backends import backend as _backend
 from .backend_arrays import from_backend, require, to_backend
 from .build import build_forward, build_program, check_args, compile_source
 
-__all__ = ["value_and_grad", "GradFunction", "compile_expression", "CompiledExpression", "reuse",
-           "build_program", "check_args", "compile_source"]
+__all__ = ["value_and_grad", "GradFunction", "value_grad_hessian", "HessianFunction",
+           "compile_expression", "CompiledExpression", "reuse", "build_program", "check_args",
+           "compile_source"]
 
 Symbols = sp.Symbol | sp.MatrixSymbol | list | tuple
 
@@ -85,6 +88,35 @@ def compile_expression(expr: sp.Expr, args: Symbols, *, stable: bool = True,
     return CompiledExpression(expr, build_forward(expr, args, stable=stable, as_loss=as_loss))
 
 
+def value_grad_hessian(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
+                       stable: bool = True) -> "HessianFunction":
+    """Compile the loss, its gradients and its Hessian into one generated NumPy function.
+
+    ``f2 = value_grad_hessian(expr, wrt=[...], args=[...])`` returns a callable:
+    ``value, grads, H = f2(*wrt_values, *arg_values)``. ``value`` and ``grads`` are
+    what ``value_and_grad`` returns; ``H`` is the 2-D Hessian over every entry of
+    every parameter, parameters in ``wrt`` order and each vector's entries in order
+    (row-major vec order), so a (d, 1) ``w`` and a scalar ``b`` give a (d + 1) x (d + 1)
+    H. Parameters are scalar Symbols (per-sample mode: H is the mean over the samples)
+    or vector MatrixSymbols of shape (d, 1) or (1, d), d symbolic or not; the blocks are
+    closed forms sharing their work with the gradient, with the same stable rewrites.
+
+    >>> import sympy as sp
+    >>> w, b, x, y = sp.symbols("w b x y")
+    >>> f2 = value_grad_hessian((w*x + b - y)**2, wrt=[w, b], args=[x, y])
+    >>> value, grads, H = f2(0.0, 0.0, [1, 2, 3, 4], [2, 4, 6, 8])
+    >>> H.tolist()
+    [[15.0, 5.0], [5.0, 2.0]]
+    """
+    expr = as_expression(expr)
+    if _indexed(expr, wrt, args):
+        raise UnsupportedExpression("value_grad_hessian does not take index notation (Sum over "
+                                    "Indexed terms) yet; write the loss with MatrixSymbols, a "
+                                    "(d, 1) MatrixSymbol for a vector parameter")
+    return HessianFunction(expr, build_program(expr, wrt, args, stable=stable, hessian=True),
+                           stable=stable)
+
+
 class CompiledExpression:
     """A compiled expression: call it with values for ``inputs``; ``.source`` is the code."""
 
@@ -117,7 +149,9 @@ class GradFunction:
 
     ``value, grads = f(*values)``; ``f.value(*values)`` is the loss alone.
     ``f.raw`` and ``f.raw_value`` are the generated functions themselves, with
-    no argument checks, for loops over arrays already passed through ``f.prepare``.
+    no argument checks, for loops over arrays already passed through ``f.prepare``;
+    ``f.namespace`` is the compiled module (``value_grad_hessian`` too, when the
+    program carries Hessian blocks).
     """
 
     def __init__(self, expr: sp.Expr, program: Program, *, stable: bool = True,
@@ -127,7 +161,7 @@ class GradFunction:
         if self.backend != "numpy":
             require(self.backend)
         self.source = generate(program, self.backend)
-        namespace = compile_source(self.source)
+        namespace = self.namespace = compile_source(self.source)
         self.raw = namespace["value_and_grad"]
         self.raw_value = namespace["value"]
         self.wrt = list(program.wrt)
@@ -181,13 +215,51 @@ class GradFunction:
         return self._signature.prepare(values)
 
 
+class HessianFunction:
+    """The compiled loss, gradients and Hessian: ``value, grads, H = f2(*values)``.
+
+    ``f2.gradient`` is the GradFunction of the same generated module (pass it, or
+    ``f2`` itself, to ``check_grad`` and ``fit``); ``f2.raw`` is the generated
+    ``value_grad_hessian`` with no argument checks.
+    """
+
+    def __init__(self, expr: sp.Expr, program: Program, *, stable: bool = True):
+        self.gradient = GradFunction(expr, program, stable=stable)
+        self.expr, self.program, self.source = expr, program, self.gradient.source
+        self.raw = self.gradient.namespace["value_grad_hessian"]
+        self.wrt, self.args, self.inputs = self.gradient.wrt, self.gradient.args, self.gradient.inputs
+        self.per_sample = self.gradient.per_sample
+
+    def __repr__(self):
+        return "<value_grad_hessian of %d parameter(s): %s>" % (len(self.wrt),
+                                                                  ", ".join(map(str, self.wrt)))
+
+    def __call__(self, *values) -> tuple:
+        arrays, dtype = self.prepare(values)
+        value, grads, hessian = self.raw(*arrays)
+        return (finish(value, dtype),
+                tuple(finish(g, dtype, np.shape(values[i])) for i, g in enumerate(grads)),
+                finish(hessian, dtype, shape=None))
+
+    def value(self, *values) -> np.ndarray | np.generic:
+        """The loss alone (a forward pass)."""
+        return self.gradient.value(*values)
+
+    def prepare(self, values: list | tuple) -> tuple:
+        """Validate and convert call arguments; return (arrays, dtype)."""
+        return self.gradient.prepare(values)
+
+
 def reuse(target, wrt=None, args=()):
     """(compiled, expr, wrt, args) for a consumer of the pipeline.
 
-    From a GradFunction: itself and its own expression, wrt and args (``wrt`` and
+    From a GradFunction (or the ``.gradient`` of a function from ``value_grad_hessian``):
+    itself and its own expression, wrt and args (``wrt`` and
     ``args``, when given, must be its own). From an expression: compiled is None and
     ``wrt`` and ``args`` are checked.
     """
+    if isinstance(target, HessianFunction):
+        target = target.gradient
     if not isinstance(target, GradFunction):
         if wrt is None:
             raise ArgumentError("wrt is missing: pass the parameters to differentiate with respect "

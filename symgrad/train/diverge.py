@@ -31,7 +31,10 @@ def growing(history, loss, params, f, train, optimizer):
 
 def explain(err, loss, params, f, train, optimizer):
     """A TrainingDiverged saying what to do: the largest stable learning rate, when the loss
-    is quadratic, else to lower the learning rate."""
+    is quadratic, else to lower the learning rate. An optimizer with no learning rate
+    (a line search picks its steps) gets ``err`` as it is."""
+    if optimizer.lr is None:
+        return err
     top = curvature(loss, params, f, train)
     lr_max = optimizer.stable_lr(top) if top else None
     if lr_max is None:

@@ -205,7 +205,8 @@ OPTIMIZERS = {"gd": GD, "sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, 
 
 
 def make_optimizer(name: str, **hyperparameters) -> "Optimizer":
-    """An optimizer from its name (gd, sgd, momentum, nesterov, adam) and hyperparameters.
+    """An optimizer from its name (gd, sgd, momentum, nesterov, adam, newton, lbfgs) and
+    hyperparameters.
 
     Hyperparameters left out or None take the class defaults (e.g. a command
     line that passes ``lr=None`` when no --lr was given).
@@ -213,9 +214,11 @@ def make_optimizer(name: str, **hyperparameters) -> "Optimizer":
     >>> make_optimizer("adam", lr=0.01, batch_size=None)
     Adam(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-08)
     """
-    cls = OPTIMIZERS.get(str(name).lower())
+    from .newton import SEARCHERS          # newton.py builds on this module
+    known = {**OPTIMIZERS, **SEARCHERS}
+    cls = known.get(str(name).lower())
     if cls is None:
-        raise ArgumentError("unknown optimizer %r; use one of %s" % (name, ", ".join(OPTIMIZERS)))
+        raise ArgumentError("unknown optimizer %r; use one of %s" % (name, ", ".join(known)))
     given = {k: v for k, v in hyperparameters.items() if v is not None}
     accepted = list(inspect.signature(cls).parameters)
     unknown = sorted(set(given) - set(accepted))
