@@ -32,7 +32,7 @@ from typing import Iterable
 import sympy as sp
 
 # the rewrites, registered in the order they are listed (the order within one op is their priority)
-from . import powers, logs, sums, products, branches  # noqa: F401,I001
+from . import layout, powers, logs, sums, products, branches  # noqa: F401,I001
 from .database import run
 
 __all__ = ["stabilize", "cleanup"]
