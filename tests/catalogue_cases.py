@@ -206,16 +206,17 @@ def contrastive(a_, b_):
 
 
 LOGITS = np.array([[1000.0, 998.0, -1000.0], [500.0, 1000.0, 999.0]])
+NEAR_500 = np.array([[500.0, 499.5, 480.0], [975.0, 974.0, 976.0]])    # the logits
 TARGETS = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
 R_ = row_softmax(S, k) - Y
 ONES_N = sp.OneMatrix(1, n)
 
 MATRIX = {
     "Brier score Trace(R.T*R), R = exp(S)/rowsum - Y": Case(
-        sp.Trace(R_.T * R_), [S], [Y], brier, [(LOGITS, TARGETS)]),
+        sp.Trace(R_.T * R_), [S], [Y], brier, [(LOGITS, TARGETS), (NEAR_500, TARGETS)]),
     "softmax cross-entropy -Trace(log(P).T*Y)": Case(
         -sp.Trace(row_softmax(S, k).applyfunc(sp.log).T * Y), [S], [Y], cross_entropy,
-        [(LOGITS, TARGETS)]),
+        [(LOGITS, TARGETS), (NEAR_500, TARGETS)]),
     "attention |softmax(Q K.T) V - T|^2": Case(
         sp.Trace((row_softmax(Q * K.T, n) * V - T).T * (row_softmax(Q * K.T, n) * V - T)),
         [Q, K, V], [T], attention,
@@ -242,3 +243,22 @@ MATRIX = {
 }
 
 CASES = {**SCALAR, **MATRIX}
+
+
+# one softmax cross-entropy, written in several layouts (the same loss and gradient)
+_P = row_softmax(S, k)
+_LOG_P = _P.applyfunc(sp.log)
+_TARGETS_T = sp.MatrixSymbol("Yt", k, n)
+LAYOUTS = {name: Case(expr, [S], [Y], cross_entropy, [(LOGITS, TARGETS), (NEAR_500, TARGETS)])
+           for name, expr in {
+    "rows: -msum(Y o log(exp(S)/(exp(S) 1 1.T)))": -sg.msum(sp.HadamardProduct(Y, _LOG_P)),
+    "rows through msum(., axis=1)": -sg.msum(sp.HadamardProduct(Y, sp.HadamardProduct(
+        exp_of(S), inverse(sg.msum(exp_of(S), axis=1) * sp.OneMatrix(1, k))).applyfunc(sp.log))),
+    "SymPy's transpose: -Trace(log(P).T Y)": -sp.Trace(_LOG_P.T * Y),
+    "unevaluated Transpose(log(P))": -sp.Trace(sp.Transpose(_LOG_P) * Y),
+    "row sums written (1.T exp(S).T).T, a transpose inside the pattern": -sg.msum(
+        sp.HadamardProduct(Y, sp.HadamardProduct(exp_of(S), inverse(sp.Transpose(
+            sp.OneMatrix(1, k) * exp_of(S).T)) * sp.OneMatrix(1, k)).applyfunc(sp.log))),
+    "column softmax of S.T, transposed back": -sp.Trace(
+        Y * column_softmax(S.T, k).applyfunc(sp.log)),
+}.items()}

@@ -21,7 +21,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from catalogue_cases import CASES, MATRIX
+from catalogue_cases import CASES, LAYOUTS, MATRIX
 from symgrad.ops.nodes import to_standard
 from symgrad.rewrite import names
 
@@ -155,6 +155,17 @@ def test_plain_lambdify_fails_on_the_same_inputs(name):
         got, want = naive_values(case, point), reference(case, point)
         failures += sum(relative_error(g, r) > REL for g, r in zip(got, want))
     assert failures, "plain lambdify handled %s everywhere: the case does not test a rewrite" % name
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_the_layout_does_not_hide_a_softmax(name):
+    """One softmax cross-entropy written through transposes, column sums and unevaluated
+    Transpose nodes: every layout is as accurate as the plain one."""
+    case = LAYOUTS[name]
+    for point in case.points:
+        got, want = symgrad_values(case, point), reference(case, point)
+        for label, g, r in zip(["value", "d/dS"], got, want):
+            assert relative_error(g, r) <= REL, "%s: %s = %r" % (name, label, g)
 
 
 # PyTensor's stabilize rewrites (pytensor/tensor/rewriting/math.py and special.py) and the
