@@ -299,3 +299,12 @@ def test_unknown_names_are_refused_with_a_hint():
         stabilize(lowering.graph, out, exclude=["log_of_everything"])
     with pytest.raises(ArgumentError, match="list of names"):
         cleanup(lowering.graph, [out], exclude="log1p_of_sum")
+
+
+def test_an_integer_power_keeps_its_form():
+    # (-2)^n - 1 is real for an integer n; expm1(n log(-2)) would be NaN
+    n = sp.Symbol("n", integer=True)
+    lowering, out = lower(x**n - 1)
+    assert stabilize(lowering.graph, out) is out
+    fn, _ = compile_value(x**n - 1, [x, n], ())
+    assert evaluate(fn, (-2.0, 3.0)) == -9.0

@@ -5,6 +5,7 @@ among the others; the rest of the sum is kept as it is (see ``database.py``)."""
 
 import sympy as sp
 
+from ..graph.ir import Leaf, ancestors
 from ..ops.derived import Sech2
 from ..ops.nodes import LogSoftmax, LogSumExp, RowLogSoftmax, RowLogSumExp, Sigmoid, Softplus, expm1
 from .database import register
@@ -124,8 +125,8 @@ def power_minus_one_is_expm1(r, terms, i):
     """c x^p - c -> c expm1(p log x) for an exponent p that is not a number (Box-Cox
     (x^lam - 1)/lam): x^p rounds p log x away when it is below 1e-16; expm1 keeps it."""
     c, t = terms[i]
-    if _const(t.args[1]):
-        return None
+    if _const(t.args[1]) or any(n.op is Leaf and n.extra.is_integer for n in ancestors([t.args[1]])):
+        return None                   # an integer power of a negative base has no log form
     for j, (c1, one) in enumerate(terms):
         if _const(one) and c1 * one.value == -c:
             g = r.g
