@@ -307,4 +307,4 @@ def test_an_integer_power_keeps_its_form():
     lowering, out = lower(x**n - 1)
     assert stabilize(lowering.graph, out) is out
     fn, _ = compile_value(x**n - 1, [x, n], ())
-    assert evaluate(fn, (-2.0, 3.0)) == -9.0
+    assert abs(evaluate(fn, (-2.0, 3.0)) + 9.0) <= 1e-12
