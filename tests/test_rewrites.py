@@ -82,6 +82,7 @@ SPECS = {
         lambda ws: mp_lse(ws[0][0], ws[1][0]) + mp_lse(ws[0][1], ws[1][1]),
         [(np.array([[800.0, 0.0], [799.0, 1.0]]),)]),
     "log_of_erfc": (sp.log(sp.erfc(x)), [x], lambda t: mpmath.log(mpmath.erfc(t)), [(30.0,)]),
+    "log_of_reciprocal": (sp.log(1 / x), [x], lambda t: -mpmath.log(t), [(1e-310,), (3.0,)]),
     "log_of_transpose": (       # log of a transposed softmax: SymPy keeps RowSoftmax(W).T
         msum(softmax(W).T.applyfunc(sp.log)), [W],
         lambda ws: sum(t - mp_lse(*row) for row in ws for t in row),

@@ -172,6 +172,7 @@ def test_the_layout_does_not_hide_a_softmax(name):
 # symgrad rewrites that cover each; the Bessel ones have no counterpart (no Bessel op here)
 PYTENSOR = {
     "local_log1p": ["log1p_of_sum"],
+    "local_log_div": ["log_of_reciprocal", "log_of_positive_product"],
     "local_log_erfc": ["log_of_erfc"],
     "local_grad_log_erfc_neg": ["exp_times_erfc_is_erfcx"],
     "local_one_plus_erf": ["one_plus_erf_is_erfc"],

@@ -93,6 +93,15 @@ def log_of_erfc(r, x):
 
 
 @register(sp.log)
+def log_of_reciprocal(r, x):
+    """log(1/u) -> -log(u) (as PyTensor's local_log_div): 1/u overflows for u below 5.6e-309,
+    where its log is about 709; and the log of u may have a stable form of its own."""
+    if x.op is sp.Pow and _const(x.args[1], -1):
+        return r.neg(r.log(x.args[0]))
+    return None
+
+
+@register(sp.log)
 def log_of_transpose(r, x):
     """log(M^T) -> (stable log of M)^T: a log-softmax is found under a transpose, as in
     Trace(log(softmax(S)).T * Y)."""
