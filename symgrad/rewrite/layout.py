@@ -27,10 +27,23 @@ ROWS, COLUMNS, ALL = 1, 0, None
 @register(sp.Transpose, phases=("stabilize",))
 def transpose_to_the_leaves(r, x):
     """(f(a, b))^T -> f(a^T, b^T) for elementwise f, (rowsum X)^T -> colsum(X^T), and
-    (X^T)^T -> X: a softmax or log-sum-exp seen through a transpose is the same pattern
-    as one written directly, so its stable form is found whatever the layout."""
+    (X^T)^T -> X, over exponentials: a softmax or log-sum-exp seen through a transpose is
+    the same pattern as one written directly, so its stable form is found whatever the
+    layout. (Where no exponential is under it, the transpose stays where it was written.)"""
+    if x.shape == (1, 1) or not _passes_to_exp(x, set()):
+        return None
     out = transpose(r, x)
     return None if out.op is sp.Transpose and out.args[0] is x else out
+
+
+def _passes_to_exp(x, seen):
+    """Whether an exp node is reached from ``x`` through nodes a transpose moves through."""
+    if x.op is sp.exp:
+        return True
+    if x.id in seen or not (x.op in (Broadcast, SumTo, sp.Transpose) or is_elementwise(x.op)):
+        return False
+    seen.add(x.id)
+    return any(_passes_to_exp(a, seen) for a in x.args)
 
 
 def transpose(r, x):

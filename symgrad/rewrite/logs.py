@@ -209,7 +209,8 @@ def log1p_of_exp_or_sigmoid(r, x):
     these forms keep their digits."""
     g = r.g
     if x.op is sp.exp:
-        return g.apply(Softplus, x.args[0])
+        # a log1p(e^(-2|u|)) as in log cosh cannot overflow: left as it is
+        return None if _nonpositive(x.args[0]) else g.apply(Softplus, x.args[0])
     if x.op is sp.Mul and _const(x.args[0], -1):
         inner = x.args[1]
         if inner.op is sp.exp:
@@ -230,6 +231,12 @@ def _without_one(x):
     if not ones:
         return None
     return terms[:ones[0]] + terms[ones[0] + 1:]
+
+
+def _nonpositive(u):
+    """c |v| or c e^v with a constant c <= 0: known not to be positive."""
+    return u.op is sp.Mul and _const(u.args[0]) and u.args[0].value <= 0 and \
+        u.args[1].op in (sp.Abs, sp.exp)
 
 
 def _exponent(r, c, t):

@@ -120,10 +120,11 @@ def exp_minus_one_is_expm1(r, terms, i):
     return None
 
 
-@register(sp.Pow, within=sp.Add)
+@register(sp.Pow, within=sp.Add, phases=("stabilize",))
 def power_minus_one_is_expm1(r, terms, i):
     """c x^p - c -> c expm1(p log x) for an exponent p that is not a number (Box-Cox
-    (x^lam - 1)/lam): x^p rounds p log x away when it is below 1e-16; expm1 keeps it."""
+    (x^lam - 1)/lam): x^p rounds p log x away when it is below 1e-16; expm1 keeps it.
+    (The loss only: a gradient's x^(p - 1) keeps its form.)"""
     c, t = terms[i]
     if _const(t.args[1]) or any(n.op is Leaf and n.extra.is_integer for n in ancestors([t.args[1]])):
         return None                   # an integer power of a negative base has no log form
