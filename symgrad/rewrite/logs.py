@@ -1,7 +1,8 @@
 """Rewrites of log(x): a log of something that overflows, underflows or cancels becomes a
 form that keeps its digits. Each receives the argument ``x`` of the log; they are tried in
 the order below (see ``database.py``). ``log_of_positive_product`` asks ``r.log`` for the
-stable log of each factor, so it reuses every rewrite here."""
+stable log of each factor, so it reuses every rewrite here. ``log1p_of_exp_or_sigmoid`` is
+the one rewrite of a log1p node."""
 
 import sympy as sp
 

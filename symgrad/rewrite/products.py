@@ -1,7 +1,8 @@
-"""Rewrites of products: quotients of exponentials that overflow become sigmoids, softmaxes
-and tanh; a mask becomes a branch; x log y becomes XLogY.
+"""Rewrites of products: quotients of exponentials that overflow become sigmoids, softmaxes,
+erfcx and tanh; odds of sigmoids become exponentials, expm1(t)/p becomes exprel; a mask
+becomes a branch; x log y becomes XLogY.
 
-The first three are keyed on an exp factor, ``factors[i] = e^z``, and look for its partner
+Those keyed on one factor (``factors[i]``: an exp, a sigmoid, an expm1) look for its partner
 among the other factors; the rest see the whole product, after every factor has been tried
 (see ``database.py``)."""
 
