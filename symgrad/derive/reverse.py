@@ -42,9 +42,13 @@ def check_wrt(wrt, what="wrt"):
     return items, single
 
 
-def _mask(graph, contribution, inner, outer):
-    """Zero a contribution wherever the branches it was computed in are not taken."""
-    for sel in sorted(inner - outer, key=sorted):
+def _mask(graph, contribution, inner, outer, ctx):
+    """Zero a contribution wherever the branches it was computed in are not taken. A branch
+    whose condition is itself computed inside other branches (``ctx``) is masked inside
+    theirs, so its condition is evaluated only where they are taken."""
+    def depth(sel):
+        return max(len(ctx.get(node_id, ())) for node_id, _ in sel)
+    for sel in sorted(inner - outer, key=lambda sel: (-depth(sel), sorted(sel))):
         cond = None
         for node_id, polarity in sorted(sel):
             lit = graph.nodes[node_id]
@@ -121,7 +125,7 @@ def backward(lowering, out, wrt_nodes):
         if inner and not elementwise:
             # a matrix op may sum its adjoint down inside its rule: mask the adjoint first
             kept = [used(a) for a in n.args if depends[a.id]]
-            g = _mask(graph, g, inner, frozenset.intersection(*kept)) if kept else g
+            g = _mask(graph, g, inner, frozenset.intersection(*kept), ctx) if kept else g
         for k, (a, c) in enumerate(zip(n.args, apply_rule(lowering, n, g))):
             if c is None or not depends[a.id]:
                 continue
@@ -132,7 +136,7 @@ def backward(lowering, out, wrt_nodes):
                     % (getattr(n.op, "__name__", n.op), k + 1))
             if elementwise and inner - used(a):
                 # masked where it leaves the branch, before it is summed down to a's shape
-                c = _mask(graph, c, inner, used(a))
+                c = _mask(graph, c, inner, used(a), ctx)
             adjoints.setdefault(a.id, []).append(graph.to_shape(c, a.shape))
     return [found.get(w.id) or graph.to_shape(graph.const(0), w.shape) for w in wrt_nodes]
 

@@ -17,7 +17,8 @@ How a rewrite is called depends on where its op sits:
 
 It returns the replacement node, or None when the pattern is not there. ``r`` is the
 ``Rewriter`` of the run: ``r.g`` is the graph, ``r.neg``, ``r.total`` and ``r.replace``
-build nodes, and ``r.log(x)`` is the stable log of a part (the enabled log rewrites).
+build nodes, ``r.log(x)`` is the stable log of a part (the enabled log rewrites), and
+``r.memo`` keeps a helper's results for the run.
 
 The driver rebuilds the graph bottom-up and gives each node to the enabled rewrites for its
 op in registration order; the first that matches wins. A sum tries its terms left to right
@@ -34,7 +35,7 @@ rewrite runs in both unless it says otherwise.
 >>> loss = g.apply(sp.log, g.apply(sp.Add, g.const(1), g.apply(sp.exp, z)))
 >>> stabilize(g, loss).op.__name__, "log_of_one_plus_exp" in names("stabilize")
 ('Softplus', True)
->>> stabilize(g, loss, exclude=["log_of_one_plus_exp"]).op.__name__
+>>> stabilize(g, loss, exclude=["log_of_one_plus_exp", "log1p_of_exp_or_sigmoid"]).op.__name__
 'log1p'
 """
 
@@ -133,6 +134,7 @@ class Rewriter:
     def __init__(self, graph, phase, exclude=()):
         self.g = graph
         self.final = set()
+        self.memo = {}          # helper name -> its memo for this run (see layout.transpose)
         self.nodes, self.terms, self.factors = _tables(phase, exclude)
 
     # --- helpers for rewrites --------------------------------------------------------

@@ -1,14 +1,17 @@
 """Rewrites of log(x): a log of something that overflows, underflows or cancels becomes a
 form that keeps its digits. Each receives the argument ``x`` of the log; they are tried in
 the order below (see ``database.py``). ``log_of_positive_product`` asks ``r.log`` for the
-stable log of each factor, so it reuses every rewrite here."""
+stable log of each factor, so it reuses every rewrite here. ``log1p_of_exp_or_sigmoid`` is
+the one rewrite of a log1p node."""
 
 import sympy as sp
 
 from ..graph.ir import SumTo
-from ..ops.nodes import LogSumExp, RowLogSoftmax, RowLogSumExp, RowSoftmax, Sigmoid, Softplus, expm1, log1p
+from ..ops.derived import Exprel, LogNdtr
+from ..ops.nodes import LogSumExp, RowLogSoftmax, RowSoftmax, Sigmoid, Softplus, expm1, log1p
 from .database import register
-from .match import _const, _factors, _is_row_sum, _positive, _terms
+from .layout import logsumexp_along, sum_axis, transpose
+from .match import _const, _factors, _positive, _terms
 
 __all__ = []
 
@@ -70,11 +73,43 @@ def log_of_one_minus_exp(r, x):
 
 
 @register(sp.log)
-def log_of_row_sum_of_exps(r, x):
-    """log(rowsum(exp(M))) -> RowLogSumExp(M): the row sums overflow once an entry passes
-    709; the log-sum-exp shifts each row by its maximum first."""
-    if x.op is SumTo and x.args[0].op is sp.exp and _is_row_sum(x):
-        return r.g.apply(RowLogSumExp, x.args[0].args[0], shape=x.shape)
+def log_of_axis_sum_of_exps(r, x):
+    """log(sum of exp(M) along rows, columns or every entry) -> the log-sum-exp along that
+    axis: the sums overflow once an entry passes 709; the log-sum-exp shifts by the
+    maximum first (the column-wise one is the row-wise one of M^T, transposed)."""
+    if x.op is SumTo and x.args[0].op is sp.exp:
+        return logsumexp_along(r, x.args[0].args[0], sum_axis(x), x.shape)
+    return None
+
+
+@register(sp.log)
+def log_of_erfc(r, x):
+    """log(erfc(u)) -> log 2 + log_ndtr(-sqrt(2) u): erfc underflows to 0 past u = 26.5,
+    where its log is about -u^2; log_ndtr keeps every digit, and so does its slope."""
+    if x.op is sp.erfc:
+        g = r.g
+        u = g.apply(sp.Mul, g.const(-sp.sqrt(2)), x.args[0])
+        return g.apply(sp.Add, g.apply(LogNdtr, u), g.const(sp.log(2)))
+    return None
+
+
+@register(sp.log)
+def log_of_reciprocal(r, x):
+    """log(1/u) -> -log(u) (as PyTensor's local_log_div): 1/u overflows for u below 5.6e-309,
+    where its log is about 709; and the log of u may have a stable form of its own."""
+    if x.op is sp.Pow and _const(x.args[1], -1):
+        return r.neg(r.log(x.args[0]))
+    return None
+
+
+@register(sp.log)
+def log_of_transpose(r, x):
+    """log(M^T) -> (stable log of M)^T: a log-softmax is found under a transpose, as in
+    Trace(log(softmax(S)).T * Y)."""
+    if x.op is sp.Transpose:
+        inner = r.log(x.args[0])
+        if not (inner.op is sp.log and inner.args[0] is x.args[0]):
+            return transpose(r, inner)
     return None
 
 
@@ -118,6 +153,22 @@ def log_of_exp_pair_is_log_cosh(r, x):
 
 
 @register(sp.log)
+def log_of_exp_difference(r, x):
+    """log(c e^a - c e^b) -> log c + a + log1mexp(b - a) for c > 0: e^a overflows past 709,
+    and near a = b the difference cancels; log1mexp keeps the digits of both ends."""
+    terms = _terms(x) if x.op is sp.Add else []
+    if len(terms) != 2 or not all(t.op is sp.exp for _, t in terms):
+        return None
+    (c1, e1), (c2, e2) = terms if terms[0][0].is_positive else terms[::-1]
+    if not (c1.is_number and c1.is_positive and c2 == -c1):
+        return None
+    g = r.g
+    a, b = e1.args[0], e2.args[0]
+    out = g.apply(sp.Add, a, log1mexp(r, g.apply(sp.Add, b, r.neg(a))))
+    return out if c1 == 1 else g.apply(sp.Add, out, g.const(sp.log(c1)))
+
+
+@register(sp.log)
 def log_of_sum_of_exps(r, x):
     """log(c1 e^a + c2 e^b + k ...) -> LogSumExp(a + log c1, b + log c2, log k, ...) for
     positive c and k: each e^a may overflow; the log-sum-exp shifts by the largest first.
@@ -152,6 +203,24 @@ def log1p_of_sum(r, x):
     return None
 
 
+@register(log1p)
+def log1p_of_exp_or_sigmoid(r, x):
+    """log1p(e^u) -> softplus(u), log1p(-e^u) -> log1mexp(u), log1p(-sigmoid(u)) ->
+    -softplus(u): e^u overflows past 709, and -e^u and -sigmoid(u) round to -1 where
+    these forms keep their digits."""
+    g = r.g
+    if x.op is sp.exp:
+        # a log1p(e^(-2|u|)) as in log cosh cannot overflow: left as it is
+        return None if _nonpositive(x.args[0]) else g.apply(Softplus, x.args[0])
+    if x.op is sp.Mul and _const(x.args[0], -1):
+        inner = x.args[1]
+        if inner.op is sp.exp:
+            return log1mexp(r, inner.args[0])
+        if inner.op is Sigmoid:
+            return r.neg(g.apply(Softplus, inner.args[0]))
+    return None
+
+
 # --- helpers -----------------------------------------------------------------------
 
 def _without_one(x):
@@ -163,6 +232,12 @@ def _without_one(x):
     if not ones:
         return None
     return terms[:ones[0]] + terms[ones[0] + 1:]
+
+
+def _nonpositive(u):
+    """c |v| or c e^v with a constant c <= 0: known not to be positive."""
+    return u.op is sp.Mul and _const(u.args[0]) and u.args[0].value <= 0 and \
+        u.args[1].op in (sp.Abs, sp.exp)
 
 
 def _exponent(r, c, t):
@@ -200,10 +275,16 @@ def log_cosh(r, u):
 
 def log1mexp(r, u):
     """log(1 - e^u) for u < 0, choosing the form that keeps its digits (Maechler 2012).
-    The near-zero form log(-expm1(u)) is final: it must not be rewritten again."""
+    The near-zero form log(-expm1(u)) is final: it must not be rewritten again. For
+    u = -e^b (a complementary log-log link) it is b + log(exprel(u)): e^b underflows
+    for b < -745, where log(1 - e^u) is about b."""
     g = r.g
-    near_zero = g.apply(sp.log, r.neg(g.apply(expm1, u)))
-    r.final.add(near_zero.id)
+    if u.op is sp.Mul and _const(u.args[0], -1) and u.args[1].op is sp.exp:
+        # u = -e^b: log(e^b exprel(u)) = b + log(exprel(u)), where e^b may underflow
+        near_zero = g.apply(sp.Add, u.args[1].args[0], g.apply(sp.log, g.apply(Exprel, u)))
+    else:
+        near_zero = g.apply(sp.log, r.neg(g.apply(expm1, u)))
+        r.final.add(near_zero.id)
     far = g.apply(log1p, r.neg(g.apply(sp.exp, u)))
     return g.apply(sp.Piecewise, near_zero, g.apply(sp.StrictGreaterThan, u, g.const(-sp.log(2))),
                    far, g.const(sp.true))

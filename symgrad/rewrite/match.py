@@ -51,18 +51,39 @@ def _is_mask(f):
             and _const(f.args[2], 0) and _const(f.args[3], sp.true))
 
 
-def _is_row_sum(x):
-    inner = x.args[0]
-    return inner.shape != () and x.shape == (inner.shape[0], 1) and inner.shape[1] != 1
-
-
 def _is_inverse_sum_of_exps(f):
     if f.op is not sp.Pow or not _const(f.args[1], -1):
         return False
     base = f.args[0]
     if base.op is Broadcast:
         base = base.args[0]
-    if base.op is SumTo:
-        return base.args[0].op is sp.exp and _is_row_sum(base)
+    if base.op is SumTo:                     # along rows, columns or every entry
+        return base.args[0].op is sp.exp
     terms = _terms(base) if base.op is sp.Add else []
     return len(terms) >= 2 and all(c == 1 and t.op is sp.exp for c, t in terms)
+
+
+def _as_polynomial(n, atoms, budget=200):
+    """Node ``n`` as a SymPy expression in which sums, products and constant powers are
+    arithmetic and every other node is an opaque symbol (``atoms``: node id -> symbol), so
+    two exponents can be compared algebraically whatever their graph shape; None when the
+    node has more than ``budget`` arithmetic nodes."""
+    count = [0]
+
+    def walk(m):
+        count[0] += 1
+        if count[0] > budget:
+            raise OverflowError
+        if _const(m):
+            return m.value
+        if m.op is sp.Add:
+            return walk(m.args[0]) + walk(m.args[1])
+        if m.op is sp.Mul:
+            return walk(m.args[0]) * walk(m.args[1])
+        if m.op is sp.Pow and _const(m.args[1]):
+            return walk(m.args[0]) ** m.args[1].value
+        return atoms.setdefault(m.id, sp.Dummy("n%d" % m.id))
+    try:
+        return walk(n)
+    except OverflowError:
+        return None

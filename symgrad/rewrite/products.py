@@ -1,16 +1,19 @@
-"""Rewrites of products: quotients of exponentials that overflow become sigmoids, softmaxes
-and tanh; a mask becomes a branch; x log y becomes XLogY.
+"""Rewrites of products: quotients of exponentials that overflow become sigmoids, softmaxes,
+erfcx and tanh; odds of sigmoids become exponentials, expm1(t)/p becomes exprel; a mask
+becomes a branch; x log y becomes XLogY.
 
-The first three are keyed on an exp factor, ``factors[i] = e^z``, and look for its partner
+Those keyed on one factor (``factors[i]``: an exp, a sigmoid, an expm1) look for its partner
 among the other factors; the rest see the whole product, after every factor has been tried
 (see ``database.py``)."""
 
 import sympy as sp
 
 from ..graph.ir import Broadcast, SumTo
-from ..ops.nodes import LogSumExp, RowLogSumExp, Sigmoid, XLogY
+from ..ops.derived import Erfcx, Exprel
+from ..ops.nodes import LogSumExp, Sigmoid, XLogY, expm1
 from .database import register
-from .match import _const, _is_inverse_sum_of_exps, _is_mask, _terms
+from .layout import logsumexp_along, sum_axis
+from .match import _as_polynomial, _const, _factors, _is_inverse_sum_of_exps, _is_mask, _terms
 
 __all__ = []
 
@@ -45,8 +48,9 @@ def exp_times_sigmoid_power(r, factors, i):
 
 @register(sp.exp, within=sp.Mul)
 def softmax_shift(r, factors, i):
-    """e^a / (e^a + e^b + ...) -> exp(a - LogSumExp(a, b, ...)) (row-wise for matrices):
-    every e^a overflows for a > 709, the shifted exponent is never positive."""
+    """e^a / (e^a + e^b + ...) -> exp(a - LogSumExp(a, b, ...)) (for matrices, along rows,
+    columns or every entry, as the sum runs): every e^a overflows for a > 709, the shifted
+    exponent is never positive."""
     e = factors[i]
     shift = next((f for f in factors if _is_inverse_sum_of_exps(f)), None)
     if shift is None:
@@ -56,10 +60,64 @@ def softmax_shift(r, factors, i):
     if total.op is Broadcast:
         total = total.args[0]
     if total.op is SumTo:
-        lse = g.apply(RowLogSumExp, total.args[0].args[0], shape=total.shape)
+        lse = logsumexp_along(r, total.args[0].args[0], sum_axis(total), total.shape)
     else:
         lse = g.apply(LogSumExp, *[t.args[0] for _, t in _terms(total)])
     return r.replace(factors, [e, shift], g.apply(sp.exp, g.apply(sp.Add, e.args[0], r.neg(lse))))
+
+
+@register(sp.exp, within=sp.Mul)
+def exp_times_erfc_is_erfcx(r, factors, i):
+    """e^(k v^2) erfc(v)^k -> erfcx(v)^k for k = 1 or -1 (the inverse Mills ratio
+    phi(z)/Phi(z), the slope of log erfc): erfc underflows past v = 26.5 and e^(v^2)
+    overflows, so both forms as written give 0/0 or inf*0; erfcx is about 1/(sqrt(pi) v)."""
+    e = factors[i]
+    for f in factors:
+        k, base = (f.args[1].value, f.args[0]) if f.op is sp.Pow and _const(f.args[1]) \
+            else (sp.S.One, f)
+        scale = sp.S.One
+        if base.op is sp.Mul and _const(base.args[0]):        # (c erfc(v))^k
+            scale, base = base.args[0].value**k, base.args[1]
+        if base.op is not sp.erfc or k not in (1, -1):
+            continue
+        atoms = {}
+        u, v = _as_polynomial(e.args[0], atoms), _as_polynomial(base.args[0], atoms)
+        if u is not None and v is not None and sp.expand(u - k * v**2) == 0:
+            g = r.g
+            out = g.apply(Erfcx, base.args[0])
+            out = out if k == 1 else g.apply(sp.Pow, out, g.const(-1))
+            return r.replace(factors, [e, f], out if scale == 1 else g.mul(g.const(scale), out))
+    return None
+
+
+@register(Sigmoid, within=sp.Mul)
+def sigmoid_odds_is_exp(r, factors, i):
+    """sigmoid(u) / sigmoid(-u) -> e^u (the odds, once 1 - sigmoid(u) reads sigmoid(-u)):
+    sigmoid(-u) underflows past u = 745 and rounds the odds to inf long before e^u does."""
+    s = factors[i]
+    for f in factors:
+        if f.op is sp.Pow and _const(f.args[1], -1) and f.args[0].op is Sigmoid and \
+                f.args[0].args[0] is r.neg(s.args[0]):
+            return r.replace(factors, [s, f], r.g.apply(sp.exp, s.args[0]))
+    return None
+
+
+@register(expm1, within=sp.Mul)
+def expm1_over_a_factor_is_exprel(r, factors, i):
+    """expm1(c p q) / p -> c q exprel(c p q) (Box-Cox expm1(lam log x)/lam): at lam near 0
+    the quotient is fine, but its slope in lam cancels (and at lam = 0 it is 0/0);
+    exprel = expm1(t)/t and its derivatives keep their digits there."""
+    e = factors[i]
+    inside = _factors(e.args[0])
+    for f in factors:
+        if f.op is sp.Pow and _const(f.args[1], -1) and not _const(f.args[0]) and \
+                any(p is f.args[0] for p in inside):
+            g = r.g
+            rest = list(inside)
+            rest.remove(f.args[0])
+            core = g.apply(Exprel, e.args[0])
+            return r.replace(factors, [e, f], g.mul(*rest, core) if rest else core)
+    return None
 
 
 # --- whole products ---------------------------------------------------------------------

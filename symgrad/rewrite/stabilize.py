@@ -7,18 +7,26 @@ these patterns however they are written and replaces them with stable nodes.
 Each pattern is one named rewrite (``symgrad.rewrite.names()`` lists them, in the
 order they are tried; ``exclude=`` switches some off):
 
+    layout.py    (stabilize only) transposes moved down to the leaves, so a pattern seen
+                 through a transpose is the pattern; log-sum-exp along rows, columns or
+                 every entry
     powers.py    1/(1 + exp(-z)) -> Sigmoid(z); sigmoid(z)^q and (1 + e^u)^q, q not an
                  integer -> exp(-q Softplus(-z)), exp(q Softplus(u))
-    logs.py      log(exp(u)) -> u; log(Sigmoid(z)) -> -Softplus(-z); log of a row softmax;
-                 log(cosh(u)); log(e^u - 1), log(1 - e^u) -> log1mexp forms; row-wise and
-                 scalar log-sum-exp; log of positive factors split into stable logs;
-                 log(1 + exp(z)) -> Softplus(z); log(1 + x) -> log1p(x)
-    sums.py      sigmoid(u) - sigmoid(-u) -> tanh(u/2); 1 - tanh(u)^2 -> Sech2(u);
-                 softplus(u) - u -> Softplus(-u); z_k - LogSumExp(z) -> LogSoftmax(k, z);
-                 1 - Sigmoid(z) -> Sigmoid(-z); exp(x) - 1 -> expm1(x)
-    products.py  exp(z)/(1 + exp(z)) -> Sigmoid(z); exp(a)/sum(exp) -> exp(a - LogSumExp);
-                 (e^a - e^b)/(e^a + e^b) -> tanh((a - b)/2); x*where(c, 1, 0) ->
-                 where(c, x, 0); x*log(y) -> XLogY(x, y)
+    logs.py      log(exp(u)) -> u; log(Sigmoid(z)) -> -Softplus(-z); log of a row softmax
+                 (also under a transpose); log(cosh(u)); log(e^u - 1), log(1 - e^u) ->
+                 log1mexp forms; log(erfc(u)) -> log_ndtr; log(e^a - e^b); log-sum-exp of
+                 scalars and along any axis; log of positive factors split into stable
+                 logs; log(1 + exp(z)) -> Softplus(z); log(1 + x) -> log1p(x); log1p(+-e^u),
+                 log1p(-sigmoid(u))
+    sums.py      sigmoid(u) - sigmoid(-u) -> tanh(u/2); sigmoid(a) - sigmoid(b) as a product;
+                 1 - tanh(u)^2 -> Sech2(u); softplus(u) - u -> Softplus(-u); z_k -
+                 LogSumExp(z) -> LogSoftmax(k, z) (row- and column-wise); 1 - Sigmoid(z) ->
+                 Sigmoid(-z); exp(x) - 1 -> expm1(x); x^p - 1 -> expm1(p log x); 1 +- erf,
+                 1 - erfc, 2 - erfc -> erfc and erf
+    products.py  exp(z)/(1 + exp(z)) -> Sigmoid(z); exp(a)/sum(exp) -> exp(a - LogSumExp)
+                 (any axis); e^(k v^2) erfc(v)^k -> erfcx(v)^k; sigmoid odds -> exp;
+                 expm1(p q)/p -> q exprel(p q); (e^a - e^b)/(e^a + e^b) -> tanh((a - b)/2);
+                 x*where(c, 1, 0) -> where(c, x, 0); x*log(y) -> XLogY(x, y)
     branches.py  where(c, where(c, a, _), b) -> where(c, a, b)
 
 ``stabilize`` runs on the loss before differentiation, so the gradient is derived
@@ -32,7 +40,7 @@ from typing import Iterable
 import sympy as sp
 
 # the rewrites, registered in the order they are listed (the order within one op is their priority)
-from . import powers, logs, sums, products, branches  # noqa: F401,I001
+from . import layout, powers, logs, sums, products, branches  # noqa: F401,I001
 from .database import run
 
 __all__ = ["stabilize", "cleanup"]
