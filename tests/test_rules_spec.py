@@ -35,6 +35,7 @@ from symgrad.ops.derived import Erfcx, Exprel, Hyp1f1, LogNdtr
 
 RULES = {op.cls: op.rule for op in entries() if op.rule is not None}
 NO_GRADIENT = {op.cls for op in entries(CONDITION)}
+from helpers import numeric, positive_definite as pd_matrix, reference
 from strategies import as_real, close, exact_value
 
 n, k = sp.symbols("n k", integer=True, positive=True)
@@ -82,12 +83,10 @@ def dense(rows, cols):
 
 
 def positive_definite(size):
-    """A A^T + I + (S - S^T): not symmetric (so X^-1 and X^-T differ), but its symmetric
-    part is positive definite, so it is invertible with det > 0 (log det exists)."""
+    """helpers' sampler, not symmetric (so X^-1 and X^-T differ), its symmetric part positive
+    definite (so it is invertible with det > 0: log det exists)."""
     def sample(rng):
-        a = sp.Matrix(size, size, lambda i, j: _dyadic(rng, -1, 1))
-        s = sp.Matrix(size, size, lambda i, j: _dyadic(rng, -1, 1))
-        return sp.ImmutableMatrix(a * a.T + sp.eye(size) + s - s.T)
+        return pd_matrix(rng, size, symmetric=False)
     sample.__name__ = "positive_definite"
     return sample
 
@@ -268,33 +267,11 @@ def as_numbers(point):
             for s, v in point.items()}
 
 
-# --- exact evaluation of matrix expressions, independent of symgrad.numeric.points -------------------
+# --- exact evaluation: tests/helpers.py's reference evaluator, at the concrete sizes DIMS ------
 
-_FILLS = (sp.OneMatrix, sp.ZeroMatrix, sp.Identity)
-
-
-def explicit(expr, values):
-    """``expr`` with concrete dimensions and ``values`` substituted, as explicit SymPy objects.
-
-    Values may be numbers or symbolic entries; the result is a scalar expression
-    or an explicit Matrix (symgrad's nodes rewritten into standard SymPy).
-    """
-    e = sp.sympify(expr).xreplace(DIMS)
-    e = e.xreplace({(q.xreplace(DIMS) if isinstance(q, sp.MatrixSymbol) else q): v
-                    for q, v in values.items()})
-    e = e.replace(lambda a: isinstance(a, _FILLS), lambda a: sp.ImmutableMatrix(a.as_explicit()))
-    for _ in range(4):
-        e = to_standard(e).doit()
-        e = e.replace(lambda a: isinstance(a, sp.HadamardPower) and a.base.is_Matrix
-                      and isinstance(a.base, sp.MatrixBase),
-                      lambda a: a.base.applyfunc(lambda t: t**a.exp))
-        e = e.replace(lambda a: isinstance(a, sp.HadamardProduct)
-                      and all(isinstance(m, sp.MatrixBase) for m in a.args),
-                      lambda a: sp.ImmutableMatrix(a.shape[0], a.shape[1], lambda i, j: sp.Mul(
-                          *[m[i, j] for m in a.args])))
-    if getattr(e, "is_Matrix", False):
-        return sp.Matrix(e.as_explicit()).applyfunc(lambda t: to_standard(t).doit())
-    return to_standard(e).doit()
+def at_sizes(point):
+    """A point for helpers.reference/numeric: the values plus the concrete dimensions."""
+    return {**DIMS, **point}
 
 
 def entry_symbols(m):
@@ -312,10 +289,11 @@ def entries_of(values_by_matrix):
     return out
 
 
-def numeric(expr_or_matrix, digits=50):
-    if isinstance(expr_or_matrix, sp.MatrixBase):
-        return expr_or_matrix.applyfunc(lambda t: sp.sympify(t).evalf(digits))
-    return sp.sympify(expr_or_matrix).evalf(digits)
+def digits50(value):
+    """An exact number or explicit matrix of them, to 50 digits."""
+    if isinstance(value, sp.MatrixBase):
+        return value.applyfunc(lambda t: sp.sympify(t).evalf(50))
+    return sp.sympify(value).evalf(50)
 
 
 # --- the table covers the rules ---------------------------------------------------------------
@@ -387,12 +365,12 @@ def test_check_grad_at_spec_points(op, spec):
 def test_scalar_rule_equals_sympy_diff(op, spec):
     expr, wrt, _ = spec.setup()
     for p, g in zip(wrt, sg.grad(expr, wrt)):
-        reference = sp.diff(as_real(to_standard(expr)), as_real(p))
-        difference = as_real(to_standard(g)) - reference
+        expected = sp.diff(as_real(to_standard(expr)), as_real(p))
+        difference = as_real(to_standard(g)) - expected
         if sp.count_ops(difference) <= 40 and sp.simplify(difference) == 0:
             continue                                    # proven
         for point in sample_points(spec, op, count=4):
-            mine, theirs = exact_value(g, point), exact_value(reference, point)
+            mine, theirs = exact_value(g, point), exact_value(expected, point)
             assert mine.is_real and theirs.is_real, (expr, p, point, mine, theirs)
             assert close(mine, theirs, 1e-30, 1e-30), (expr, p, point, mine, theirs)
 
@@ -403,18 +381,18 @@ def test_matrix_rule_equals_sympy_diff_entrywise(op, spec):
     grads = sg.grad(expr, wrt)
     symbolic = {m: entry_symbols(m) if isinstance(m, sp.MatrixSymbol) else sp.Symbol(m.name, real=True)
                 for m in wrt + args}
-    scalar_loss = explicit(expr, symbolic)
+    scalar_loss = reference(expr, at_sizes(symbolic), doit=False)
     for point in sample_points(spec, op, count=2):
         at = entries_of({m: v for m, v in point.items() if isinstance(m, sp.MatrixSymbol)})
         at.update({symbolic[q]: v for q, v in point.items() if not isinstance(q, sp.MatrixSymbol)})
         for p, g in zip(wrt, grads):
-            mine = numeric(explicit(g, point))
+            mine = numeric(g, at_sizes(point))
             if isinstance(p, sp.MatrixSymbol):
-                reference = symbolic[p].applyfunc(lambda e: sp.diff(scalar_loss, e).xreplace(at))
-                assert mine.shape == reference.shape, (p, mine.shape, reference.shape)
-                pairs = zip(mine, numeric(reference))
+                expected = symbolic[p].applyfunc(lambda e: sp.diff(scalar_loss, e).xreplace(at))
+                assert mine.shape == expected.shape, (p, mine.shape, expected.shape)
+                pairs = zip(mine, digits50(expected))
             else:
-                pairs = [(mine, numeric(sp.diff(scalar_loss, symbolic[p]).xreplace(at)))]
+                pairs = [(mine, digits50(sp.diff(scalar_loss, symbolic[p]).xreplace(at)))]
             for a, b in pairs:
                 assert close(a, b, 1e-30, 1e-30), (expr, p, a, b)
 
@@ -429,7 +407,7 @@ def test_generated_code_at_spec_points(op, spec):
     for point in sample_points(spec, op):
         numbers = as_numbers(point)
         value, generated = f(*[numbers[q] for q in wrt + args])
-        exact = [numeric(explicit(e, point)) if spec.is_matrix else exact_value(e, point)
+        exact = [numeric(e, at_sizes(point)) if spec.is_matrix else exact_value(e, point)
                  for e in [expr] + grads]
         for want, got in zip(exact, [value] + list(generated)):
             want = np.array(want.tolist() if isinstance(want, sp.MatrixBase) else want, dtype=float)
