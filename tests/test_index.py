@@ -255,3 +255,37 @@ def _row_col(H, p):
             and s_.name[0] in "jklmpqrs"]
     free.sort(key=lambda s_: ("jklmpqrs".index(s_.name[0]), s_.name))
     return free[0], free[1]
+
+
+# --- found by an adversarial user: each was a silent wrong answer or a raw error ------------
+
+def test_a_triangular_sum_is_refused_not_summed_over_the_full_range():
+    with pytest.raises(sg.UnsupportedExpression, match="triangular sum"):
+        sg.value_and_grad(S(S(w[i] * w[j], (j, 0, i)), (i, 0, d - 1)), [w])
+
+
+def test_a_diagonal_read_differentiates_to_a_kronecker_delta():
+    assert sg.grad(S(W[i, i], (i, 0, d - 1)), W[j, k]) == sp.KroneckerDelta(j, k)
+
+
+def test_a_gradient_asked_at_the_summation_index_does_not_capture_it():
+    expr = MODELS["linear regression (MSE)"][0]
+    g = sg.grad(expr, w[i])
+    assert g.free_symbols >= {i} and not any(a.indices == (a.indices[0], a.indices[0])
+                                              for a in g.atoms(sp.Indexed) if len(a.indices) == 2)
+    assert sg.grad(expr, w[0]).free_symbols.isdisjoint({j})
+
+
+def test_data_longer_than_its_index_range_is_a_shape_mismatch_not_truncated():
+    expr, wrt, args, sizes = MODELS["linear regression (MSE)"]
+    f = sg.value_and_grad(expr, wrt, args)
+    with pytest.raises(sg.ShapeMismatch, match="y"):
+        f(np.zeros(3), 0.0, np.ones((5, 3)), np.ones(6))
+
+
+def test_wrt_of_the_wrong_rank_and_repeated_symbols_are_argument_errors():
+    expr = MODELS["linear regression (MSE)"][0]
+    with pytest.raises(sg.ArgumentError, match="read with 1 index"):
+        sg.grad(expr, w[j, k])
+    with pytest.raises(sg.ArgumentError, match="more than once"):
+        sg.value_and_grad(expr, [w, w, b], [x, y])

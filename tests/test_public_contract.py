@@ -468,3 +468,19 @@ def test_matrix_softmax_cross_entropy_written_by_hand_at_extreme_logits():
     lse = m + np.log(np.exp(Z - m).sum(1, keepdims=True))
     assert abs(value - np.mean(lse[:, 0] - np.diag(Z))) < 1e-9
     np.testing.assert_allclose(g, Xv.T @ (np.exp(Z - lse) - np.eye(3)) / 3, atol=1e-15)
+
+
+def test_register_function_refuses_builtin_names_and_keeps_each_registration_apart():
+    import numpy as np
+    for name in ("sech2", "softplus", "sigmoid", "logsumexp", "mean"):
+        with pytest.raises(sg.ArgumentError, match="built-in"):
+            sg.register_function(name, derivative=lambda u: 3*u**2, numpy=lambda u: u**3,
+                                 mpmath=lambda u: u**3)
+    q = sp.Symbol("q")
+    cube = sg.register_function("twice", derivative=lambda u: 3*u**2, numpy=lambda u: u**3,
+                                mpmath=lambda u: u**3)
+    square = sg.register_function("twice", derivative=lambda u: 2*u, numpy=lambda u: u**2,
+                                  mpmath=lambda u: u**2)
+    v1, (g1,) = sg.value_and_grad(cube(q), [q])(2.0)
+    v2, (g2,) = sg.value_and_grad(square(q), [q])(2.0)
+    assert (float(v1), float(g1), float(v2), float(g2)) == (8.0, 12.0, 4.0, 4.0)

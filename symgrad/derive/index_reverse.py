@@ -154,11 +154,16 @@ def _rename(term, pattern, target, free=()):
     """The adjoint of a read w[pattern] written at w[target]: i -> t - c for a read at i + c
     (i is summed over, so only i = t - c contributes); an index that stays free (the row of
     a Hessian) gives KroneckerDelta(i + c, t) instead."""
-    subs, deltas = {}, sp.S.One
+    subs, deltas, first = {}, sp.S.One, {}
     for p, t in zip(pattern, target):
         if p.free_symbols & set(free):
             deltas *= sp.KroneckerDelta(p, t)
             continue
+        if p in first:                      # a diagonal read W[i, i]: only entries with j = k
+            deltas *= sp.KroneckerDelta(first[p], t)
+            continue
+        if isinstance(p, sp.Symbol):
+            first[p] = t
         symbols = sorted(p.free_symbols, key=str)
         if len(symbols) != 1:
             raise UnsupportedExpression("a parameter read at %s (more than one index in one axis); "
@@ -205,11 +210,18 @@ def index_grad(expr, wrt, free=()):
     for w, base in zip(items, bases):
         reads = found[_key(base)]
         rank = len(reads[0][0].extra[1]) if reads else (len(w.indices) if isinstance(w, sp.Indexed) else 0)
+        if isinstance(w, sp.Indexed) and reads and len(w.indices) != rank:
+            raise ArgumentError("%s is read with %d ind%s in the expression but wrt gives %d (%s)"
+                                % (base, rank, "ex" if rank == 1 else "ices", len(w.indices), w))
         target = _target(w, reads, rank, taken)
         total = sp.S.Zero
         memo = {}
         for node, adj in reads:
-            total += _rename(raise_index(lowering.graph, adj, memo), node.extra[1], target, free)
+            pattern = node.extra[1]
+            names = {q for e in pattern for q in sp.sympify(e).free_symbols}
+            clash = names | {q for t in target for q in sp.sympify(t).free_symbols} | set(free)
+            term = _fresh_bound(raise_index(lowering.graph, adj, memo), clash)
+            total += _rename(term, pattern, target, free)
         results.append(_fresh_bound(total, set(target) | set(free)))
     return results[0] if single else results
 

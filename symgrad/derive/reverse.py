@@ -146,6 +146,10 @@ def scalar_loss(lowering, expr):
     if out.shape not in ((), (1, 1)):
         raise ShapeMismatch("the expression has shape (%s, %s), but a gradient needs a scalar: "
                             "take a Trace, msum(...) or a 1 x 1 product first" % out.shape)
+    if _is_boolean(out):
+        raise ArgumentError("the expression %s is a condition, not a number; differentiate a "
+                            "numeric expression (use Piecewise or Heaviside for a step)"
+                            % sp.sstr(expr)[:60])
     return out
 
 

@@ -385,6 +385,14 @@ class IndexLowering:
             lo, hi = sp.sympify(lo), sp.sympify(hi)
             if not lo.is_Integer:
                 raise UnsupportedExpression("Sum %s: the lower bound of %s must be a number" % (e, i))
+            here = {limit[0] for limit in e.limits}
+            inner = (hi.free_symbols | lo.free_symbols) & (set(g.ranges) | here)
+            if inner:
+                raise UnsupportedExpression(
+                    "Sum %s: the range of %s depends on the index %s (a triangular sum); symgrad "
+                    "reads sums whose bounds are numbers or sizes (n, d), not other indices; write "
+                    "it with a mask, e.g. Sum(Piecewise((f, j <= i), (0, True)), (j, 0, n - 1))"
+                    % (e, i, sorted(inner, key=str)[0]))
             old = g.ranges.get(i)
             if old is not None and (old[0] != lo or sp.expand(old[1] - hi) != 0):
                 raise ShapeMismatch("index %s runs over %s..%s in one Sum and %s..%s in another; "

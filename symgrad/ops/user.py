@@ -35,6 +35,7 @@ RTOL_NUMPY = 1e-6         # ... vs Richardson differences of the NumPy implement
 RTOL_AGREE = 1e-9         # NumPy implementation vs mpmath implementation
 
 _IMPLEMENTATIONS: dict = {}
+_COUNT = [0]
 
 
 def implementation(name: str) -> Callable:
@@ -72,11 +73,13 @@ def register_function(name: str, derivative: Callable, numpy: Callable,
     x = sp.Dummy("x", real=True)
     slope = _derivative(name, derivative, x)
     _check(name, slope, x, numpy, mpmath, points or POINTS)
-    helper = "_" + ident
-    _IMPLEMENTATIONS[name] = numpy
+    _COUNT[0] += 1
+    key = "%s_%d" % (ident, _COUNT[0])       # each registration keeps its own implementation
+    helper = "_user_" + key
+    _IMPLEMENTATIONS[key] = numpy
     HELPERS[helper] = ('from symgrad.ops.user import implementation\n'
-                       '%s = implementation(%r)  # registered with symgrad.register_function'
-                       % (helper, name))
+                       '%s = implementation(%r)  # %s, registered with symgrad.register_function'
+                       % (helper, key, name))
     evaluator = mpmath if mpmath is not None else _float_evaluator(numpy)
     return make_function(
         name, class_name=ident, user=True,
@@ -95,7 +98,7 @@ def _identifier(name):
         raise ArgumentError("register_function: %r is not usable as a function name; use letters, "
                             "digits and underscores, starting with a letter" % name)
     for op in entries():
-        if op.name == ident and not op.user:
+        if not op.user and (op.name.lower() == ident.lower() or ident in op.names):
             raise ArgumentError("register_function: %r is a built-in op; choose another name" % name)
     if ident in dir(sp) or ident in ("np", "special", "loss", "value", "value_and_grad"):
         raise ArgumentError("register_function: %r is taken by SymPy or generated code; choose "

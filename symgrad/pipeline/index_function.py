@@ -39,6 +39,11 @@ def index_value_and_grad(expr, wrt, args=()):
     wrt = _inputs(wrt if isinstance(wrt, (list, tuple)) else [wrt], "wrt")
     args = _inputs(args if isinstance(args, (list, tuple)) else [args], "args")
     inputs = wrt + args
+    names = [str(q) for q in inputs]
+    repeated = sorted({q for q in names if names.count(q) > 1})
+    if repeated:
+        raise ArgumentError("%s is listed more than once in wrt and args; list each symbol once"
+                            % repeated[0])
     lowering = IndexLowering()
     out = lowering(expr)
     if out.idx:
@@ -122,10 +127,10 @@ class IndexGradFunction:
                 for s in e.free_symbols:
                     top = top.xreplace({s: p.graph.ranges[s][1]})
                 need = int(sp.sympify(top).xreplace({D: sp.Integer(v) for D, v in sizes.items()})) + 1
-                exact = n.extra[0] in self.wrt and isinstance(e, sp.Symbol) and p.graph.ranges[e][0] == 0
+                exact = isinstance(e, sp.Symbol) and p.graph.ranges[e][0] == 0
                 if exact and need != shape[axis]:
                     raise ShapeMismatch(
-                        "parameter %s is read at %s = 0..%d along axis %d, so that axis needs %d "
+                        "%s is read at %s = 0..%d along axis %d, so that axis needs %d "
                         "entries, but %s has shape %s; %s" % (
                             n.extra[0], e, need - 1, axis, need, n.extra[0], shape,
                             ", ".join("%s=%d (from %s)" % (D, v, p.dims[D][0])
