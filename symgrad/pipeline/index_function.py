@@ -18,6 +18,7 @@ from ..derive.index_reverse import index_backward, param_base
 from ..errors import ArgumentError, ShapeMismatch
 from ..graph.index_ir import Access, IndexLowering
 from ..graph.lower import as_expression
+from .build import source_markdown
 
 __all__ = ["index_value_and_grad", "IndexGradFunction"]
 
@@ -79,6 +80,9 @@ class IndexGradFunction:
 
     def __repr__(self):
         return "<value_and_grad (index notation) of %s>" % ", ".join(map(str, self.wrt))
+
+    def _repr_markdown_(self):
+        return source_markdown("value_and_grad (index notation)", self.expr, self.wrt, self.source)
 
     def __call__(self, *values):
         arrays, _ = self.prepare(values)

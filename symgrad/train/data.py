@@ -22,7 +22,7 @@ from ..errors import ArgumentError, MissingDependency, ParseError
 from ..files import check_target, write_atomic
 from ..pipeline.index_function import IndexGradFunction
 
-__all__ = ["load_csv", "save_result_json", "write_loss_plot"]
+__all__ = ["load_csv", "save_result_json", "write_loss_plot", "loss_figure"]
 
 
 MAX_CSV_BYTES = 512 << 20     # data files beyond this are refused, not read into memory
@@ -199,6 +199,18 @@ def write_loss_plot(path, history, val_history=None, force=False):
     if fmt is None:
         raise ArgumentError("plot file %s must end in .png, .svg or .pdf" % path)
     check_target(path, force=force)             # before importing matplotlib
+    fig = loss_figure(history, val_history)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt)
+    write_atomic(path, buffer.getvalue(), force=force)
+
+
+def loss_figure(history, val_history=None):
+    """The training (and validation) loss per step as a ``matplotlib.figure.Figure``.
+
+    Made with matplotlib's object API (no pyplot, no global state); the figure
+    displays itself as a PNG in a notebook.
+    """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -217,6 +229,11 @@ def write_loss_plot(path, history, val_history=None, force=False):
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.legend()
+    fig._repr_png_ = lambda: _png(fig)        # inline in any notebook, whatever the backend
+    return fig
+
+
+def _png(fig):
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt)
-    write_atomic(path, buffer.getvalue(), force=force)
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
