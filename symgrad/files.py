@@ -1,6 +1,7 @@
 """Writing files safely: atomically, and never over an existing file unless asked."""
 
 import os
+import stat
 import tempfile
 
 from .errors import ArgumentError, FileExists
@@ -23,19 +24,38 @@ def _umask():
 def check_target(path: str | os.PathLike, *, force: bool = False) -> str:
     """Raise unless ``path`` can be written (``force`` to replace a file); return its directory.
 
-    Call it before long work whose result goes to ``path``, so bad input costs nothing.
+    Only a new path or an existing regular file (with ``force``) is written: a
+    symbolic link (dangling or not), a directory, a FIFO, a socket or a device is
+    refused, even with ``force``. Call it before long work whose result goes to
+    ``path``, so bad input costs nothing.
     """
     path = os.fspath(path)
     if not path:
         raise ArgumentError("the output file name is empty; give a file name")
     directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ArgumentError("%s is a directory; give a file name" % path)
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as e:
+        raise ArgumentError("cannot write %s: %s" % (path, e.strerror or e)) from None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise ArgumentError("%s is %s, not a regular file; symgrad writes only regular files, so "
+                            "give another file name" % (path, _kind(mode)))
     if not os.path.isdir(directory):
         raise ArgumentError("directory %s does not exist; create it first" % directory)
-    if os.path.exists(path) and not force:
+    if mode is not None and not force:
         raise FileExists("%s already exists; pass --force (force=True in Python) to overwrite it" % path)
     return directory
+
+
+def _kind(mode):
+    for test, name in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 def write_atomic(path: str | os.PathLike, text: str | bytes, *, force: bool = False) -> None:
@@ -65,7 +85,7 @@ def write_atomic(path: str | os.PathLike, text: str | bytes, *, force: bool = Fa
                 raise FileExists("%s already exists; pass --force (force=True in Python) to overwrite it"
                                  % path) from None
             except OSError:
-                if os.path.exists(path):
+                if os.path.lexists(path):
                     raise FileExists("%s already exists; pass --force (force=True in Python) to "
                                      "overwrite it" % path) from None
                 os.replace(tmp, path)

@@ -5,6 +5,7 @@ through :mod:`symgrad.parse`; the commands only call the public pipeline
 (``grad``, ``value_and_grad``, ``check_grad``, ``verify``, ``fit``). Output
 goes to stdout; errors are raised (``SymgradError``) and printed by ``main``.
 """
+import os
 import sys
 
 import numpy as np
@@ -309,8 +310,17 @@ def run_fit(args):
 
 
 def run_prove(args):
-    paths = {"paths": list(args.paths)} if args.paths else {}      # default: proofs/
-    return run_proofs(report=args.report, force=args.force, **paths)
+    paths = list(args.paths) if args.paths else shipped_proofs()
+    return run_proofs(paths=paths, report=args.report, force=args.force)
+
+
+def shipped_proofs() -> list:
+    """The default proof directory: ./proofs in a checkout (the source of truth), else the copy
+    an installed package ships as ``symgrad/proofs`` (mapped from proofs/ by setup.py)."""
+    if os.path.isdir("proofs"):
+        return ["proofs"]
+    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "proofs")
+    return [shipped] if os.path.isdir(shipped) else ["proofs"]     # claims.py explains the miss
 
 
 COMMANDS = {"derive": run_derive, "check": run_check, "codegen": run_codegen,

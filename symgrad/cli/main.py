@@ -249,13 +249,18 @@ def _fail(kind, message, code):
 def main(argv=None):
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit code.
 
-    Nothing is raised: errors are one line on stderr and a non-zero code.
+    Nothing is raised: errors are one line on stderr and a non-zero code. With no
+    arguments the full help goes to stderr and the code is 2, as for any missing
+    argument.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")          # stderr carries errors only
             parser = build_parser()
+            if not argv:                             # bare `symgrad`: the full help, exit 2
+                parser.print_help(sys.stderr)        # (a missing COMMAND, as argparse would)
+                return EXIT_BAD_INPUT
             args, extra = parser.parse_known_args(argv)
             if extra:                                # judged by the command's own options
                 parser.commands[args.command].error("unrecognized arguments: %s"

@@ -26,7 +26,7 @@ from ..graph.raising import Raising
 from .arguments import Signature, finish
 from ..codegen.backends import backend as _backend
 from .backend_arrays import from_backend, require, to_backend
-from .build import build_forward, build_program, check_args, compile_source
+from .build import build_forward, build_program, check_args, compile_source, source_markdown
 
 __all__ = ["value_and_grad", "GradFunction", "value_grad_hessian", "HessianFunction",
            "compile_expression", "CompiledExpression", "reuse", "build_program", "check_args",
@@ -192,6 +192,10 @@ class GradFunction:
     def __repr__(self):
         return "<value_and_grad of %d parameter(s): %s>" % (len(self.wrt), ", ".join(map(str, self.wrt)))
 
+    def _repr_markdown_(self) -> str:
+        """The notebook display: the loss, the parameters and the generated source."""
+        return source_markdown("value_and_grad", self.expr, self.wrt, self.source)
+
     def __call__(self, *values) -> tuple:
         arrays, dtype = self.prepare(values)
         if self.backend != "numpy":
@@ -233,6 +237,9 @@ class HessianFunction:
     def __repr__(self):
         return "<value_grad_hessian of %d parameter(s): %s>" % (len(self.wrt),
                                                                   ", ".join(map(str, self.wrt)))
+
+    def _repr_markdown_(self) -> str:
+        return source_markdown("value_grad_hessian", self.expr, self.wrt, self.source)
 
     def __call__(self, *values) -> tuple:
         arrays, dtype = self.prepare(values)

@@ -18,6 +18,7 @@ from ..derive.index_reverse import index_backward, param_base
 from ..errors import ArgumentError, ShapeMismatch
 from ..graph.index_ir import Access, IndexLowering
 from ..graph.lower import as_expression
+from .build import source_markdown
 
 __all__ = ["index_value_and_grad", "IndexGradFunction"]
 
@@ -61,7 +62,7 @@ def index_value_and_grad(expr, wrt, args=()):
                            reads={_label(w): reads.get(_label(w), []) for w in wrt},
                            names=names, dims=dims, title=sp.sstr(expr))
     source = generate_index(program)
-    return IndexGradFunction(program, source, compile_source(source))
+    return IndexGradFunction(program, source, compile_source(source), expr)
 
 
 def _label(s):
@@ -75,8 +76,8 @@ def _is_dimension(symbol, lowering):
 class IndexGradFunction:
     """The compiled loss and gradients of an index-notation loss; ``.source`` is the code."""
 
-    def __init__(self, program, source, namespace):
-        self.source, self.program = source, program
+    def __init__(self, program, source, namespace, expr=None):
+        self.source, self.program, self.expr = source, program, expr
         self.wrt, self.inputs = list(program.wrt), list(program.inputs)
         self.args = self.inputs[len(self.wrt):]
         self.raw, self.raw_value = namespace["value_and_grad"], namespace["value"]
@@ -85,15 +86,19 @@ class IndexGradFunction:
     def __repr__(self):
         return "<value_and_grad (index notation) of %s>" % ", ".join(map(str, self.wrt))
 
+    def _repr_markdown_(self):
+        return source_markdown("value_and_grad (index notation)", self.expr, self.wrt, self.source)
+
     def __call__(self, *values):
-        arrays = self.prepare(values)
+        arrays, _ = self.prepare(values)
         value, grads = self.raw(*arrays)
         return float(value), tuple(np.asarray(g)[()] if np.ndim(g) == 0 else g for g in grads)
 
     def value(self, *values):
-        return float(self.raw_value(*self.prepare(values)))
+        return float(self.raw_value(*self.prepare(values)[0]))
 
     def prepare(self, values):
+        """Validate and convert call arguments; return (arrays, dtype), as GradFunction does."""
         if len(values) != len(self.inputs):
             raise ArgumentError("expected %d arguments (%s), got %d"
                                 % (len(self.inputs), ", ".join(map(str, self.inputs)), len(values)))
@@ -106,7 +111,7 @@ class IndexGradFunction:
                                     % (s, rank, "ex" if rank == 1 else "ices", a.shape))
             arrays.append(a)
         self._check_ranges(arrays)
-        return arrays
+        return arrays, np.dtype(float)
 
     def _check_ranges(self, arrays):
         p = self.program

@@ -7,6 +7,7 @@ Outputs are written atomically and never over an existing file unless forced.
 samples lie along the first axis of the data arrays.
 """
 
+import array
 import csv
 import io
 import json
@@ -19,8 +20,9 @@ import sympy as sp
 
 from ..errors import ArgumentError, MissingDependency, ParseError
 from ..files import check_target, write_atomic
+from ..pipeline.index_function import IndexGradFunction
 
-__all__ = ["load_csv", "save_result_json", "write_loss_plot"]
+__all__ = ["load_csv", "save_result_json", "write_loss_plot", "loss_figure"]
 
 
 MAX_CSV_BYTES = 512 << 20     # data files beyond this are refused, not read into memory
@@ -49,44 +51,53 @@ def load_csv(path, names):
             raise ParseError("%s is %d MB; CSV input is limited to %d MB"
                              % (path, info.st_size >> 20, MAX_CSV_BYTES >> 20))
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
+            return _read_columns(path, csv.reader(handle), names)
     except OSError as e:
         raise ParseError("cannot read %s: %s" % (path, e.strerror or e)) from None
     except (UnicodeDecodeError, csv.Error) as e:
         raise ParseError("%s is not a readable CSV text file (%s); save it as UTF-8 CSV"
                          % (path, e)) from None
-    numbered = [(i + 1, row) for i, row in enumerate(rows) if any(cell.strip() for cell in row)]
-    if not numbered:
+
+
+def _read_columns(path, reader, names):
+    """Stream the rows of ``reader`` into one float buffer per column (8 bytes a cell):
+    no row is kept after it is read."""
+    rows = ((line, row) for line, row in enumerate(reader, 1) if any(cell.strip() for cell in row))
+    first = next(rows, None)
+    if first is None:
         raise ParseError("%s is empty; it needs a header row naming the columns (%s) and one row "
                          "per sample" % (path, ", ".join(names)))
-    (_, header), body = numbered[0], numbered[1:]
-    header = [h.strip() for h in header]
+    header = [h.strip() for h in first[1]]
     for name in names:
         if header.count(name) > 1:
             raise ParseError("%s: the header names column %s twice; rename one of them" % (path, name))
         if name not in header:
             raise ParseError("%s: no column named %s (the header has: %s); name a column after each "
                              "data symbol" % (path, name, ", ".join(header)))
-    if not body:
-        raise ParseError("%s has a header but no data rows; add one row per sample" % path)
-    columns = {name: np.empty(len(body)) for name in names}
-    where = {name: header.index(name) for name in names}
-    for r, (line, row) in enumerate(body):
+    where = [(name, header.index(name), array.array("d")) for name in names]
+    count = 0
+    for line, row in rows:
         if len(row) != len(header):
             raise ParseError("%s, row %d: %d cells but the header has %d columns; give every row "
                              "one cell per column" % (path, line, len(row), len(header)))
-        for name in names:
-            cell = row[where[name]].strip()
-            try:
-                value = float(cell)
-            except ValueError:
-                raise ParseError("%s, row %d, column %s: %r is not a number; fix or remove the row"
-                                 % (path, line, name, cell)) from None
-            if not math.isfinite(value):
-                raise ParseError("%s, row %d, column %s: %s is not a finite number; fill in or "
-                                 "remove the row" % (path, line, name, cell))
-            columns[name][r] = value
-    return columns
+        for name, j, column in where:
+            column.append(_number(path, line, name, row[j].strip()))
+        count += 1
+    if not count:
+        raise ParseError("%s has a header but no data rows; add one row per sample" % path)
+    return {name: np.frombuffer(column, dtype=float) for name, _, column in where}
+
+
+def _number(path, line, name, cell):
+    try:
+        value = float(cell)
+    except ValueError:
+        raise ParseError("%s, row %d, column %s: %r is not a number; fix or remove the row"
+                         % (path, line, name, cell)) from None
+    if not math.isfinite(value):
+        raise ParseError("%s, row %d, column %s: %s is not a finite number; fill in or "
+                         "remove the row" % (path, line, name, cell))
+    return value
 
 
 def save_result_json(path, res, force=False):
@@ -112,8 +123,13 @@ def sample_axis(f, params, data, arrays):
     """Which data arrays hold samples along axis 0: (their indices, why none when empty).
 
     Per-sample losses: every 1-D data array. Matrix losses: the data whose
-    MatrixSymbol has the most common symbolic row count (n in X: n x d).
+    MatrixSymbol has the most common symbolic row count (n in X: n x d). Index-notation
+    losses: none (they are evaluated as written, on all the data).
     """
+    if isinstance(f, IndexGradFunction):
+        return [], ("a loss in index notation is evaluated as written on all its data, so it has no "
+                    "sample axis; use a full-batch optimizer (batch_size=None) and no validation "
+                    "fraction (a dict of validation data works)")
     if f.per_sample:
         idx = [i for i, a in enumerate(arrays) if a.ndim == 1]
     else:
@@ -183,6 +199,18 @@ def write_loss_plot(path, history, val_history=None, force=False):
     if fmt is None:
         raise ArgumentError("plot file %s must end in .png, .svg or .pdf" % path)
     check_target(path, force=force)             # before importing matplotlib
+    fig = loss_figure(history, val_history)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt)
+    write_atomic(path, buffer.getvalue(), force=force)
+
+
+def loss_figure(history, val_history=None):
+    """The training (and validation) loss per step as a ``matplotlib.figure.Figure``.
+
+    Made with matplotlib's object API (no pyplot, no global state); the figure
+    displays itself as a PNG in a notebook.
+    """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -201,6 +229,11 @@ def write_loss_plot(path, history, val_history=None, force=False):
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.legend()
+    fig._repr_png_ = lambda: _png(fig)        # inline in any notebook, whatever the backend
+    return fig
+
+
+def _png(fig):
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt)
-    write_atomic(path, buffer.getvalue(), force=force)
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()

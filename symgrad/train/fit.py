@@ -24,8 +24,10 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ArgumentError, TrainingDiverged
+from ..graph.index_ir import has_indices
 from ..graph.lower import as_expression
 from ..pipeline.function import GradFunction, HessianFunction, value_and_grad, value_grad_hessian
+from ..pipeline.index_function import IndexGradFunction
 from .data import Batches, sample_axis, split
 from .diverge import explain, growing
 from .loop import FitResult, Progress, Run
@@ -58,7 +60,9 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
     over half a second) draws a progress bar on stderr. ``loss`` may be a
     GradFunction from ``value_and_grad`` (per-sample or matrix, as it was
     compiled): its code is reused, and ``params`` and ``data`` must give its
-    ``wrt`` and ``args``.
+    ``wrt`` and ``args``. A loss in index notation (IndexedBases such as ``w[i]``,
+    ``x[n, i]`` in ``sp.Sum``; or an ``IndexGradFunction``) is evaluated as written on the
+    full batch: no per-sample mean, no mini-batches or validation fraction, no Newton.
 
     >>> import sympy as sp
     >>> w, b, x, y = sp.symbols("w b x y")
@@ -130,8 +134,10 @@ def _compiled(loss, params, data, hessian=False):
     data in its order, or one compiled now; params and data are checked against the loss.
     ``hessian``: f's module must also hold value_grad_hessian (for Newton)."""
     f = loss.gradient if isinstance(loss, HessianFunction) else \
-        loss if isinstance(loss, GradFunction) else None
+        loss if isinstance(loss, (GradFunction, IndexGradFunction)) else None
     expr = f.expr if f is not None else as_expression(loss, "loss")
+    if isinstance(f, IndexGradFunction) or (f is None and _index_form(expr, params, data)):
+        return _compiled_index(f, expr, params, data, hessian)
     params = _resolve(expr, params, "params")
     if not params:
         raise ArgumentError("params is empty; pass {symbol: starting value} for each parameter")
@@ -151,17 +157,47 @@ def _compiled(loss, params, data, hessian=False):
     return f, expr, {s: params[s] for s in f.wrt}, {s: data[s] for s in f.args}
 
 
+def _index_form(expr, params, data):
+    keys = [*(params if isinstance(params, dict) else ()), *(data if isinstance(data, dict) else ())]
+    return has_indices(expr) or any(isinstance(k, (sp.IndexedBase, sp.Indexed)) for k in keys)
+
+
+def _compiled_index(f, expr, params, data, hessian):
+    """``_compiled`` for a loss in index notation: the IndexGradFunction given, or one compiled now."""
+    if hessian:
+        raise ArgumentError("Newton needs the Hessian, which symgrad does not derive for a loss in "
+                            "index notation; use LBFGS() or GD/Adam")
+    params = _resolve(expr, params, "params")
+    if not params:
+        raise ArgumentError("params is empty; pass {symbol: starting value} for each parameter")
+    data = _resolve(expr, data or {}, "data")
+    both = [s for s in params if s in data]
+    if both:
+        raise ArgumentError("%s is in both params and data; a symbol is either trained or given"
+                            % both[0])
+    if f is None:
+        return value_and_grad(expr, wrt=list(params), args=list(data)), expr, params, data
+    if set(params) != set(f.wrt) or set(data) != set(f.args):
+        raise ArgumentError("the IndexGradFunction was compiled for params %s and data %s, but got "
+                            "params %s and data %s; give those, or pass the loss expression to "
+                            "train other parameters" % (f.wrt, f.args, list(params), list(data)))
+    return f, expr, {s: params[s] for s in f.wrt}, {s: data[s] for s in f.args}
+
+
 def _resolve(loss, mapping, what):
     if not isinstance(mapping, dict):
         raise ArgumentError("%s must be a dict {symbol: value}, got %s" % (what, type(mapping).__name__))
     by_name = {str(s): s for s in loss.free_symbols | loss.atoms(sp.MatrixSymbol)}
+    by_name.update({str(s): s for s in loss.atoms(sp.IndexedBase)})
     out = {}
     for key, value in mapping.items():
         symbol = by_name.get(key) if isinstance(key, str) else key
+        symbol = symbol.base if isinstance(symbol, sp.Indexed) else symbol
         if symbol is None:
             raise ArgumentError("%s names %r, which does not occur in the loss" % (what, key))
-        if not isinstance(symbol, (sp.Symbol, sp.MatrixSymbol)):
-            raise ArgumentError("%s keys must be Symbols or MatrixSymbols (or their names), got %r"
+        if not isinstance(symbol, (sp.Symbol, sp.MatrixSymbol, sp.IndexedBase)):
+            raise ArgumentError("%s keys must be Symbols, MatrixSymbols or IndexedBases (or their "
+                                "names), got %r"
                                 % (what, key))
         if symbol in out:
             raise ArgumentError("%s gives %s twice" % (what, symbol))

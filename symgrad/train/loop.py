@@ -7,6 +7,7 @@ choose their own step by a line search. ``FitResult`` is what ``fit`` returns;
 ``Progress`` draws the progress bar.
 """
 
+import html
 import math
 import os
 import sys
@@ -61,10 +62,35 @@ class FitResult:
                 "final_loss": self.final_loss, "final_val_loss": self.final_val_loss,
                 "converged": self.converged, "steps": len(self.history)}
 
-    def plot(self, path: str | os.PathLike, *, force: bool = False) -> None:
-        """Draw the loss curves to ``path`` (.png, .svg or .pdf) with matplotlib, atomically."""
-        from .data import write_loss_plot
+    def plot(self, path: "str | os.PathLike | None" = None, *, force: bool = False):
+        """Draw the loss curves with matplotlib: to ``path`` (.png, .svg or .pdf, atomically), or,
+        with no path, return the ``matplotlib.figure.Figure`` (it shows inline in a notebook)."""
+        from .data import loss_figure, write_loss_plot
+        if path is None:
+            return loss_figure(self.history, self.val_history)
         write_loss_plot(path, self.history, self.val_history, force=force)
+        return None
+
+    def _repr_html_(self) -> str:
+        """The notebook display: steps, losses and a table of the parameters."""
+        def cell(v):
+            text = ("%.6g" % v) if isinstance(v, float) else np.array2string(
+                np.asarray(v), precision=6, threshold=20, edgeitems=3)
+            tag = "pre" if "\n" in text else "code"
+            return "<td><%s>%s</%s></td>" % (tag, html.escape(text), tag)
+
+        facts = [("steps", "%d%s" % (len(self.history), " (stopped early)" if self.stopped_early
+                                      else " (converged)" if self.converged else ""))]
+        facts += [(name, "%.6g" % v) for name, v in (
+            ("first loss", self.history[0] if self.history else None), ("final loss", self.final_loss),
+            ("final validation loss", self.final_val_loss)) if v is not None]
+        if self.stopped_early or self.val_history is not None:
+            facts.append(("best step", str(self.best_step)))
+        rows = "".join("<tr><th>%s</th><td>%s</td></tr>" % (k, html.escape(v)) for k, v in facts)
+        params = "".join("<tr><th><code>%s</code></th>%s</tr>" % (html.escape(str(s)), cell(v))
+                         for s, v in self.params.items())
+        return ("<div><b>FitResult</b><table>%s</table><table><tr><th>parameter</th><th>value</th>"
+                "</tr>%s</table></div>" % (rows, params))
 
 
 GROWTH = 1e12    # a loss this many times larger than at the start has diverged
