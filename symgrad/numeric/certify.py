@@ -30,6 +30,8 @@ import sympy as sp
 
 from .enclose import accurate_to, enclose, excludes_zero
 from .exact import Undefined, closed_form
+from .indices import substitute_reads, written_out
+from .kinks import domain_guards
 
 __all__ = ["Undefined", "Judgement", "evaluate", "shown", "certified_sign", "sign_of",
            "compare_equal", "compare_order", "compare_loewner", "rational_psd", "exactly_zero",
@@ -76,10 +78,22 @@ def _finite_real(v):
     return enclose(v, accurate_to(SHOW_BITS))
 
 
+def _indexed(expr, point):
+    """An expression with indices at a point with arrays: its Sums written out, its reads
+    replaced by the arrays' entries (other symbols are left to closed_form)."""
+    arrays = {k: v for k, v in point.items() if isinstance(k, sp.IndexedBase)}
+    if not arrays:
+        return expr
+    try:
+        return substitute_reads(written_out(expr, point), arrays)
+    except (TypeError, ValueError, IndexError) as exc:
+        raise Undefined(str(exc)) from exc
+
+
 def evaluate(expr, point, explicit):
     """expr at the point: an exact SymPy number or ImmutableMatrix; raises Undefined where a
     value certainly is not a finite real number."""
-    value = closed_form(expr, point, explicit, standard=True)
+    value = closed_form(_indexed(expr, point), point, explicit, standard=True)
     entries = list(value) if isinstance(value, sp.MatrixBase) else [value]
     for v in entries:
         _finite_real(v)
@@ -263,9 +277,13 @@ def compare_loewner(L, R, relation):
 def judge(problem, point):
     """Evaluate both sides at ``point`` and decide the relation there (see module doc)."""
     explicit = problem.has_matrices
-    for guard in problem.guards:
+    lhs, rhs, guards = problem.lhs, problem.rhs, problem.guards
+    if problem.bases:                          # the sides (and their guards) written out here
+        lhs, rhs = _indexed(lhs, point), _indexed(rhs, point)
+        guards = domain_guards([lhs, rhs])
+    for guard in guards:
         evaluate(guard, point, explicit)
-    L, R = evaluate(problem.lhs, point, explicit), evaluate(problem.rhs, point, explicit)
+    L, R = evaluate(lhs, point, explicit), evaluate(rhs, point, explicit)
     if problem.kind == "scalar":
         return _scalar(problem.relation, L, R)
     if L.shape != R.shape:

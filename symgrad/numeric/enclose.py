@@ -33,8 +33,8 @@ from ..ops import lookup
 from ..ops.balls import UNDEFINED, power, product, total
 from .exact import HugePower, Undefined, closed_form
 
-__all__ = ["Tape", "Ball", "enclose", "excludes_zero", "accurate_to", "evaluate", "MIN_BITS",
-           "MAX_BITS", "ball_of"]
+__all__ = ["Tape", "Ball", "enclose", "excludes_zero", "accurate_to", "evaluate", "evaluate_at",
+           "MIN_BITS", "MAX_BITS", "ball_of"]
 
 MIN_BITS = 64
 FLOOR_CAP = 512            # every cap reaches at least this many bits
@@ -46,18 +46,41 @@ CONSTANTS = {"Pi": arb.pi, "Exp1": lambda: arb(1).exp(), "EulerGamma": arb.const
 
 # --- compiling -----------------------------------------------------------------------------
 
-class Tape:
-    """``expr`` compiled for ball evaluation; ``symbols`` are read from ``run``'s values."""
+def _has_imaginary(expr):
+    """Whether I occurs in expr (each shared subexpression visited once)."""
+    seen, stack = set(), [expr]
+    while stack:
+        e = stack.pop()
+        if e is sp.I:
+            return True
+        if e.args and e not in seen:
+            seen.add(e)
+            stack.extend(e.args)
+    return False
 
-    def __init__(self, expr, symbols=(), box=False):
+
+class Tape:
+    """``expr`` compiled for ball evaluation; ``symbols`` are read from ``run``'s values.
+
+    A Sum (or Product) runs its summand's own tape once per value of its index, and a read
+    x[i, j] takes the entry of ``run``'s ``arrays`` at the integer values of its indices,
+    so a loss written with indices is evaluated without writing it out.
+    """
+
+    def __init__(self, expr, symbols=(), box=False, parent=None):
         self.symbols = list(symbols)
-        self.complex = bool(expr.atoms(sp.I.func))
-        self.missing = []            # names of nodes without an arb fact
+        self.parent = parent
+        self.hoisted = []            # parent slots a sum's body receives (they do not use its index)
+        self._uses = {}
+        expr = sp.sympify(expr)
+        self.complex = parent.complex if parent else _has_imaginary(expr)
+        self.missing = parent.missing if parent else []   # nodes without an arb fact
+        self.trace = None            # a list while _scale records sizes (shared with sums)
         self.code = []               # (kind, payload, argument slots)
         self.bits = 0                # the longest rational's numerator or denominator, in bits
         self.nonnegative = set()     # symbol positions whose box starts at 0 (box mode)
         self._slots = {}
-        self.root = self._compile(sp.sympify(expr))
+        self.root = self._compile(expr)
 
     def _emit(self, e, kind, payload, args=()):
         self.code.append((kind, payload, tuple(args)))
@@ -67,8 +90,11 @@ class Tape:
     def _compile(self, e):
         if e in self._slots:
             return self._slots[e]
-        if e in self.symbols:
-            return self._emit(e, "var", self.symbols.index(e))
+        if self.parent is not None and e.args and not self._uses_index(e):
+            self.hoisted.append(self.parent._compile(e))       # computed once, outside the loop
+            return self._emit(e, "hoisted", len(self.hoisted) - 1)
+        if e in self.symbols:                 # the innermost binding of a rebound index
+            return self._emit(e, "var", len(self.symbols) - 1 - self.symbols[::-1].index(e))
         if e.is_Rational:
             self.bits = max(self.bits, int(e.p).bit_length(), int(e.q).bit_length())
             return self._emit(e, "rational", fmpq(int(e.p), int(e.q)))
@@ -83,7 +109,37 @@ class Tape:
         if isinstance(e, HugePower):
             return self._emit(e, "func", (power, None, False, "Pow"),
                               [self._compile(a) for a in e.args])
+        if isinstance(e, (sp.Sum, sp.Product)):
+            return self._sum(e)
+        if isinstance(e, sp.Indexed):
+            return self._emit(e, "read", e.base, [self._compile(i) for i in e.indices])
+        if isinstance(e, sp.KroneckerDelta):
+            return self._emit(e, "delta", None, [self._compile(a) for a in e.args])
         return self._function(e)
+
+    def _uses_index(self, e):
+        """Whether e uses the index this body runs over (its last symbol) freely."""
+        if e in self._uses:
+            return self._uses[e]
+        s = self.symbols[-1]
+        if e == s:
+            used = True
+        elif isinstance(e, (sp.Sum, sp.Product)):
+            rebound = s in {lim[0] for lim in e.limits}
+            used = any(self._uses_index(b) for lim in e.limits for b in lim[1:]) or (
+                not rebound and self._uses_index(e.function))
+        else:
+            used = any(self._uses_index(a) for a in e.args)
+        self._uses[e] = used
+        return used
+
+    def _sum(self, e):
+        (s, lo, hi), rest = e.limits[-1], e.limits[:-1]
+        inner = type(e)(e.function, *rest) if rest else e.function
+        body = Tape(inner, self.symbols + [s], parent=self)
+        self.bits = max(self.bits, body.bits)
+        kind = "sum" if isinstance(e, sp.Sum) else "product"
+        return self._emit(e, kind, body, [self._compile(lo), self._compile(hi)])
 
     def _function(self, e):
         op = lookup(type(e))
@@ -101,23 +157,30 @@ class Tape:
 
     # --- running ---
 
-    def run(self, values=(), prec=MIN_BITS):
-        """The enclosure at ``prec`` bits (an arb; an acb only inside complex arithmetic)."""
+    def run(self, values=(), prec=MIN_BITS, arrays=None):
+        """The enclosure at ``prec`` bits (an arb; an acb only inside complex arithmetic).
+        ``arrays`` maps each IndexedBase read to an array of exact Rationals."""
         with ctx.workprec(prec):
-            out = []
-            for kind, payload, args in self.code:
-                out.append(self._step(kind, payload, args, out, values))
-            result = out[self.root]
+            result = self._run(list(values), _Arrays(arrays or {}, self.complex))
         if result is UNDEFINED:
             raise Undefined("not defined here (outside the domain of a function)")
         return result
 
-    def _step(self, kind, payload, args, out, values):
+    def _run(self, values, arrays, hoisted=()):
+        out = []
+        for kind, payload, args in self.code:
+            if kind == "hoisted":
+                out.append(hoisted[payload])
+                continue
+            out.append(self._step(kind, payload, args, out, values, arrays))
+        return out[self.root]
+
+    def _step(self, kind, payload, args, out, values, arrays=None):
         if kind == "var":
             v = values[payload]
             if payload in self.nonnegative and isinstance(v, arb):
                 v = v.nonnegative_part()
-            return acb(v) if self.complex else v
+            return acb(v) if self.complex and not isinstance(v, acb) else v
         if kind == "rational":
             return acb(arb(payload)) if self.complex else arb(payload)
         if kind == "float":
@@ -132,7 +195,14 @@ class Tape:
             return payload
         if kind == "missing":
             return arb.nan()
-        return self._apply(payload, [out[a] for a in args], out)
+        if kind in ("sum", "product", "read", "delta"):
+            return _indexed_step(self, kind, payload, [out[a] for a in args], values, arrays, out)
+        v = self._apply(payload, [out[a] for a in args], out)
+        if self.trace is not None:
+            self.trace.append(_bits(v))
+            if payload[0] not in ARITHMETIC:
+                self.trace += [_argument_bits(out[a]) for a in args]
+        return v
 
     def _apply(self, payload, vals, out):
         fact, domain, lazy, name = payload
@@ -154,6 +224,61 @@ class Tape:
             if any(isinstance(out[d], arb) and out[d] < 0 for d in domain or ()):
                 return UNDEFINED              # certainly outside the domain
         return v
+
+
+def _integer(v):
+    """An exact integer ball as an int, else None."""
+    if isinstance(v, acb):
+        v = v.real if v.imag.is_zero() else None
+    if isinstance(v, arb) and v.is_exact() and v.is_integer():
+        return int(v.unique_fmpz())
+    return None
+
+
+class _Arrays:
+    """The arrays of one run as balls, keyed by (base, index tuple of ints)."""
+
+    def __init__(self, arrays, complex_):
+        self.balls = {}
+        for base, a in arrays.items():
+            for index in _indices(tuple(int(n) for n in a.shape)):
+                v = ball_of(a[index])
+                self.balls[(base, index)] = acb(v) if complex_ else v
+
+    def get(self, base, index):
+        return self.balls.get((base, index), UNDEFINED)
+
+
+def _indices(shape):
+    out = [()]
+    for n in shape:
+        out = [i + (k,) for i in out for k in range(n)]
+    return out
+
+
+def _indexed_step(tape, kind, payload, vals, values, arrays, out=()):
+    """A Sum or Product over its range, a read of an array, or a KroneckerDelta."""
+    if any(v is UNDEFINED for v in vals):
+        return UNDEFINED
+    ints = [_integer(v) for v in vals]
+    if kind == "read":
+        return arrays.get(payload, tuple(ints))
+    if kind == "delta":
+        if None in ints:
+            return arb.nan()
+        return arb(1 if ints[0] == ints[1] else 0)
+    lo, hi = ints
+    if lo is None or hi is None or hi < lo - 1:
+        return UNDEFINED
+    payload.trace = tape.trace
+    hoisted = [out[slot] for slot in payload.hoisted]
+    acc = arb(0 if kind == "sum" else 1)
+    for k in range(lo, hi + 1):
+        term = payload._run(values + [arb(k)], arrays, hoisted)
+        if term is UNDEFINED:
+            return UNDEFINED
+        acc = acc + term if kind == "sum" else acc * term
+    return acc
 
 
 # --- escalation ----------------------------------------------------------------------------
@@ -208,33 +333,33 @@ def _bits(v):
     return abs(int(exp) + int(fmpz(man).bit_length())) if man else 0
 
 
-def _scale(tape, values):
+def _argument_bits(x):
+    """|x| / log 2 for a function's argument x: its value may come within e^-|x| of an
+    asymptote (sigmoid(1000) is 1 - e^-1000)."""
+    x = x.real if isinstance(x, acb) else x
+    if not isinstance(x, arb) or not x.is_finite():
+        return 0
+    size = float(abs(x.mid())) if _bits(x) < 64 else float(MAX_BITS)
+    return int(min(size, MAX_BITS) * 1.4427) + 1
+
+
+def _scale(tape, values, arrays=None):
     """About how many bits cancellation may cost here: the largest binary exponent (in size)
-    an intermediate value reaches at low precision, the longest rational, and |a| / log 2 for
-    each argument a of a function (its value may come within e^-|a| of an asymptote, as
-    sigmoid(1000) does of 1)."""
-    biggest = tape.bits
-    with ctx.workprec(MIN_BITS):
-        out = []
-        for kind, payload, args in tape.code:
-            try:
-                v = tape._step(kind, payload, args, out, values)
-            except Exception:                 # a node that cannot be run tells nothing
-                v = arb.nan()
-            out.append(v)
-            biggest = max(biggest, _bits(v))
-            if kind == "func" and payload[0] not in ARITHMETIC:
-                for a in args:
-                    x = out[a].real if isinstance(out[a], acb) else out[a]
-                    if isinstance(x, arb) and x.is_finite():
-                        size = float(abs(x.mid())) if _bits(x) < 64 else float(MAX_BITS)
-                        biggest = max(biggest, int(min(size, MAX_BITS) * 1.4427) + 1)
-    return biggest
+    an intermediate value reaches at low precision, the longest rational, and the
+    ``_argument_bits`` of every function's argument."""
+    tape.trace = []
+    try:
+        tape.run(values, MIN_BITS, arrays)
+    except Undefined:
+        pass
+    finally:
+        trace, tape.trace = tape.trace, None
+    return max([tape.bits] + trace)
 
 
-def cap_for(tape, values=()) -> int:
+def cap_for(tape, values=(), arrays=None) -> int:
     """The most bits ``enclose`` tries for this tape."""
-    return int(min(MAX_BITS, FLOOR_CAP + 2 * _scale(tape, values)))
+    return int(min(MAX_BITS, FLOOR_CAP + 2 * _scale(tape, values, arrays)))
 
 
 def _real(result, prec):
@@ -246,14 +371,15 @@ def _real(result, prec):
     return Ball(result, prec)
 
 
-def enclose(expr, decide=excludes_zero, symbols=(), values=(), cap=None, tape=None) -> Ball:
+def enclose(expr, decide=excludes_zero, symbols=(), values=(), cap=None, tape=None,
+            arrays=None) -> Ball:
     """Balls of ``expr`` at 64, 128, ... bits until ``decide(ball)``; the last one when the
     cap (``cap_for``) is reached first. Raises Undefined where expr has no real value."""
     tape = tape or Tape(expr, symbols)
-    cap = (cap or cap_for(tape, values)) if not tape.missing else MIN_BITS
+    cap = (cap or cap_for(tape, values, arrays)) if not tape.missing else MIN_BITS
     prec = MIN_BITS
     while True:
-        b = _real(tape.run(values, prec), prec)
+        b = _real(tape.run(values, prec, arrays), prec)
         if tape.missing:
             return Ball(arb.nan(), prec, missing=tuple(sorted(set(tape.missing))))
         if decide(b) or prec >= cap:
@@ -283,6 +409,32 @@ def _value(v, digits):
         return sp.zoo
     if b.missing:
         return v.evalf(digits)                # a registered function that cannot run on balls
+    if not b.ball.is_finite():
+        return sp.zoo
+    return sp.Float(b.ball.mid().str(digits + 5, radius=False), digits)
+
+
+def evaluate_at(expr, symbols, values, digits: int = 50, arrays=None):
+    """``expr`` with each of ``symbols`` at the exact number in ``values`` (and each
+    IndexedBase read from ``arrays``, Sums run over their ranges), to ``digits`` digits from
+    certified balls, without forming a closed form: sp.zoo where it has no finite real value.
+
+    >>> i, n = sp.symbols("i n", integer=True)
+    >>> x = sp.IndexedBase("x")
+    >>> evaluate_at(sp.Sum(x[i]**2, (i, 0, n - 1)), [n], [3], 10,
+    ...             {x: sp.ImmutableDenseNDimArray([1, 2, sp.Rational(1, 2)])})
+    5.250000000
+    """
+    tape = Tape(expr, symbols)
+    balls = [ball_of(v) for v in values]
+    try:
+        b = enclose(expr, accurate_to(int(digits * 3.33) + 4), values=balls, tape=tape,
+                    arrays=arrays)
+    except Undefined:
+        return sp.zoo
+    if b.missing:
+        return sp.zoo if arrays else \
+            sp.sympify(expr).xreplace(dict(zip(symbols, values))).evalf(digits)
     if not b.ball.is_finite():
         return sp.zoo
     return sp.Float(b.ball.mid().str(digits + 5, radius=False), digits)

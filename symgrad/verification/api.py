@@ -100,15 +100,18 @@ def _one_line(v):
 def _user_point(problem, point):
     """The point with the user's own symbols as keys, dimensions as ints."""
     out = {}
-    for key in problem.dims + problem.scalars + [s for s, _ in problem.eliminated] + problem.matrices:
+    for key in problem.dims + problem.scalars + [s for s, _ in problem.eliminated] + \
+            problem.matrices + problem.indices + list(problem.bases):
         value = point[key]
-        out[problem.to_user.get(key, key)] = int(value) if key in problem.dims else value
+        out[problem.to_user.get(key, key)] = int(value) if key in problem.dims + problem.indices \
+            else value
     return out
 
 
 def _no_points(problem, found, want):
     names = ", ".join(str(problem.to_user.get(s, s)) for s in
-                      problem.dims + problem.scalars + problem.matrices) or "(none)"
+                      problem.dims + problem.scalars + problem.matrices + problem.indices
+                      + list(problem.bases)) or "(none)"
     last = found.last_error if len(found.last_error) < 200 else found.last_error[:200] + "..."
     if found.timed_out:
         raise SymgradError(
