@@ -22,13 +22,16 @@ Max/Min tie, a Piecewise boundary) are listed in the report and not compared.
 import numpy as np
 import sympy as sp
 
-from ..errors import SymgradError
+from ..errors import ArgumentError, SymgradError
+from ..numeric.indices import has_indices
+from ..pipeline.index_function import IndexGradFunction
 from ..numeric.differences import richardson
 from ..numeric.dims import sizes
 from ..numeric.kinks import kinks_at
 from ..ops import is_analytic
-from ..pipeline.function import GradFunction, check_args, reuse, value_and_grad
+from ..pipeline.function import GradFunction, reuse, value_and_grad
 from .hessian import check_hessian
+from .index import check_index_grad
 from .report import (MAX_FD_ENTRIES, NEAR_KINK, RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD,
                      GradCheckReport, Row)
 from .sampler import (Sampler, admissible_point, float64_notes, given_values, numeric,
@@ -56,6 +59,12 @@ def check_grad(expr: "sp.Expr | GradFunction",
     >>> check_grad(sp.log(1 + sp.exp(w*x)), [w], [x]).ok
     True
     """
+    if _with_indices(expr, wrt, args):
+        if order != 1:
+            raise ArgumentError("check_grad order=2 is not available for losses written with "
+                                "indices; check first order, or write the loss with matrices")
+        items = lambda v: list(v) if isinstance(v, (list, tuple)) else [v]   # noqa: E731
+        return check_index_grad(expr, items(wrt), items(args), values, seed, points)
     f, expr, wrt, args = reuse(expr, wrt, args)
     if order == 2:
         return check_hessian(expr, wrt, args, values, seed, points)
@@ -79,6 +88,17 @@ def check_grad(expr: "sp.Expr | GradFunction",
         _compare(f, complex_step, expr, values, inputs, wrt, point, dims, rows, kinks, k, notes)
     ok = all(r.ok for r in rows)
     return GradCheckReport(ok, rows, count, kinks, notes)
+
+
+def _with_indices(expr, wrt, args):
+    """Whether the loss is written with indices (an IndexedBase among its inputs or reads)."""
+    if isinstance(expr, IndexGradFunction):
+        raise ArgumentError("check_grad needs the expression of a loss written with indices: "
+                            "pass it with wrt and args (check_grad(L, wrt=[w], args=[x]))")
+    items = [*(wrt if isinstance(wrt, (list, tuple)) else [wrt] if wrt is not None else []),
+             *(args if isinstance(args, (list, tuple)) else [args])]
+    return any(isinstance(s, sp.IndexedBase) for s in items) or (
+        isinstance(expr, sp.Basic) and has_indices(expr))
 
 
 def _small_enough(inputs):

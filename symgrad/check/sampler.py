@@ -1,7 +1,7 @@
 """Where check_grad compares: admissible points drawn inside an expression's domain.
 
 Points are dyadic rationals (multiples of 1/256), which floats represent exactly, so the
-exact side (``numeric.exact``) and the float64 side (generated code) see the same numbers.
+exact side (``numeric.enclose``, certified balls) and the float64 side (generated code) see the same numbers.
 Symbols that sit under a log, a square root or a fractional power (whatever the registry's
 ``domain`` and ``positive`` facts say) are drawn positive; square matrices under an inverse
 or a determinant (``needs_spd``) are drawn with a positive definite symmetric part but not
@@ -15,7 +15,8 @@ import sympy as sp
 
 from ..errors import ArgumentError, ShapeMismatch, SymgradError
 from ..numeric.dims import bind_dimensions, draw_dimensions, sizes
-from ..numeric.exact import evaluate, exact, float_only_ops, is_finite_real
+from ..numeric.enclose import evaluate
+from ..numeric.exact import exact, float_only_ops, is_finite_real
 from ..numeric.kinks import positive_symbols, spd_matrices
 from ..numeric.sampling import DENOMINATOR, dyadic, matrix, positive_definite
 

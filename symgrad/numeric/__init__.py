@@ -1,7 +1,8 @@
 """The numeric core shared by check and verify, one module per job:
 
-    exact.py        the one evaluator: exact closed forms at a point, and their values to
-                    any number of digits (precision raised until two evaluations agree)
+    exact.py        exact closed forms at a point (SymPy numbers, matrices written out)
+    enclose.py      the one evaluator of "the truth": expressions to Arb balls at any
+                    precision (points and boxes), and check_grad's reference values
     certify.py      certified signs and comparisons at a point (verify's judge)
     sampling.py     exact random draws: dyadic and small rationals, matrices, SPD matrices
     dims.py         dimension symbols: which there are, their sizes, drawing them

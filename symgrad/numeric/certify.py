@@ -1,29 +1,25 @@
-"""verify(), step 2: exact and certified evaluation at one sample point.
+"""verify(), step 2: certified judgement at one sample point.
 
-Both sides are substituted with exact values (Rationals, integer dimensions,
-matrices of Rationals) and evaluated by SymPy. Where the result is rational the
-comparison is exact. Otherwise:
+Both sides are substituted with exact values (Rationals, integer dimensions, matrices of
+Rationals) and written as closed forms (``exact.closed_form``). Where lhs - rhs is
+rational the comparison is exact. Otherwise its sign comes from Arb balls
+(``enclose.py``): an enclosure of lhs - rhs that contains 0 is "not certified yet", so
+the precision is raised, up to a cap that grows with the sizes the expression reaches;
+past the cap nothing is refuted. So:
 
-* the two sides *agree* when, at 60 digits, they differ by less than 1e-30 of
-  their size (or the difference is zero to every precision we can reach);
-* the relation is *violated* only when the sign of lhs - rhs is certified:
-  ``evalf(strict=True)`` succeeds at two successive precisions (30, 60, 120,
-  240 digits, each allowed DEPTH more working digits for cancellation) and both
-  give the same sign and leading digits. A difference that is exactly zero but
-  not syntactically so (catastrophic cancellation) never certifies, so it can
-  never refute a true identity. Two sides that agree to 1e-30 are still
-  refuted when their difference certifies (an exp(-1000)-sized error);
-* a strict inequality fails where lhs - rhs is zero: exactly, or (on a tie that
-  is not syntactic, Max(x, y) at x = y) when a cheap exact rewrite of the
-  closed-form difference reaches 0.
+* ``==`` is *violated* only when the enclosure of lhs - rhs excludes 0; the sides
+  *agree* ("ok") when, at the cap, it contains 0 and is within 1e-30 of their size;
+* an inequality is *violated* only when the enclosure lies on the wrong side of 0; a
+  strict inequality also fails on a tie when lhs - rhs is exactly 0 (rational, or a cheap
+  exact rewrite of the closed form reaches 0);
+* both sides, and every ``guard`` (a subexpression that must be real), must have finite
+  real enclosures; a value that certainly is not real or not finite raises ``Undefined``.
 
-The values themselves come from the one exact evaluator, ``exact.closed_form``.
-
-``judge`` returns one of "ok", "violated", "unknown" (neither could be shown) or
-"uncertified" (violated, but only on the values of an op registered without an mpmath
-implementation, whose values are float64: that is never a certified refutation), or
-raises ``Undefined`` when a side is not a finite real number there. This module is the
-one place a sign, and so a refutation, is certified.
+Every decision that rests on a ball keeps its text (``Judgement.enclosure``), so a
+refutation shows the enclosure it rests on. An op without an Arb evaluator (``missing``)
+certifies nothing: its values come from a plain 60-digit evalf, and a violation seen on
+them is "uncertified". This module is the one place a sign, and so a refutation, is
+certified.
 """
 
 from dataclasses import dataclass, replace
@@ -32,18 +28,19 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from .exact import Undefined, closed_form, float_only_ops
+from .enclose import accurate_to, enclose, excludes_zero
+from .exact import Undefined, closed_form
+from .indices import substitute_reads, written_out
+from .kinks import domain_guards
 
-__all__ = ["Undefined", "Judgement", "evaluate", "shown", "certified_sign", "deep_sign",
-           "sign_of", "compare_equal", "compare_order", "compare_loewner", "rational_psd",
-           "exactly_zero", "judge", "PRECISIONS", "AGREE_DIGITS"]
+__all__ = ["Undefined", "Judgement", "evaluate", "shown", "certified_sign", "sign_of",
+           "compare_equal", "compare_order", "compare_loewner", "rational_psd", "exactly_zero",
+           "judge", "AGREE_DIGITS", "Sign"]
 
-PRECISIONS = (30, 60, 120, 240)
-DEPTH = 600               # extra working digits a certified sign may use (cancellation)
 AGREE_DIGITS = 60
 RTOL = sp.Float("1e-30", AGREE_DIGITS)
-ZERO_TOL = sp.Float("1e-45", AGREE_DIGITS)
 SHOW_DIGITS = 30
+SHOW_BITS = 110            # a side is shown (and checked real) to about 33 digits
 BAD = (sp.nan, sp.zoo, sp.oo, -sp.oo)
 
 
@@ -55,167 +52,128 @@ class Judgement:
     rhs: object = None
     detail: str = ""      # where it fails: a matrix entry, a direction
     tie: bool = False     # violated: a strict inequality, lhs - rhs rewritten exactly to 0
-    float_only: tuple = ()  # uncertified: the float64-only ops the violation rests on
+    missing: tuple = ()   # uncertified: the ops without a rigorous evaluator it rests on
+    enclosure: str = ""   # the enclosure of lhs - rhs (or v^T S v) the decision rests on
 
 
-# --- evaluation -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sign:
+    """The sign of one closed-form real number: ``sign`` 1, -1, 0 (0 to the cap's
+    precision, or exactly) or None; ``exact`` when rational; ``ball`` its enclosure."""
 
-def evaluate(expr, point, explicit):
-    """expr at the point: an exact SymPy number or ImmutableMatrix; raises Undefined
-    where a value is not a finite real number."""
-    value = closed_form(expr, point, explicit, standard=True)
-    if isinstance(value, sp.MatrixBase):
-        return sp.ImmutableMatrix(value.applyfunc(_real_number))
-    return _real_number(value)
-
-
-def _real_part(f, digits):
-    """The real part of an evalf result whose imaginary part is rounding noise, else None.
-
-    Real values written through complex exponentials, (exp(I*x) - exp(-I*x))/(2*I),
-    evaluate with an imaginary part at the level of the working precision.
-    """
-    re, im = f.as_real_imag()
-    if not re.is_number or not re.is_finite:
-        return None
-    if im == 0:
-        return re
-    if abs(im) <= max(abs(re), sp.Float(1)) * sp.Float(10) ** (5 - digits):
-        return re
-    return None
+    sign: object
+    exact: bool
+    ball: object = None
+    missing: tuple = ()
 
 
-def _real_number(v):
-    """v itself when it is a finite real number; Undefined otherwise.
+# --- values ------------------------------------------------------------------------------
 
-    An imaginary part at rounding level is noise only when it does not certify nonzero:
-    sqrt(-10^-60) = 10^-30 i is small, but not real.
-    """
+def _finite_real(v):
+    """v's enclosure to about 33 digits; Undefined where it certainly has no finite real value."""
     if v.is_Rational:
-        return v
+        return None
     if v.free_symbols or any(v.has(b) for b in BAD):
         raise Undefined("%s is not a finite real number" % v)
-    f = v.evalf(SHOW_DIGITS)
-    if _real_part(f, SHOW_DIGITS) is None:
-        raise Undefined("%s is not a finite real number" % v)
-    if f.as_real_imag()[1] != 0 and certified_sign(sp.im(v)) is not None:
-        raise Undefined("%s is not real (its imaginary part is small but not zero)" % v)
-    return v
+    return enclose(v, accurate_to(SHOW_BITS))
+
+
+def _indexed(expr, point):
+    """An expression with indices at a point with arrays: its Sums written out, its reads
+    replaced by the arrays' entries (other symbols are left to closed_form)."""
+    arrays = {k: v for k, v in point.items() if isinstance(k, sp.IndexedBase)}
+    if not arrays:
+        return expr
+    try:
+        return substitute_reads(written_out(expr, point), arrays)
+    except (TypeError, ValueError, IndexError) as exc:
+        raise Undefined(str(exc)) from exc
+
+
+def evaluate(expr, point, explicit):
+    """expr at the point: an exact SymPy number or ImmutableMatrix; raises Undefined where a
+    value certainly is not a finite real number."""
+    value = closed_form(_indexed(expr, point), point, explicit, standard=True)
+    entries = list(value) if isinstance(value, sp.MatrixBase) else [value]
+    for v in entries:
+        _finite_real(v)
+    return sp.ImmutableMatrix(value) if isinstance(value, sp.MatrixBase) else value
 
 
 def shown(v):
-    """A value for the report: exact when rational, else a 30-digit Float."""
+    """A value for the report: exact when rational, else 30 digits read off a ball."""
     if isinstance(v, sp.MatrixBase):
         return sp.ImmutableMatrix(v.applyfunc(shown))
     if v.is_Rational:
         return v
-    f = v.evalf(SHOW_DIGITS)
-    re = _real_part(f, SHOW_DIGITS)
-    return f if re is None else re
-
-
-# --- signs ------------------------------------------------------------------------
-
-def _strict(v, digits, depth=None):
-    """The real value of v to ``digits`` significant digits, or None when not certain.
-
-    evalf may raise its working precision to ``digits + depth`` digits (default
-    ``2 * digits``) to get through cancellation.
-    """
-    try:
-        f = v.evalf(digits, strict=True, maxn=digits + (digits if depth is None else depth))
-    except Exception:                          # PrecisionExhausted and evalf failures alike
-        return None
-    return f if f.is_Rational else _real_part(f, digits)
-
-
-def _certify(d, precisions, depth=None):
-    """+1 or -1 when strict evalf at two successive precisions agrees on the sign, else None."""
-    previous, misses = None, 0
-    for digits in precisions:
-        re = _strict(d, digits, depth)
-        if re is None or re == 0:
-            previous, misses = None, misses + 1
-            if depth is not None and misses == 2:      # more digits will not help
-                return None
-            continue
-        misses = 0
-        if previous is not None:
-            last, last_digits = previous
-            if (re > 0) == (last > 0) and abs(re - last) <= abs(re) * sp.Float(10) ** (5 - last_digits):
-                return 1 if re > 0 else -1
-        previous = (re, digits)
-    return None
-
-
-def _estimate(d):
-    """A plain 60-digit evalf of d (not certified), or None when evalf fails."""
-    try:
-        return d.evalf(AGREE_DIGITS)
-    except Exception:
-        return None
-
-
-def _resolved(f):
-    """True when a plain evalf result is a real value, not noise at its working precision."""
-    return isinstance(f, sp.Float) and bool(f._mpf_[1]) and f._prec >= 20
-
-
-def deep_sign(d, estimate=None):
-    """The certified sign with up to DEPTH extra working digits, tried only when a plain
-    evalf already resolves d to a nonzero value (an exact zero evaluates to noise)."""
-    estimate = _estimate(d) if estimate is None else estimate
-    if estimate is None or not _resolved(estimate):
-        return None
-    return _certify(d, PRECISIONS, DEPTH)
-
-
-def certified_sign(d, estimate=None):
-    """+1 or -1 when the sign of the closed-form real number d is certain, else None."""
-    return _certify(d, PRECISIONS) or deep_sign(d, estimate)
-
-
-def sign_of(d, scale):
-    """(sign, exact) of a real number: sign is 1, -1, 0 (zero to all precision) or None."""
-    if d.is_Rational:
-        return (1 if d > 0 else -1 if d < 0 else 0), True
-    sign = _certify(d, PRECISIONS)
-    if sign is not None:
-        return sign, False
-    estimate = _estimate(d)
-    sign = deep_sign(d, estimate)
-    if sign is not None:
-        return sign, False
-    if estimate is not None and estimate.is_number and abs(estimate) <= ZERO_TOL * scale:
-        return 0, False
-    return None, False
+    b = enclose(v, accurate_to(SHOW_BITS))
+    if b.missing or not b.ball.is_finite():
+        return v.evalf(SHOW_DIGITS)
+    return sp.Float(b.ball.mid().str(SHOW_DIGITS + 5, radius=False), SHOW_DIGITS)
 
 
 def _size(*vals):
-    return max([abs(v.evalf(AGREE_DIGITS)) for v in vals] + [sp.S.One], key=float)
+    """max(|v|, 1) over the values, from their balls (1 where a value has no finite ball)."""
+    out = 1.0
+    for v in vals:
+        if v.is_Rational:
+            out = max(out, abs(float(v)))
+            continue
+        b = enclose(v, accurate_to(20))
+        if b.ball.is_finite():
+            out = max(out, float(abs(b.ball.mid())))
+    return sp.Float(out, AGREE_DIGITS)
 
 
-DISCONTINUOUS = (sp.sign, sp.Heaviside, sp.floor, sp.ceiling, sp.frac, sp.Piecewise)
+# --- signs --------------------------------------------------------------------------------
+
+def _estimate(d):
+    """A plain 60-digit evalf (not certified), or None."""
+    try:
+        f = d.evalf(AGREE_DIGITS)
+    except Exception:                          # evalf failures of any kind: no estimate
+        return None
+    re, im = f.as_real_imag()
+    return re if re.is_number and re.is_finite and abs(im) <= 1e-40 * (1 + abs(re)) else None
+
+
+def sign_of(d, scale=1):
+    """The Sign of of the closed-form real number d (see the module doc)."""
+    if d.is_Rational:
+        return Sign(1 if d > 0 else -1 if d < 0 else 0, True)
+    b = enclose(d, excludes_zero)
+    if b.missing:
+        return Sign(None, False, b, b.missing)
+    if b.sign is not None:
+        return Sign(b.sign, False, b)
+    if b.ball.is_finite() and b.ball.rad() <= float(RTOL) * float(scale):
+        return Sign(0, False, b)            # 0 to the cap's precision: agreement, no proof
+    return Sign(None, False, b)
+
+
+def certified_sign(d):
+    """+1 or -1 when an enclosure of the closed-form real number d excludes 0, else None."""
+    v = sign_of(d)
+    return v.sign if v.sign in (1, -1) and not v.missing else None
+
+
+def _uncertified(d, wrong):
+    """The state when d's sign rests on ops without a rigorous evaluator: "uncertified" if a
+    plain evalf says the relation fails (``wrong(estimate)``), else "ok" or "unknown"."""
+    estimate = _estimate(d)
+    if estimate is None:
+        return "unknown"
+    return "uncertified" if wrong(estimate) else "ok"
 
 
 def compare_equal(L, R):
-    """(state, exact) for L == R; the order of checks keeps true identities cheap.
-
-    Agreement at 60 digits uses strict evaluations of both sides, so two sides
-    that SymPy could not evaluate accurately never "agree" by accident. Sides
-    that agree are still told apart when their difference certifies nonzero
-    (evalf then reaches a tiny difference through the cancellation); not where
-    a discontinuous function is left unevaluated (a tie SymPy cannot decide).
-    """
+    """(state, exact, Sign) for L == R."""
     d = L - R
-    if d.is_Rational:
-        return ("ok" if d == 0 else "violated"), L.is_Rational and R.is_Rational
-    Lf, Rf = _strict(L, AGREE_DIGITS), _strict(R, AGREE_DIGITS)
-    if Lf is not None and Rf is not None and abs(Lf - Rf) <= RTOL * max(abs(Lf), abs(Rf)):
-        tiny = not d.has(*DISCONTINUOUS) and deep_sign(d) is not None
-        return ("violated" if tiny else "ok"), False
-    sign, _ = sign_of(d, _size(L, R))
-    return {None: "unknown", 0: "ok"}.get(sign, "violated"), False
+    v = sign_of(d, _size(L, R))
+    if v.missing:
+        return _uncertified(d, lambda e: abs(e) > RTOL * _size(L, R)), False, v
+    state = {None: "unknown", 0: "ok"}.get(v.sign, "violated")
+    return state, v.exact and L.is_Rational and R.is_Rational, v
 
 
 def exactly_zero(d):
@@ -233,19 +191,22 @@ def exactly_zero(d):
 
 
 def compare_order(L, R, relation):
-    """(state, exact, tie) for L <rel> R with an inequality relation.
+    """(state, exact, tie, Sign) for L <rel> R with an inequality relation.
 
-    ``tie`` marks a strict inequality refuted because lhs - rhs rewrote exactly to 0.
+    ``tie`` marks a strict inequality refuted because lhs - rhs is exactly 0.
     """
     d = L - R if relation in (">=", ">") else R - L
-    sign, exact = sign_of(d, _size(L, R))
-    if sign is None:
-        return "unknown", exact, False
-    if sign == 0 and relation in ("<", ">"):
-        if exact:
-            return "violated", True, False
-        return ("violated", False, True) if exactly_zero(d) else ("unknown", False, False)
-    return ("ok" if sign >= 0 else "violated"), exact, False
+    strict = relation in ("<", ">")
+    v = sign_of(d, _size(L, R))
+    if v.missing:
+        return _uncertified(d, lambda e: e < 0 or (strict and e == 0)), False, False, v
+    if v.sign is None:
+        return "unknown", False, False, v
+    if v.sign == 0 and strict:
+        if v.exact:
+            return "violated", True, False, v
+        return ("violated", False, True, v) if exactly_zero(d) else ("unknown", False, False, v)
+    return ("ok" if v.sign >= 0 else "violated"), v.exact, False, v
 
 
 # --- positive semidefiniteness ------------------------------------------------------
@@ -261,11 +222,19 @@ def rational_psd(S, strict=False):
     return True
 
 
+def _midpoint(v):
+    if v.is_Rational:
+        return mpmath.mpf(int(v.p)) / int(v.q)
+    b = enclose(v, accurate_to(200))
+    return mpmath.mpf(b.ball.mid().str(AGREE_DIGITS, radius=False)) if b.ball.is_finite() \
+        else mpmath.mpf(str(v.evalf(AGREE_DIGITS)))
+
+
 def _witness(S):
-    """A rational direction along the most negative eigenvalue of S, and that eigenvalue."""
+    """A rational direction along the most negative eigenvalue of S, and that eigenvalue
+    (an estimate from the entries' midpoints; the caller certifies what it uses)."""
     with mpmath.workdps(AGREE_DIGITS):
-        M = mpmath.matrix([[mpmath.mpf(str(v.evalf(AGREE_DIGITS))) for v in S.row(i)]
-                           for i in range(S.rows)])
+        M = mpmath.matrix([[_midpoint(v) for v in S.row(i)] for i in range(S.rows)])
         E, Q = mpmath.eigsy(M)
         k = min(range(S.rows), key=lambda i: E[i])
         top = max(abs(Q[i, k]) for i in range(S.rows))
@@ -275,7 +244,8 @@ def _witness(S):
 
 
 def compare_loewner(L, R, relation):
-    """(state, exact, detail) for the Loewner order: the symmetric part of L - R is PSD."""
+    """(state, exact, detail, Sign or None) for the Loewner order: the symmetric part of
+    L - R is PSD. A failure is certified on v^T S v < 0 for a rational direction v."""
     D = L - R if relation in (">=", ">") else R - L
     S = (D + D.T) / 2
     strict = relation in ("<", ">")
@@ -283,60 +253,78 @@ def compare_loewner(L, R, relation):
     name = "lhs - rhs" if relation in (">=", ">") else "rhs - lhs"
     if all(v.is_Rational for v in S):
         if rational_psd(S, strict):
-            return "ok", True, ""
+            return "ok", True, "", None
         w, low = _witness(S)
         return "violated", True, "%s is not %s (exact LDL^T test; smallest eigenvalue ~ %s)" % (
-            name, word, sp.Float(low, 6))
+            name, word, sp.Float(low, 6)), None
     w, low = _witness(S)
     q = (w.T * S * w)[0, 0]
-    sign, exact = sign_of(q, _size(*S))
-    if sign is not None and (sign < 0 or (sign == 0 and strict and exact)):
-        return "violated", exact, "v^T (%s) v = %s < 0 for v = %s (smallest eigenvalue ~ %s)" % (
-            name, shown(q), list(w), sp.Float(low, 6))
-    if low > -ZERO_TOL * _size(*S) and not (strict and low <= ZERO_TOL * _size(*S)):
-        return "ok", False, ""
-    return "unknown", False, ""
+    size = _size(*S)
+    v = sign_of(q, size)
+    if v.missing:
+        return _uncertified(q, lambda e: e < 0), False, "", v
+    if v.sign is not None and (v.sign < 0 or (v.sign == 0 and strict and v.exact)):
+        return "violated", v.exact, "v^T (%s) v = %s < 0 for v = %s (smallest eigenvalue ~ %s)" % (
+            name, shown(q), list(w), sp.Float(low, 6)), v
+    tol = 1e-45 * float(size)
+    if low > -tol and not (strict and low <= tol):
+        return "ok", False, "", v
+    return "unknown", False, "", v
 
 
 # --- one point ------------------------------------------------------------------------
 
 def judge(problem, point):
     """Evaluate both sides at ``point`` and decide the relation there (see module doc)."""
-    verdict = _judge(problem, point)
-    if verdict.state == "violated" and not verdict.exact and not verdict.tie:
-        names = float_only_ops(verdict.lhs - verdict.rhs)
-        if names:
-            return replace(verdict, state="uncertified", float_only=tuple(names))
-    return verdict
-
-
-def _judge(problem, point):
     explicit = problem.has_matrices
-    for guard in problem.guards:
+    lhs, rhs, guards = problem.lhs, problem.rhs, problem.guards
+    if problem.bases:                          # the sides (and their guards) written out here
+        lhs, rhs = _indexed(lhs, point), _indexed(rhs, point)
+        guards = domain_guards([lhs, rhs])
+    for guard in guards:
         evaluate(guard, point, explicit)
-    L, R = evaluate(problem.lhs, point, explicit), evaluate(problem.rhs, point, explicit)
+    L, R = evaluate(lhs, point, explicit), evaluate(rhs, point, explicit)
     if problem.kind == "scalar":
-        tie = False
-        if problem.relation == "==":
-            state, exact = compare_equal(L, R)
-        else:
-            state, exact, tie = compare_order(L, R, problem.relation)
-        return Judgement(state, exact, L, R, tie=tie)
+        return _scalar(problem.relation, L, R)
     if L.shape != R.shape:
         raise Undefined("the sides have shapes %s and %s at this point" % (L.shape, R.shape))
     if problem.relation != "==" and problem.order == "loewner":
-        state, exact, detail = compare_loewner(L, R, problem.relation)
-        return Judgement(state, exact, L, R, detail)
-    states, all_exact, tie = [], True, False
+        state, exact, detail, v = compare_loewner(L, R, problem.relation)
+        return _with(Judgement(state, exact, L, R, detail), v, "v^T S v")
+    states, all_exact, suspect = [], True, None
     for i in range(L.rows):
         for j in range(L.cols):
-            if problem.relation == "==":
-                state, exact = compare_equal(L[i, j], R[i, j])
-            else:
-                state, exact, tie = compare_order(L[i, j], R[i, j], problem.relation)
-            all_exact = all_exact and exact
-            if state == "violated":
+            one = _scalar(problem.relation, L[i, j], R[i, j])
+            all_exact = all_exact and one.exact
+            if one.state in ("violated", "uncertified"):
                 detail = "entry (%d, %d): lhs = %s, rhs = %s" % (i, j, shown(L[i, j]), shown(R[i, j]))
-                return Judgement("violated", exact, L, R, detail, tie)
-            states.append(state)
+                one = replace(one, lhs=L, rhs=R, detail=detail)
+                if one.state == "violated":
+                    return one
+                suspect = suspect or one
+            states.append(one.state)
+    if suspect is not None:
+        return suspect
     return Judgement("unknown" if "unknown" in states else "ok", all_exact, L, R)
+
+
+def _scalar(relation, L, R):
+    if relation == "==":
+        state, exact, v = compare_equal(L, R)
+        return _with(Judgement(state, exact, L, R), v, "lhs - rhs", L - R)
+    state, exact, tie, v = compare_order(L, R, relation)
+    name, d = ("lhs - rhs", L - R) if relation in (">=", ">") else ("rhs - lhs", R - L)
+    return _with(Judgement(state, exact, L, R, tie=tie), v, name, d)
+
+
+def _with(judgement, v, name, value=None):
+    """The judgement with the enclosure (or exact value) its decision rests on."""
+    if v is None:
+        return judgement
+    if v.missing:
+        return replace(judgement, missing=v.missing)
+    if v.exact:
+        text = "%s = %s (exact)" % (name, value) if value is not None else ""
+    else:
+        text = "%s in %s" % (name, v.ball.text())
+    return replace(judgement, enclosure=text)

@@ -1,18 +1,16 @@
-"""The one evaluator of "the truth": SymPy expressions at exact points.
+"""Exact closed forms: SymPy expressions at exact points.
 
 A point maps symbols to exact numbers (Rationals, integer dimensions, ImmutableMatrices of
 Rationals). ``closed_form`` substitutes it bottom up and returns the exact closed-form value
 (a SymPy number such as ``log(3/2) + 1/4``, or an ImmutableMatrix of them), turning every
-matrix node with numeric dimensions explicit as soon as it can. ``evaluate`` takes that
-value to ``prec`` significant digits, raising the working precision until two evaluations
-agree. check_grad compares against ``evaluate``; verify certifies signs of ``closed_form``
-values (``certify.py``). Three guards keep evaluation finite:
+matrix node with numeric dimensions explicit as soon as it can. Its values are then
+enclosed in balls by ``enclose.py`` (the one evaluator of "the truth": check_grad's
+reference values, verify's certified signs). Three guards keep evaluation finite:
 
 * a rational power whose exact value would have more than MAX_DIGITS digits stays
   unevaluated as a ``HugePower`` that evalf computes at any precision;
 * ``exp(a)`` or ``b**a`` with ``|a|`` (or ``|a log b|``) above MAX_EXPONENT is refused
   (``Undefined``): its value could not be computed;
-* evalf doubles its precision up to MAX_PREC digits, no further.
 
 An op registered without an mpmath implementation (``float_only``) evaluates through its
 NumPy implementation, so its values carry 53 bits; ``float_only_ops`` names such ops.
@@ -31,11 +29,9 @@ from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 from ..ops import lookup
 from ..ops.nodes import to_standard
 
-__all__ = ["Undefined", "HugePower", "exact", "substitute", "closed_form", "evaluate",
-           "beyond_reach", "is_finite_real", "float_only_ops", "MAX_PREC", "MAX_EXPONENT",
-           "MAX_DIGITS"]
+__all__ = ["Undefined", "HugePower", "exact", "substitute", "closed_form", "beyond_reach",
+           "is_finite_real", "float_only_ops", "MAX_EXPONENT", "MAX_DIGITS"]
 
-MAX_PREC = 1600       # digits evaluate() may reach to get through cancellation
 MAX_EXPONENT = 10**5  # exp(a) or b**a with |a|, |a log b| beyond this is too large to evaluate
 MAX_DIGITS = 10**4    # larger exact powers stay unevaluated (HugePower)
 
@@ -176,56 +172,8 @@ def closed_form(expr, point: dict, explicit: bool = True, standard: bool = False
     return value
 
 
-def evaluate(expr, point: dict, prec: int = 50):
-    """``expr`` at ``point`` to ``prec`` significant digits (sp.zoo where ``Undefined``).
-
-    evalf does not always notice cancellation (1 - 1/(1 + e^-1000) comes out as
-    garbage at 50 digits), so the value is only taken once two evaluations at
-    doubling precision agree to ``prec - 10`` digits; past MAX_PREC digits the
-    last value stands. Matrices come back as ImmutableMatrices of Floats.
-
-    >>> x = sp.Symbol("x")
-    >>> evaluate(1 - 1/(1 + sp.exp(-x)), {x: sp.Integer(1000)}, 20)
-    5.0759588975494567653e-435
-    """
-    try:
-        e = closed_form(expr, point)
-    except Undefined:
-        return sp.zoo                          # not finite for our purposes: another point
-    previous, n = e.evalf(prec), prec
-    while n < MAX_PREC:
-        if _settled(previous):
-            return previous
-        n *= 2
-        value = e.evalf(n)
-        if _agree(previous, value, prec - 10):
-            return value.evalf(prec)
-        previous = value
-    return previous.evalf(prec)
-
-
 def _entries(v):
     return list(v) if isinstance(v, sp.MatrixBase) else [v]
-
-
-def _settled(v):
-    """True when v has nothing evalf could have got wrong (exact numbers only)."""
-    return all(x.is_Rational for x in _entries(v))
-
-
-def _agree(a, b, digits):
-    tol = sp.Float(10, 30) ** -digits
-    for x, y in zip(_entries(a), _entries(b)):
-        if x == y:
-            continue
-        if not (x.is_number and y.is_number):
-            return False
-        try:
-            if abs(x - y) > tol * max(abs(x), abs(y)):
-                return False
-        except TypeError:                      # a complex or undefined entry: compare no further
-            return x == y
-    return True
 
 
 def is_finite_real(value) -> bool:

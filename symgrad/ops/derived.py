@@ -11,6 +11,7 @@ import mpmath as mp
 import sympy as sp
 
 from ..errors import UnsupportedExpression
+from .balls import arb_nan, decreasing, increasing, power
 from .functions import make_function
 from .registry import MUL
 
@@ -19,6 +20,12 @@ __all__ = ["SincSlope", "Sech2", "logit", "Erfcx", "LogNdtr", "Hyp1f1", "Exprel"
 
 def _sinc_slope(x):
     return sp.Piecewise(((x * sp.cos(x) - sp.sin(x)) / x**2, sp.Ne(x, 0)), (0, True))
+
+
+def _arb_sinc_slope(x):
+    if x > 0 or x < 0:
+        return (x * x.cos() - x.sin()) / power(x, x * 0 + 2)
+    return x * 0 if x.is_zero() else arb_nan()
 
 
 def _sinc_curve(x):
@@ -33,18 +40,20 @@ SincSlope = make_function(
     rule=lambda g, ans, x: (g * _sinc_curve(x),),
     numpy=lambda p, x: ("-%s" % p.call("special.spherical_jn", 1, x), MUL),
     mpmath=lambda x: (x * mp.cos(x) - mp.sin(x)) / x**2 if x != 0 else mp.mpf(0),
-    standard=_sinc_slope, names=(), shown=_sinc_slope, complex_step=False)
+    arb=_arb_sinc_slope, standard=_sinc_slope, names=(), shown=_sinc_slope, complex_step=False)
 
 # tanh's derivative 1 - tanh(u)^2 = sech(u)^2, computed by a helper that cannot overflow.
 Sech2 = make_function(
     "sech2", class_name="Sech2",
     rule=lambda g, ans, u: (-2 * g * ans * sp.tanh(u),),
     numpy="_sech2", mpmath=lambda u: mp.sech(u)**2, underflows=True,
+    arb=lambda u: power(u.sech(), u * 0 + 2),
     standard=lambda u: sp.sech(u)**2, names=(), shown=lambda u: sp.sech(u)**2)
 
 logit = make_function(
     "logit", rule=lambda g, ans, p: (g / (p * (1 - p)),),
     numpy="special.logit", mpmath=lambda p: mp.log(p / (1 - p)),
+    arb=increasing(lambda p: (p / (1 - p)).log()),
     standard=lambda p: sp.log(p / (1 - p)),
     domain=lambda node: [node.args[0], 1 - node.args[0]])
 
@@ -56,6 +65,7 @@ Erfcx = make_function(
     "erfcx", class_name="Erfcx",
     rule=lambda g, ans, x: (g * (2 * x * ans - 2 / sp.sqrt(sp.pi)),),
     numpy="special.erfcx", mpmath=lambda x: mp.exp(x**2) * mp.erfc(x), complex_step=False,
+    arb=decreasing(lambda x: (x * x).exp() * x.erfc()),
     standard=lambda x: sp.exp(x**2) * sp.erfc(x))
 
 # log Phi(x), Phi the standard normal CDF: Phi underflows past x = -38; its slope
@@ -64,6 +74,7 @@ LogNdtr = make_function(
     "log_ndtr", class_name="LogNdtr",
     rule=lambda g, ans, x: (g * sp.sqrt(2 / sp.pi) / Erfcx(-x / sp.sqrt(2)),),
     numpy="special.log_ndtr", mpmath=lambda x: mp.log(mp.ncdf(x)), underflows=True,
+    arb=increasing(lambda x: ((-x / (x * 0 + 2).sqrt()).erfc() / 2).log()),
     complex_step=False, standard=lambda x: sp.log(sp.erfc(-x / sp.sqrt(2)) / 2))
 
 
@@ -78,7 +89,7 @@ def _hyp1f1(g, ans, a, b, t):
 # exprel(t) = 1F1(1; 2; t) without the cancellation of (t e^t - e^t + 1)/t^2 near t = 0
 Hyp1f1 = make_function(
     "hyp1f1", class_name="Hyp1f1", nargs=3, rule=_hyp1f1, numpy="special.hyp1f1",
-    mpmath=mp.hyp1f1, names=(), complex_step=False,
+    mpmath=mp.hyp1f1, arb=lambda a, b, t: t.hypgeom_1f1(a, b), names=(), complex_step=False,
     standard=lambda a, b, t: sp.hyper([a], [b], t))
 
 # exprel(t) = (e^t - 1)/t, 1 at t = 0: Box-Cox (x^lam - 1)/lam is log(x) exprel(lam log x)
@@ -86,5 +97,6 @@ Exprel = make_function(
     "exprel", class_name="Exprel",
     rule=lambda g, ans, t: (g * Hyp1f1(2, 3, t) / 2,),
     numpy="special.exprel", mpmath=lambda t: mp.expm1(t) / t if t != 0 else mp.mpf(1),
+    arb=lambda t: t.hypgeom_1f1(1, 2),
     complex_step=False,
     standard=lambda t: sp.Piecewise(((sp.exp(t) - 1) / t, sp.Ne(t, 0)), (1, True)))

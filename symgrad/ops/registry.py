@@ -24,6 +24,12 @@ An entry (``Op``) says, for one SymPy class (or one of symgrad's own nodes):
 ``mpmath``
     The high-precision evaluator: a function of mpmath numbers (None: SymPy's evalf
     knows the class).
+``arb``
+    The rigorous evaluator: a function of Arb balls (python-flint) returning a ball that
+    contains every value the op takes on them (helpers in ``balls.py``); conditions return
+    True, False or None (undecided). None: the op has no rigorous evaluator, so no value
+    of it certifies anything (matrix ops need none: verification writes matrices out
+    entry by entry first).
 ``standard``
     The node in standard SymPy (for verification and ``to_standard``); None when the
     class is standard SymPy already.
@@ -90,6 +96,7 @@ class Op:
     rule: Optional[Callable] = None
     numpy: object = None
     mpmath: Optional[Callable] = None
+    arb: Optional[Callable] = None
     standard: Optional[Callable] = None
     kinks: Optional[Callable] = None
     domain: Optional[Callable] = None

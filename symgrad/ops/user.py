@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ArgumentError, RuleMismatch
+from .balls import interval_fact
 from .registry import CALL
 from .functions import make_function
 from .helpers import HELPERS
@@ -85,6 +86,7 @@ def register_function(name: str, derivative: Callable, numpy: Callable,
         name, class_name=ident, user=True,
         rule=lambda g, ans, u: (g * slope.xreplace({x: u}),),
         numpy=lambda p, u: (p.call(helper, u), CALL), mpmath=evaluator,
+        arb=interval_fact(mpmath) if mpmath is not None else None,
         complex_step=False, float_only=mpmath is None)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..numeric.certify import AGREE_DIGITS, PRECISIONS, shown
+from ..numeric.certify import shown
 from .problem import build_problem
 from .prove import prove
 from .sample import Search, search
@@ -50,6 +50,8 @@ class Verdict:
     rhs_value
     detail          for matrices, where the relation fails (an entry, a direction)
     note            for "probable", why no proof was found
+    enclosure       for "refuted", what the refutation rests on: lhs - rhs exactly, or an
+                    Arb ball of it (or of v^T S v) that excludes 0
     """
 
     status: str
@@ -63,6 +65,7 @@ class Verdict:
     rhs_value: object = None
     detail: str = ""
     note: str = ""
+    enclosure: str = ""
 
     @property
     def ok(self):
@@ -81,6 +84,8 @@ class Verdict:
             lines += ["  counterexample: %s" % (at or "(no free symbols)"),
                       "    lhs = %s" % _one_line(self.lhs_value),
                       "    rhs = %s" % _one_line(self.rhs_value)]
+        if self.enclosure:
+            lines.append("    certified: %s" % self.enclosure)
         if self.detail:
             lines.append("    where: %s" % self.detail)
         return "\n".join(lines)
@@ -95,15 +100,18 @@ def _one_line(v):
 def _user_point(problem, point):
     """The point with the user's own symbols as keys, dimensions as ints."""
     out = {}
-    for key in problem.dims + problem.scalars + [s for s, _ in problem.eliminated] + problem.matrices:
+    for key in problem.dims + problem.scalars + [s for s, _ in problem.eliminated] + \
+            problem.matrices + problem.indices + list(problem.bases):
         value = point[key]
-        out[problem.to_user.get(key, key)] = int(value) if key in problem.dims else value
+        out[problem.to_user.get(key, key)] = int(value) if key in problem.dims + problem.indices \
+            else value
     return out
 
 
 def _no_points(problem, found, want):
     names = ", ".join(str(problem.to_user.get(s, s)) for s in
-                      problem.dims + problem.scalars + problem.matrices) or "(none)"
+                      problem.dims + problem.scalars + problem.matrices + problem.indices
+                      + list(problem.bases)) or "(none)"
     last = found.last_error if len(found.last_error) < 200 else found.last_error[:200] + "..."
     if found.timed_out:
         raise SymgradError(
@@ -123,23 +131,26 @@ def _refuted(problem, relation, lhs, rhs, found, points):
     elif judged.tie:
         method = "counterexample, lhs = rhs there (the difference simplifies exactly to 0)"
     else:
-        method = "counterexample, sign certified by evalf (strict, up to %d digits)" % PRECISIONS[-1]
+        method = "counterexample, sign certified by ball arithmetic (Arb)"
     return Verdict("refuted", method, relation, points, lhs, rhs, _user_point(problem, point),
-                   shown(judged.lhs), shown(judged.rhs), judged.detail)
+                   shown(judged.lhs), shown(judged.rhs), judged.detail,
+                   enclosure=judged.enclosure)
 
 
 def _uncertified(problem, relation, lhs, rhs, suspect, points, note):
-    """"probable": the sides differ at a point, but only on float64 values (an op registered
-    without an mpmath implementation), which never certify a refutation."""
+    """"probable": the sides differ at a point, but only on values of ops without a rigorous
+    (ball or interval) evaluator, which never certify a refutation."""
     point, judged = suspect
-    names = ", ".join(judged.float_only)
+    names = ", ".join(judged.missing)
     at = ", ".join("%s = %s" % (k, _one_line(v)) for k, v in _user_point(problem, point).items())
-    why = ("not refuted: lhs = %s and rhs = %s differ at %s, but %s %s registered without an "
-           "mpmath implementation: its values are float64 approximations, which certify no "
-           "counterexample; register it with mpmath= to decide" % (
+    why = ("not refuted: lhs = %s and rhs = %s differ at %s, but %s %s no rigorous evaluator "
+           "(registered without an mpmath implementation that runs in interval arithmetic, or "
+           "not in symgrad's registry): its values are approximations, which certify no "
+           "counterexample; register it with an mpmath= implementation built from arithmetic, "
+           "abs and mpmath.iv functions to decide" % (
                _one_line(shown(judged.lhs)), _one_line(shown(judged.rhs)), at or "(no symbols)",
-               names, "is" if len(judged.float_only) == 1 else "are"))
-    return Verdict("probable", "random points, not certified (float64 values of %s)" % names,
+               names, "has" if len(judged.missing) == 1 else "have"))
+    return Verdict("probable", "random points, not certified (approximate values of %s)" % names,
                    relation, points, lhs, rhs, detail=judged.detail,
                    note="; ".join(filter(None, [why, note])))
 
@@ -216,6 +227,6 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
     if found.timed_out:
         note = "; ".join(filter(None, [note, "sampling stopped at the time limit after %d points"
                                        % found.points]))
-    how = "exact rational arithmetic" if found.exact else "%d-digit evaluation" % AGREE_DIGITS
+    how = "exact rational arithmetic" if found.exact else "ball arithmetic (Arb)"
     return Verdict("probable", "random points, %s" % how, relation, found.points, lhs, rhs,
                    note=note)

@@ -17,7 +17,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from ..numeric.certify import rational_psd
 from ..numeric.kinks import has_kinks
-from .problem import Interval, relation_bound
+from .assumptions import Interval, relation_bound
 
 
 # --- changes of variable --------------------------------------------------------------

@@ -13,7 +13,10 @@ give the same points. A point gives:
 * each eliminated symbol (from an equality) its exact computed value;
 * each MatrixSymbol a matrix of small rationals (symmetric, diagonal or
   symmetric positive definite when asked, and half the time SPD when its
-  log-determinant occurs).
+  log-determinant occurs);
+* for expressions written with indices, each free index an integer within the
+  range it indexes, and each IndexedBase an array of small rationals long enough
+  for every read (positive half the time when a read sits under log or sqrt).
 
 Points that break an assumption, or where a side is undefined, are skipped.
 """
@@ -26,6 +29,8 @@ import sympy as sp
 from ..numeric import kinks
 from ..numeric.certify import Undefined, judge
 from ..numeric.dims import sizes
+from ..numeric.indices import array_shapes, free_index_ranges
+from ..ops import lookup
 from ..numeric.sampling import dimension, magnitude, matrix, positive_definite, small_rational
 
 SPECIAL = tuple(sp.Rational(v) for v in ("0", "1", "-1", "1/2", "-1/2", "2"))
@@ -193,7 +198,66 @@ def complete_point(problem, rng, values):
         if shape is None:
             return None
         values[m] = _draw_matrix(rng, *shape, problem.matrix_kinds.get(m, set()))
+    if problem.bases and not _draw_arrays(problem, rng, values):
+        return None
     return values
+
+
+# --- index notation ------------------------------------------------------------------------
+
+def _memo(problem, key, compute):
+    if key not in problem.memo:
+        try:
+            problem.memo[key] = compute()
+        except Undefined:
+            problem.memo[key] = None
+    return problem.memo[key]
+
+
+def _positive_bases(problem):
+    """IndexedBases read as the bare argument of an op that needs it positive (log(y[c]))."""
+    out = set()
+    for side in (problem.lhs, problem.rhs):
+        for node in sp.preorder_traversal(side):
+            op = lookup(type(node))
+            if op is None:
+                continue
+            found = [node.args[i] for i in op.positive if i < len(node.args)]
+            found += list(op.domain(node)) if op.domain is not None else []
+            out |= {c.base for c in found if isinstance(c, sp.Indexed)}
+    return out
+
+
+def _draw_arrays(problem, rng, values):
+    """Free indices within their ranges, then arrays long enough for every read; False when
+    these sizes admit none."""
+    sides = [problem.lhs, problem.rhs]
+    at = {d: values[d] for d in problem.dims}
+    key = tuple(sorted(at.items(), key=lambda kv: kv[0].name))
+    ranges = _memo(problem, ("ranges", key), lambda: free_index_ranges(sides, at))
+    if ranges is None:
+        return False
+    for j in problem.indices:
+        lo, hi = ranges[j]
+        if lo > hi:
+            return False
+        values[j] = sp.Integer(rng.randint(lo, hi))
+    where = {**at, **{j: values[j] for j in problem.indices}}
+    key = tuple(sorted(where.items(), key=lambda kv: kv[0].name))
+    shapes = _memo(problem, ("shapes", key), lambda: array_shapes(sides, where))
+    if shapes is None:
+        return False
+    positive = _memo(problem, "positive", lambda: _positive_bases(problem))
+    for base, shape in shapes.items():
+        count = 1
+        for n in shape:
+            count *= n
+        if base in positive and rng.random() < 0.5:
+            entries = [magnitude(rng) for _ in range(count)]
+        else:
+            entries = [small_rational(rng) for _ in range(count)]
+        values[base] = sp.ImmutableDenseNDimArray(entries, shape)
+    return True
 
 
 def satisfies(problem, point):
@@ -203,7 +267,8 @@ def satisfies(problem, point):
             if isinstance(check, sp.assumptions.AppliedPredicate):
                 ok = sp.ask(check.function(check.arguments[0].xreplace(point)))
             else:
-                ok = check.xreplace(point)
+                ok = check.xreplace({k: v for k, v in point.items()
+                                     if not isinstance(k, sp.IndexedBase)})
         except (TypeError, ValueError, ArithmeticError):
             return False
         if ok is not sp.true and ok is not True:
