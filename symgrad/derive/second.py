@@ -106,7 +106,7 @@ def hessian(expr, wrt, direction=None):
     >>> n = sp.Symbol("n", integer=True, positive=True)
     >>> W, A, V = (sp.MatrixSymbol(s, n, n) for s in "WAV")
     >>> hessian(sp.Trace(W.T*A*W), W, direction=V)
-    A*V + A.T*V
+    A*V + Aᵀ*V
     >>> d = sp.Symbol("d", integer=True, positive=True)
     >>> w, B = sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("B", d, d)
     >>> hessian((w.T*B*w)[0, 0], w)
