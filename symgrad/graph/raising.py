@@ -28,8 +28,9 @@ __all__ = ["Raising"]
 class Raising:
     """Raise nodes of one Graph to SymPy, mapping real stand-ins back to user symbols."""
 
-    def __init__(self, user_symbols):
+    def __init__(self, user_symbols, names=None):
         self.user = dict(user_symbols)
+        self.names = dict(names or {})   # node id -> the symbol a derivation sheet calls it
         self.memo = {}            # node id -> SymPy value in SymPy's vocabulary
         self.shown = {}           # node id -> the value as people read it
         self.present_memo = {}
@@ -42,9 +43,16 @@ class Raising:
             out = self.shown[node.id] = present(self.value(node), self.present_memo)
         return out
 
+    def definition(self, node):
+        """The node itself, in terms of the named nodes below it (never its own name)."""
+        return present(self._raise(node), self.present_memo)
+
     def value(self, node):
-        """The node in SymPy's own vocabulary (what the readable form is made from)."""
-        out = self.memo.get(node.id)
+        """The node in SymPy's own vocabulary (what the readable form is made from); a named
+        node is its name."""
+        out = self.names.get(node.id)
+        if out is None:
+            out = self.memo.get(node.id)
         if out is None:
             out = self._raise(node)
             self.memo[node.id] = out
@@ -82,7 +90,9 @@ class Raising:
 
         def source(n):
             if n.id not in by_node:
-                value = self._structural(n) if is_elementwise(n.op) else self.value(n)
+                value = self.names.get(n.id)
+                if value is None:
+                    value = self._structural(n) if is_elementwise(n.op) else self.value(n)
                 if n.shape != root.shape:
                     value = _stretch(value, n.shape, root.shape)
                 coeff, factors = coefficient(value)
@@ -98,7 +108,8 @@ class Raising:
                 return self.value(n)
             if n.op is Broadcast and n.args[0].shape == ():
                 return self.value(n.args[0])
-            if is_elementwise(n.op) and not self._is_structural(n):
+            if is_elementwise(n.op) and not self._is_structural(n) and \
+                    (n is root or n.id not in self.names):
                 return _apply(n.op, [body(a) for a in n.args])
             return source(n)
 

@@ -172,23 +172,40 @@ def hadamard(args):
         for part in (a.args if isinstance(a, sp.HadamardProduct) else (a,)):
             c, fs = coefficient(part)
             coeff, factors = coeff * c, factors + [_product(1, fs)]
+    if len(factors) > 1 and all(f == factors[0] for f in factors):
+        return _scaled(coeff, sp.HadamardPower(factors[0], len(factors)))     # Z ⊙ Z = Z**2
     return _scaled(coeff, factors[0] if len(factors) == 1 else sp.HadamardProduct(*factors))
 
 
 def entrywise(function, *matrices):
-    """f applied entry by entry: constant factors of the body and of its matrices in front,
+    """f applied entry by entry, as one map over distinct matrices: constant factors of the
+    body and of its matrices in front, maps of maps composed (g(f(M)) is one map over M),
     softmax recognised."""
     if not isinstance(function, sp.Lambda):
-        return ElementwiseApplyFunction(function, matrices[0])
-    body, plain = function.expr, []
+        d = sp.Dummy("x", real=True)
+        function = sp.Lambda(d, function(d))
+    body, plain = function.expr, {}
+
+    def variable(matrix):
+        if matrix not in plain:
+            plain[matrix] = sp.Dummy("x%d" % len(plain), dummy_index=7350000 + len(plain),
+                                     real=True)
+        return plain[matrix]
+
     for d, matrix in zip(function.variables, matrices):
         c, factors = coefficient(matrix)
-        plain.append(_product(1, factors))
-        body = body.xreplace({d: c * d}) if c != 1 else body
-    coeff, rest = _constant_factor(readable_scalar(body), function.variables)
+        inner = _product(1, factors)
+        if isinstance(inner, ElementwiseApplyFunction) and isinstance(inner.function, sp.Lambda):
+            (v,), value = inner.function.variables, inner.function.expr
+            value = value.xreplace({v: variable(inner.expr)})
+        else:
+            value = variable(inner)
+        body = body.xreplace({d: c * value})
+    coeff, rest = _constant_factor(readable_scalar(body), tuple(plain.values()))
     if len(plain) > 1:
-        return _scaled(coeff, ElementwiseMap(sp.Lambda(function.variables, rest), *plain))
-    (d,), (matrix,) = function.variables, plain
+        variables = tuple(plain.values())
+        return _scaled(coeff, ElementwiseMap(sp.Lambda(variables, rest), *plain))
+    (matrix, d), = plain.items()
     if rest == d:
         return _scaled(coeff, matrix)
     if rest == sp.exp(d) and softmax_of(matrix) is not None:
