@@ -110,7 +110,7 @@ def hessian(expr, wrt, direction=None):
     >>> d = sp.Symbol("d", integer=True, positive=True)
     >>> w, B = sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("B", d, d)
     >>> hessian((w.T*B*w)[0, 0], w)
-    B + B.T
+    B + Bᵀ
     """
     expr = as_expression(expr)
     if direction is not None:

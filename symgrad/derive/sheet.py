@@ -54,12 +54,18 @@ class Derivation(SheetText):
         full = {}
         for step, expr in self.steps:
             back = {self.symbols[s]: full[s] for s in full if s in self.symbols}
-            full[step] = tidy(present(expr.xreplace(back))) if back else expr
+            full[step] = _tidy(present(expr.xreplace(back))) if back else expr
         return full
 
     def gradient(self, w):
         """The step for the gradient with respect to parameter ``w``, as the sheet writes it."""
         return dict(self.steps)[adjoint_name(str(w))]
+
+
+def _tidy(expr):
+    """grad's tidy (Piecewise folded), kept out of Lambda bodies: folding a Piecewise out of
+    an entrywise map would free its bound variable."""
+    return expr if expr.has(sp.Lambda) else tidy(expr)
 
 
 # --- which values get a name -------------------------------------------------------------
@@ -91,10 +97,9 @@ def _kinds(nodes, depends):
 
 
 def _trivial(n):
-    """A value not worth a name: a transposed or scaled symbol."""
+    """A value not worth a name: a transposed symbol, or a multiple of another value."""
     return n.op is sp.Transpose and n.args[0].op is Leaf or \
-        n.op is sp.Mul and any(a.is_const for a in n.args) and \
-        all(a.is_const or a.op is Leaf for a in n.args)
+        n.op is sp.Mul and any(a.is_const for a in n.args)
 
 
 def named_stages(out, leaves):
@@ -117,14 +122,32 @@ def named_stages(out, leaves):
     return out_stages
 
 
-def _names(stages):
+LETTERS = {"Z": "ZUVS", "H": "HAGF"}      # a linear / nonlinear stage, then spares
+
+
+def _names(stages, taken):
+    """Z1, H, Z2, ...: a letter is numbered when it names several values, and replaced by a
+    spare one when one of its names is already a symbol of the loss."""
     counts = {}
     for _, letter in stages:
         counts[letter] = counts.get(letter, 0) + 1
+
+    def names(letter):
+        return [letter] if counts[letter] == 1 else \
+            ["%s%d" % (letter, i + 1) for i in range(counts[letter])]
+
+    def clash(letter, c):
+        return bool({c + name[len(letter):] for name in names(letter)} & taken)
+
+    chosen = {}
+    for letter in counts:
+        spares = LETTERS[letter.upper()] if letter.isupper() else LETTERS[letter.upper()].lower()
+        chosen[letter] = next((c for c in spares if not clash(letter, c)), letter + "'")
     seen, out = {}, []
     for node, letter in stages:
         seen[letter] = seen.get(letter, 0) + 1
-        out.append((node, letter if counts[letter] == 1 else "%s%d" % (letter, seen[letter])))
+        name = chosen[letter] if counts[letter] == 1 else "%s%d" % (chosen[letter], seen[letter])
+        out.append((node, name))
     return out
 
 
@@ -143,7 +166,8 @@ def build_sheet(expr, wrt) -> Derivation:
     lowering = Lowering()
     out = scalar_loss(lowering, as_expression(expr))
     leaves = [lowering.leaf(w) for w in items]
-    stages = _names(named_stages(out, leaves))
+    taken = {str(s) for s in expr.free_symbols | expr.atoms(sp.MatrixSymbol) | set(items)}
+    stages = _names(named_stages(out, leaves), taken)
     adjoints = backward(lowering, out, [n for n, _ in stages] + leaves)
     user = lowering.user
     forward = {n.id: _symbol(name, n) for n, name in stages}
@@ -191,12 +215,13 @@ def _adjoint_steps(stages, adjoints, items, user, forward, symbols, references, 
 
 def _interleave(steps, params, definitions):
     """Put each parameter's gradient right after the adjoint of the first named value whose
-    definition uses the parameter (W2 after ∂L/∂Z2), or first when none does."""
+    definition uses the parameter (W2 after ∂L/∂Z2); first when none does, last when it is 0."""
     out = list(steps)
     for w, label, expr in params:
         users = [name for name, definition in definitions if w in definition.free_symbols]
         after = adjoint_name(users[0]) if users else None
-        at = next((i + 1 for i, (name, _) in enumerate(out) if name == after), 0)
+        at = next((i + 1 for i, (name, _) in enumerate(out) if name == after),
+                  len(out) if expr == 0 or getattr(expr, "is_ZeroMatrix", False) else 0)
         while at < len(out) and out[at][0] in [p[1] for p in params]:
             at += 1                                   # parameters in their given order
         out.insert(at, (label, expr))

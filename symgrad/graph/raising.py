@@ -15,12 +15,10 @@ and the display classes equal their SymPy base classes, so results stay ordinary
 
 import sympy as sp
 
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-
 from ..ops import is_elementwise, require
 from ..ops.nodes import ElementwiseMap, SumAll
 from .ir import Broadcast, Const, Fill, Leaf, SumTo
-from .readable import coefficient, present, readable_scalar
+from .readable import coefficient, present, readable_scalar, transpose
 
 __all__ = ["Raising"]
 
@@ -77,8 +75,8 @@ class Raising:
             return _stretch(args[0], n.args[0].shape, n.shape)
         if op is SumTo:
             return _sum_down(args[0], n.args[0].shape, n.shape)
-        if op is sp.Transpose and isinstance(args[0], (ElementwiseApplyFunction, ElementwiseMap)):
-            return sp.Transpose(args[0])          # tanh(Z)ᵀ, not tanh applied to Zᵀ
+        if op is sp.Transpose:
+            return transpose(args[0])             # tanh(Z)ᵀ, not tanh applied to Zᵀ
         entry = require(op)
         return entry.shown(*args) if entry.shown is not None else op(*args)
 
@@ -208,6 +206,8 @@ def _assemble(expr, sources, shape):
             return scalar * _assemble(rest, sources, shape)
     if len(used) == 1 and (not _arithmetic(expr, sources) or _constant_term(expr, used)):
         return _map(used[0], expr, sources[used[0]])          # 1 - tanh(Z)**2, 1 - Y
+    if _constant_term(expr, used):                             # log(P) + 1 - log(Y)
+        return ElementwiseMap(sp.Lambda(tuple(used), expr), *[sources[d] for d in used])
     if isinstance(expr, sp.Add):
         return sp.MatAdd(*[_assemble(t, sources, shape) for t in expr.args]).doit(deep=False)
     if isinstance(expr, sp.Mul) and not any(_divides(f) for f in expr.args):

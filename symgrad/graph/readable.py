@@ -2,6 +2,7 @@
 
     exp(u)/(exp(u) + 1), 1/(1 + exp(-u))   ->  σ(u)           (``with_sigmoids``)
     sinh(u)/cosh(u)                         ->  tanh(u)
+    (A ⊙ B)ᵀ, tanh(Z)ᵀ stay so; (AB)ᵀ = BᵀAᵀ, (A + B)ᵀ = Aᵀ + Bᵀ  (``transpose``)
     exp(Z - logsumexp(Z)𝟏ᵀ) entry by entry   ->  softmax(Z)     (``softmax_of``)
     -Y/n + σ(Z)/n                           ->  (σ(Z) - Y)/n   (``factored_sum``)
     (c f(x)) entry by entry over M          ->  c f(M)         (``split_constant``)
@@ -21,7 +22,7 @@ from ..ops.display import shown
 from ..ops.nodes import ElementwiseMap, RowLogSumExp, RowSoftmax, Sigmoid
 
 __all__ = ["present", "readable_scalar", "with_sigmoids", "softmax_of", "factored_sum",
-           "coefficient"]
+           "coefficient", "transpose"]
 
 SIGMOID_OPS = 80          # larger expressions are left as they are (cancel() grows quickly)
 SIGMOID_TRIES = 4         # at most this many distinct exp arguments are tried
@@ -124,8 +125,24 @@ def coefficient(term):
 
 
 def _product(coeff, factors):
-    matrix = factors[0] if len(factors) == 1 else sp.MatMul(*factors)
-    return matrix if coeff == 1 else sp.MatMul(coeff, matrix)
+    if len(factors) == 1:
+        return factors[0] if coeff == 1 else sp.MatMul(coeff, factors[0])
+    return sp.MatMul(*([coeff] if coeff != 1 else []), *factors)
+
+
+def transpose(M):
+    """Mᵀ as people write it: through products ((AB)ᵀ = BᵀAᵀ), sums, inverses and the
+    all-ones matrix; a Hadamard product or a function of a matrix stays (M)ᵀ."""
+    if isinstance(M, sp.Transpose):
+        return M.arg
+    if isinstance(M, (sp.MatrixSymbol, sp.OneMatrix, sp.ZeroMatrix, sp.Identity, sp.Inverse)):
+        return M.T
+    if isinstance(M, sp.MatMul):
+        coeff, factors = coefficient(M)
+        return _product(coeff, [transpose(f) for f in reversed(factors)])
+    if isinstance(M, sp.MatAdd):
+        return factored_sum([transpose(t) for t in M.args])
+    return sp.Transpose(M)
 
 
 def factored_sum(terms):
@@ -229,6 +246,8 @@ def _constant_factor(body, variables):
 
 
 def _node(expr, args):
+    if isinstance(expr, sp.Transpose):
+        return transpose(args[0])
     if isinstance(expr, sp.MatAdd):
         return factored_sum(args)
     if isinstance(expr, sp.MatMul):

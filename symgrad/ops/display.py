@@ -27,7 +27,8 @@ from .matrix_nodes import AxisSum, ElementwiseMap, Mean, SumAll
 from .textbook import printed_precedence, render
 
 __all__ = ["Shown", "Product", "Sum", "Hadamard", "HadamardPow", "Map", "EntryMap",
-           "Transposed", "Total", "RowColumnSum", "Average", "DISPLAY", "shown", "plain"]
+           "Transposed", "Inverted", "Power", "Total", "RowColumnSum", "Average", "DISPLAY",
+           "shown", "plain"]
 
 
 class Shown:
@@ -118,6 +119,18 @@ class Transposed(Shown, sp.Transpose):
     plain_class = sp.Transpose
 
 
+class Inverted(Shown, sp.Inverse):
+    """A matrix inverse: ``S⁻¹``, ``Sᵀ⁻¹``."""
+
+    plain_class = sp.Inverse
+
+
+class Power(Shown, sp.MatPow):
+    """A matrix power: ``S⁻²``."""
+
+    plain_class = sp.MatPow
+
+
 class Total(Shown, SumAll):
     """The sum of all entries: ``sum(M)``."""
 
@@ -136,8 +149,8 @@ class Average(Shown, Mean):
     plain_class = Mean
 
 
-DISPLAY = (Product, Sum, Hadamard, HadamardPow, Map, EntryMap, Transposed, Total,
-           RowColumnSum, Average)
+DISPLAY = (Product, Sum, Hadamard, HadamardPow, Map, EntryMap, Transposed, Inverted, Power,
+           Total, RowColumnSum, Average)
 _BY_BASE = {cls.plain_class: cls for cls in DISPLAY}
 
 

@@ -36,6 +36,7 @@ __all__ = ["TextbookStr", "TextbookLatex", "TextbookPretty", "render", "Printed"
            "printed_precedence"]
 
 MUL, POW, ATOM = PRECEDENCE["Mul"], PRECEDENCE["Pow"], PRECEDENCE["Atom"]
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 # class name -> (text, LaTeX) of a function written by name
 NAMES = {
@@ -210,10 +211,22 @@ class TextbookStr(_Common, StrPrinter):
         return self.ones(e)
 
     def _print_Transpose(self, e):
-        return "%sᵀ" % self.parenthesize(e.arg, POW)
+        text = self.parenthesize(e.arg, POW)
+        return "(%s)ᵀ" % text if "/" in text and not text.startswith("(") else "%sᵀ" % text
 
     def _print_Inverse(self, e):
         return "%s⁻¹" % self.parenthesize(e.arg, POW)
+
+    def _print_MatPow(self, e):
+        if not e.exp.is_Integer:
+            return super()._print_MatPow(e)
+        return "%s%s" % (self.parenthesize(e.base, POW), str(e.exp).translate(SUPERSCRIPTS))
+
+    def _print_Max(self, e):
+        return "max(%s)" % ", ".join(self._print(a) for a in e.args)
+
+    def _print_Min(self, e):
+        return "min(%s)" % ", ".join(self._print(a) for a in e.args)
 
     def _print_Abs(self, e):
         return "|%s|" % self._print(e.args[0])
@@ -279,7 +292,7 @@ class TextbookLatex(_Common, LatexPrinter):
 
     def _print_Transpose(self, e):
         text = self._print(e.arg)
-        if precedence(e.arg) < PRECEDENCE["Func"] or "^" in text:
+        if precedence(e.arg) < PRECEDENCE["Func"] or "^" in text or r"\frac" in text:
             text = r"\left(%s\right)" % text
         return "%s^{T}" % text
 
@@ -361,15 +374,15 @@ def render(expr, printer, kind, **kwargs):
 
     SymPy's own printers switch to the textbook printer of their format; a textbook printer
     prints the node by its class (for a display subclass: its SymPy base class); any other
-    printer subclass prints a display node as its base class, and symgrad's own nodes in the
-    textbook form.
+    printer subclass is given the display node's base-class twin, and prints symgrad's own
+    nodes in the textbook form.
     """
     base = getattr(type(expr), "plain_class", None)
     textbook = _TEXTBOOK[kind]
     if isinstance(printer, textbook):
         return _by_class(printer, expr, base or type(expr), **kwargs)
     if type(printer) is not _PLAIN[kind] and base is not None:
-        return _by_class(printer, expr, base, **kwargs)
+        return printer._print(sp.Basic.__new__(base, *expr.args), **kwargs)   # its twin
     settings = {k: v for k, v in printer._settings.items() if k in textbook._default_settings}
     return textbook(settings)._print(expr, **kwargs)
 
