@@ -182,6 +182,10 @@ def flat_product(args):
     return sp.MatMul(*([coeff] if coeff != 1 else []), *matrices)
 
 
+def _all_ones(M):
+    return isinstance(M, sp.OneMatrix) or isinstance(M, sp.Identity) and M.shape == (1, 1)
+
+
 def hadamard(args):
     """A HadamardProduct of ``args`` with nested ones merged and coefficients in front."""
     coeff, factors = sp.S.One, []
@@ -189,6 +193,8 @@ def hadamard(args):
         for part in (a.args if isinstance(a, sp.HadamardProduct) else (a,)):
             c, fs = coefficient(part)
             coeff, factors = coeff * c, factors + [_product(1, fs)]
+    ones = [f for f in factors if _all_ones(f)]           # 𝟏 ⊙ M = M (I is 𝟏 when 1 x 1)
+    factors = [f for f in factors if not _all_ones(f)] or ones[:1]
     if len(factors) > 1 and all(f == factors[0] for f in factors):
         return _scaled(coeff, sp.HadamardPower(factors[0], len(factors)))     # Z ⊙ Z = Z**2
     return _scaled(coeff, factors[0] if len(factors) == 1 else sp.HadamardProduct(*factors))
