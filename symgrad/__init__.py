@@ -21,7 +21,7 @@ from .train.optim import GD, SGD, Adam, Momentum, Nesterov, Optimizer
 from .verification.claims import Claim, run_claims
 from .train.fit import FitResult, fit
 from .verification.api import Verdict, verify
-from .verification.steps import StepsVerdict, derivation, verify_steps
+from .verification.steps import derivation, verify_steps
 
 __version__ = "0.1.0"
 
@@ -31,7 +31,7 @@ sys.modules[__name__ + ".models"] = models
 
 __all__ = [
     "grad", "hessian", "jacobian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
-    "verify", "Verdict", "Claim", "run_claims", "derivation", "verify_steps", "StepsVerdict",
+    "verify", "Verdict", "Claim", "run_claims", "derivation", "verify_steps",
     "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "Optimizer", "losses", "models",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean", "logit", "register_function",
     "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "ArgumentError",

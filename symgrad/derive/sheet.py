@@ -14,8 +14,8 @@ A value gets a name where the kind of computation changes: a linear stage (produ
 matrices, sums, scaling: ``Z``, ``z`` for a scalar) feeding a nonlinear one, or a nonlinear
 stage (an activation, a softmax: ``H``, ``h``) feeding a linear one, as in the article's
 ∂L/∂W = ∂L/∂Z · ∂Z/∂W. Each step's expression comes from the same graph nodes ``grad`` raises,
-so substituting the definitions back gives ``grad``'s own result (``symgrad.verify_steps``'s
-``derivation`` checks every step that way).
+so substituting the definitions back gives ``grad``'s own result (``symgrad.derivation``, in
+``verification/steps.py``, checks every step that way).
 """
 
 from __future__ import annotations
@@ -115,7 +115,8 @@ def named_stages(out, leaves):
     for n in nodes:
         if n is out or not depends[n.id] or kind[n.id] is None or _trivial(n):
             continue
-        users = [c for c in consumers.get(n.id, ()) if kind[c.id] is not None and c.op is not sp.Add]
+        users = [c for c in consumers.get(n.id, ())
+                 if kind[c.id] is not None and c.op is not sp.Add]
         if any(kind[c.id] != kind[n.id] and (c.shape != () or n.shape == ()) for c in users):
             letter = "Z" if kind[n.id] == "linear" else "H"
             out_stages.append((n, letter if n.shape != () else letter.lower()))
@@ -163,54 +164,64 @@ def build_sheet(expr, wrt) -> Derivation:
     """The sheet for the gradient of ``expr`` with respect to ``wrt`` (unchecked; see
     ``symgrad.derivation``)."""
     items, _ = check_wrt(wrt)
+    expr = as_expression(expr)
     lowering = Lowering()
-    out = scalar_loss(lowering, as_expression(expr))
+    out = scalar_loss(lowering, expr)
     leaves = [lowering.leaf(w) for w in items]
     taken = {str(s) for s in expr.free_symbols | expr.atoms(sp.MatrixSymbol) | set(items)}
     stages = _names(named_stages(out, leaves), taken)
     adjoints = backward(lowering, out, [n for n, _ in stages] + leaves)
-    user = lowering.user
-    forward = {n.id: _symbol(name, n) for n, name in stages}
-    steps, symbols, references = [], {}, {}
+    sheet = _Sheet(lowering.user, {n.id: _symbol(name, n) for n, name in stages})
     for node, name in stages + [(out, "L")]:
-        rest = {i: s for i, s in forward.items() if i != node.id}
-        steps.append((name, Raising(user, rest).definition(node)))
-        references[name] = Raising(user)(node)
-        if node is not out:
-            symbols[name] = forward[node.id]
-    backward_steps = _adjoint_steps(stages, adjoints, items, user, forward, symbols, references,
-                                    steps[:-1])
-    return Derivation(expr, items, steps + backward_steps, len(steps), symbols, references)
+        sheet.define(name, node, sheet.forward)
+    forward = sheet.steps[:]
+    sheet.steps = []
+    sheet.adjoints(stages, adjoints[:len(stages)])
+    params = [sheet.parameter(w, g) for w, g in zip(items, adjoints[len(stages):])]
+    backward_steps = _interleave(sheet.steps, params, forward[:-1])
+    return Derivation(expr, items, forward + backward_steps, len(forward), sheet.symbols,
+                      sheet.references)
 
 
-def _adjoint_steps(stages, adjoints, items, user, forward, symbols, references, definitions):
-    """The adjoints, deepest named value first, each parameter right after the last adjoint
-    its gradient uses."""
-    named = {}
-    for (node, name), g in zip(stages, adjoints):
-        if not _is_zero(g) and g.id not in named:
-            named[g.id] = _symbol(adjoint_name(name), node)
-    everything = {**forward, **named}
-    steps = []
-    for (node, name), g in reversed(list(zip(stages, adjoints))):
-        label = adjoint_name(name)
-        if _is_zero(g):
-            continue
-        own = named[g.id]
-        if own.name != label:                         # the same adjoint as a later name
-            steps.append((label, own))
-        else:
-            rest = {i: s for i, s in everything.items() if i != g.id}
-            steps.append((label, Raising(user, rest).definition(g)))
-            symbols[label] = own
-        references[label] = Raising(user)(g)
-    params = []
-    for w, g in zip(items, adjoints[len(stages):]):
+class _Sheet:
+    """Steps under construction: each raised with the names of the others."""
+
+    def __init__(self, user, forward):
+        self.user, self.forward = user, forward      # node id -> symbol of a forward value
+        self.names = dict(forward)                   # every named node (adjoints join later)
+        self.steps, self.symbols, self.references = [], {}, {}
+
+    def define(self, name, node, names):
+        """name = node in terms of the other named nodes; what grad gives for it is kept."""
+        rest = {i: s for i, s in names.items() if i != node.id}
+        self.steps.append((name, Raising(self.user, rest).definition(node)))
+        self.references[name] = Raising(self.user)(node)
+        if node.id in names:
+            self.symbols[name] = names[node.id]
+
+    def adjoints(self, stages, adjoints):
+        """∂L/∂N for each named value N, the deepest first."""
+        for (node, name), g in zip(stages, adjoints):
+            if not _is_zero(g) and g.id not in self.names:
+                self.names[g.id] = _symbol(adjoint_name(name), node)
+        for (node, name), g in reversed(list(zip(stages, adjoints))):
+            label = adjoint_name(name)
+            if _is_zero(g):
+                continue
+            if self.names[g.id].name != label:       # the same adjoint as a deeper value's
+                self.steps.append((label, self.names[g.id]))
+                self.references[label] = Raising(self.user)(g)
+            else:
+                self.define(label, g, self.names)
+
+    def parameter(self, w, g):
+        """(w, ∂L/∂w, its expression): grad's result for w, in terms of the names."""
         label = adjoint_name(str(w))
-        zero = _is_zero(g)
-        params.append((w, label, zero_like(w) if zero else tidy(Raising(user, everything)(g))))
-        references[label] = zero_like(w) if zero else tidy(Raising(user)(g))
-    return _interleave(steps, params, definitions)
+        if _is_zero(g):
+            self.references[label] = zero_like(w)
+            return w, label, zero_like(w)
+        self.references[label] = tidy(Raising(self.user)(g))
+        return w, label, tidy(Raising(self.user, self.names)(g))
 
 
 def _interleave(steps, params, definitions):

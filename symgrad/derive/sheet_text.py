@@ -7,7 +7,8 @@ in LaTeX.
 
 import sympy as sp
 
-from ..ops.textbook import TextbookLatex, TextbookStr
+from ..ops.printing import TextbookLatex
+from ..ops.textbook import TextbookStr
 
 __all__ = ["SheetText", "adjoint_name"]
 

@@ -24,7 +24,8 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .matrix_nodes import AxisSum, ElementwiseMap, Mean, SumAll
-from .textbook import printed_precedence, render
+from .printing import render
+from .textbook import printed_precedence
 
 __all__ = ["Shown", "Product", "Sum", "Hadamard", "HadamardPow", "Map", "EntryMap",
            "Transposed", "Inverted", "Power", "Total", "RowColumnSum", "Average", "DISPLAY",

@@ -12,7 +12,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from ..errors import ArgumentError
 
 from .scalar_nodes import LogSumExp
-from .textbook import Printed
+from .printing import Printed
 
 __all__ = ["RowLogSumExp", "RowSoftmax", "RowLogSoftmax", "AxisSum", "ElementwiseMap",
            "SumAll", "Mean", "LogDet"]

@@ -11,7 +11,7 @@ import sympy as sp
 
 from ..errors import ArgumentError
 
-from .textbook import Printed
+from .printing import Printed
 
 __all__ = ["Sigmoid", "Softplus", "LogSumExp", "LogSoftmax", "XLogY"]
 
