@@ -12,9 +12,9 @@ output learns slowly. The cross-entropy has dL/dz = p - y, with no such factor.
 The two gradients are not equal (refuted); their ratio is exactly 2 p (1 - p).
 
 The row-wise claim with MatrixSymbols (n samples, k classes, symgrad's
-softmax and logsumexp nodes) expects "probable": its two sides are the same
-matrix only after softmax(Z) is written as exp(Z - logsumexp(Z) 1^T)
-elementwise, which verify's matrix canonical form does not do.
+softmax and logsumexp nodes) is proven by verify's matrix canonical form:
+symgrad's gradient writes exp(Z - logsumexp(Z) 1^T) elementwise as softmax(Z),
+the form the claim states.
 """
 
 import sympy as sp
@@ -53,7 +53,7 @@ CLAIMS = [
              hand=r"\frac{\partial L}{\partial z_j} = \operatorname{softmax}_j(z) - y_j"),
     sg.Claim("row-wise (n x k): dL/dZ = softmax(Z) o (Y 1 1^T) - Y",
              sg.grad(row_ce, Z), sp.HadamardProduct(sg.softmax(Z), row_sums) - Y,
-             expect="probable", budget=5.0,
+             budget=5.0,
              hand=r"\frac{\partial L}{\partial Z} = \operatorname{softmax}(Z) \odot (Y \mathbf{1}\mathbf{1}^T) - Y"),
     sg.Claim("the softmax sums to 1",
              sg.msum(softmax), 1,

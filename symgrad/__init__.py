@@ -24,6 +24,7 @@ from .train.optim import GD, SGD, Adam, Momentum, Nesterov, Optimizer
 from .verification.claims import Claim, run_claims
 from .train.fit import FitResult, fit
 from .verification.api import Verdict, verify
+from .verification.steps import derivation, verify_steps
 
 __version__ = "0.1.0"
 
@@ -35,7 +36,7 @@ __all__ = [
     "grad", "hessian", "jacobian", "value_and_grad", "check_grad", "GradFunction", "GradCheckReport",
     "value_grad_hessian", "HessianFunction",
     "compile_expression", "CompiledExpression",
-    "verify", "Verdict", "Claim", "run_claims",
+    "verify", "Verdict", "Claim", "run_claims", "derivation", "verify_steps",
     "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "Newton", "LBFGS", "Optimizer",
     "losses", "models",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean", "logit", "register_function",

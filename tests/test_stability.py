@@ -261,11 +261,14 @@ def test_plain_lambdify_fails_on_the_matrix_losses(name):
 
 
 def test_rewrites_leave_what_the_user_sees_unchanged():
+    # the code's stable forms (softplus) stay in the code; the user sees the gradient a person
+    # writes, sigma(z) - y, not the exp/(1 + exp) quotient the chain rule produces
     expr = -y * sp.log(sigma) - (1 - y) * sp.log(1 - sigma)
     shown = sg.grad(expr, z)
-    assert not shown.has(SOFTPLUS) and not shown.has(SIGMOID)
-    assert sp.simplify(shown - sp.diff(expr.subs(z, sp.Symbol("z", real=True)),
-                                       sp.Symbol("z", real=True)).subs(sp.Symbol("z", real=True), z)) == 0
+    assert not shown.has(SOFTPLUS) and shown == SIGMOID(z) - y
+    assert sp.simplify((shown - sp.diff(expr.subs(z, sp.Symbol("z", real=True)),
+                                        sp.Symbol("z", real=True)).subs(sp.Symbol("z", real=True), z))
+                       .rewrite(sp.exp)) == 0
     f = sg.value_and_grad(expr, [z], [y])
     assert "expit" in f.source and "_softplus" in f.source
     naive = sg.value_and_grad(expr, [z], [y], stable=False)

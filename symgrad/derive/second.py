@@ -107,11 +107,11 @@ def hessian(expr: sp.Expr, wrt: "sp.Symbol | sp.MatrixSymbol | list",
     >>> n = sp.Symbol("n", integer=True, positive=True)
     >>> W, A, V = (sp.MatrixSymbol(s, n, n) for s in "WAV")
     >>> hessian(sp.Trace(W.T*A*W), W, direction=V)
-    A*V + A.T*V
+    A*V + Aᵀ*V
     >>> d = sp.Symbol("d", integer=True, positive=True)
     >>> w, B = sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("B", d, d)
     >>> hessian((w.T*B*w)[0, 0], w)
-    B + B.T
+    B + Bᵀ
     """
     expr = as_expression(expr)
     if _indexed(expr, wrt):

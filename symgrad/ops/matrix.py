@@ -14,7 +14,8 @@ from .registry import CALL, MUL
 from .matrix_nodes import (AxisSum, ElementwiseMap, LogDet, Mean, RowLogSoftmax, RowLogSumExp,
                            RowSoftmax, SumAll)
 from .plumbing import Broadcast, Const, Fill, Leaf, SumTo
-from .registry import BUILTIN, MATRIX, PLUMBING, VOCABULARY, Op, register
+from .registry import BUILTIN, MATRIX, PLUMBING, VOCABULARY, Op, lookup, register
+from .display import DISPLAY, plain
 from sympy.codegen.cfunctions import expm1
 
 __all__ = ["MATMUL"]
@@ -143,3 +144,8 @@ vocabulary(ElementwiseMap, "_elementwise_map",
 vocabulary(AxisSum, "_axis_sum", standard=lambda M, axis: written_out(AxisSum(M, axis)))
 vocabulary(SumAll, "_sum_all", standard=lambda M: written_out(SumAll(M)))
 vocabulary(Mean, "_mean", standard=lambda M: written_out(Mean(M)))
+
+# --- display classes (display.py): lowered as their base class, standard = the base class ---
+for _cls in DISPLAY:
+    _base = lookup(_cls.plain_class)
+    vocabulary(_cls, _base.lower, standard=_base.standard or plain(_cls))

@@ -2,7 +2,8 @@
 
 RowLogSumExp, RowSoftmax, RowLogSoftmax, AxisSum and ElementwiseMap are
 MatrixExprs; SumAll, Mean and LogDet are scalars of a matrix, like SymPy's
-Trace. Symbolic dimensions stay symbolic; ``doit()`` evaluates explicit matrices.
+Trace. Symbolic dimensions stay symbolic; ``doit()`` evaluates explicit matrices. LaTeX and
+2-D text print them as a textbook does (``Printed``: softmax(Z), sum(M), M𝟏).
 """
 
 import sympy as sp
@@ -11,6 +12,7 @@ from sympy.matrices.expressions.matexpr import MatrixExpr
 from ..errors import ArgumentError
 
 from .scalar_nodes import LogSumExp
+from .printing import Printed
 
 __all__ = ["RowLogSumExp", "RowSoftmax", "RowLogSoftmax", "AxisSum", "ElementwiseMap",
            "SumAll", "Mean", "LogDet"]
@@ -39,7 +41,7 @@ def _matrix_arg(cls, M):
     return M
 
 
-class _RowNode(MatrixExpr):
+class _RowNode(Printed, MatrixExpr):
     """A matrix function of one matrix argument, applied row by row."""
 
     def __new__(cls, M):
@@ -70,9 +72,6 @@ class RowLogSumExp(_RowNode):
             return sp.ImmutableMatrix(M.rows, 1, lambda i, j: LogSumExp(*M.row(i)))
         return RowLogSumExp(M)
 
-    def _latex(self, printer):
-        return r"\operatorname{logsumexp}_{\mathrm{row}}\left(%s\right)" % printer._print(self.arg)
-
 
 
 class RowSoftmax(_RowNode):
@@ -92,12 +91,9 @@ class RowSoftmax(_RowNode):
                 M.rows, M.cols, lambda i, j: sp.exp(M[i, j] - LogSumExp(*M.row(i))))
         return RowSoftmax(M)
 
-    def _latex(self, printer):
-        return r"\operatorname{softmax}_{\mathrm{row}}\left(%s\right)" % printer._print(self.arg)
 
 
-
-class AxisSum(MatrixExpr):
+class AxisSum(Printed, MatrixExpr):
     """Sum along an axis: axis=0 gives the 1 x k column sums, axis=1 the n x 1 row sums."""
 
     def __new__(cls, M, axis):
@@ -138,12 +134,9 @@ class AxisSum(MatrixExpr):
             return sp.ImmutableMatrix(M.rows, 1, lambda i, j: sp.Add(*M.row(i)))
         return AxisSum(M, self.axis)
 
-    def _latex(self, printer):
-        return r"\operatorname{sum}_{%d}\left(%s\right)" % (self.axis, printer._print(self.arg))
 
 
-
-class ElementwiseMap(MatrixExpr):
+class ElementwiseMap(Printed, MatrixExpr):
     """A function of several same-shape matrices, applied entry by entry.
 
     SymPy's ``M.applyfunc(f)`` takes one matrix; this takes several, e.g. the
@@ -178,13 +171,8 @@ class ElementwiseMap(MatrixExpr):
                                       lambda i, j: self.function(*[M[i, j] for M in ms]))
         return ElementwiseMap(self.function, *ms)
 
-    def _latex(self, printer):
-        return r"\left(%s\right)_{\circ}\left(%s\right)" % (
-            printer._print(self.function),
-            ", ".join(printer._print(M) for M in self.matrices))
 
-
-class _ScalarOfMatrix(sp.Expr):
+class _ScalarOfMatrix(Printed, sp.Expr):
     """A scalar-valued function of one matrix, like SymPy's Trace."""
 
     is_commutative = True
@@ -212,9 +200,6 @@ class SumAll(_ScalarOfMatrix):
             return sp.Add(*M)
         return SumAll(M)
 
-    def _latex(self, printer):
-        return r"\operatorname{sum}\left(%s\right)" % printer._print(self.arg)
-
 
 
 class Mean(_ScalarOfMatrix):
@@ -226,9 +211,6 @@ class Mean(_ScalarOfMatrix):
             return sp.Add(*M) / (M.rows * M.cols)
         return Mean(M)
 
-    def _latex(self, printer):
-        return r"\operatorname{mean}\left(%s\right)" % printer._print(self.arg)
-
 
 
 class LogDet(_ScalarOfMatrix):
@@ -239,9 +221,6 @@ class LogDet(_ScalarOfMatrix):
         if isinstance(X, sp.MatrixBase):
             return sp.log(X.det())
         return LogDet(X)
-
-    def _latex(self, printer):
-        return r"\log\det\left(%s\right)" % printer._print(self.arg)
 
 
 
@@ -261,6 +240,4 @@ class RowLogSoftmax(_RowNode):
             return sp.ImmutableMatrix(M.rows, M.cols, lambda i, j: M[i, j] - LogSumExp(*M.row(i)))
         return RowLogSoftmax(M)
 
-    def _latex(self, printer):
-        return r"\log\operatorname{softmax}_{\mathrm{row}}\left(%s\right)" % printer._print(self.arg)
 

@@ -1,6 +1,7 @@
 """symgrad's scalar SymPy functions: Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY.
 
-Each prints for LaTeX (``_latex``), evaluates numerically, and rewrites into
+Each prints for LaTeX and 2-D text as a textbook does (``Printed``: σ(z), softplus(z)),
+evaluates numerically, and rewrites into
 standard SymPy (``rewrite(sp.exp)``). Their derivative rules, printers and
 evaluators are their registry entries (``elementwise.py``); ``functions.attach``
 gives each class the ``fdiff`` that reads its rule.
@@ -10,17 +11,14 @@ import sympy as sp
 
 from ..errors import ArgumentError
 
+from .printing import Printed
+
 __all__ = ["Sigmoid", "Softplus", "LogSumExp", "LogSoftmax", "XLogY"]
-
-
-
-def _arg_latex(printer, arg):
-    return printer._print(arg)
 
 
 # --- scalar functions ---------------------------------------------------------
 
-class Sigmoid(sp.Function):
+class Sigmoid(Printed, sp.Function):
     """The logistic function, 1/(1 + exp(-z)), printed as a stable ``expit``."""
 
     nargs = 1
@@ -47,12 +45,8 @@ class Sigmoid(sp.Function):
     def _eval_evalf(self, prec):
         return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
 
-    def _latex(self, printer):
-        return r"\sigma\left(%s\right)" % _arg_latex(printer, self.args[0])
 
-
-
-class Softplus(sp.Function):
+class Softplus(Printed, sp.Function):
     """log(1 + exp(z)), evaluated without overflow (max(z, 0) + log1p(exp(-|z|)))."""
 
     nargs = 1
@@ -77,12 +71,8 @@ class Softplus(sp.Function):
     def _eval_evalf(self, prec):
         return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
 
-    def _latex(self, printer):
-        return r"\operatorname{softplus}\left(%s\right)" % _arg_latex(printer, self.args[0])
 
-
-
-class LogSumExp(sp.Function):
+class LogSumExp(Printed, sp.Function):
     """log(exp(z1) + ... + exp(zn)), evaluated with a max shift."""
 
     @classmethod
@@ -104,13 +94,8 @@ class LogSumExp(sp.Function):
     def _eval_evalf(self, prec):
         return sp.log(sp.Add(*[sp.exp(z) for z in self.args]))._eval_evalf(prec)
 
-    def _latex(self, printer):
-        return r"\operatorname{logsumexp}\left(%s\right)" % ", ".join(
-            _arg_latex(printer, z) for z in self.args)
 
-
-
-class XLogY(sp.Function):
+class XLogY(Printed, sp.Function):
     """x*log(y), with the convention 0*log(0) = 0 (``scipy.special.xlogy``)."""
 
     nargs = 2
@@ -134,13 +119,8 @@ class XLogY(sp.Function):
         x, y = self.args
         return (x * sp.log(y))._eval_evalf(prec)
 
-    def _latex(self, printer):
-        x, y = self.args
-        return r"%s \log\left(%s\right)" % (printer.parenthesize(x, 50), printer._print(y))
 
-
-
-class LogSoftmax(sp.Function):
+class LogSoftmax(Printed, sp.Function):
     """LogSoftmax(k, z0, ..., zn) = z_k - log(exp(z0) + ... + exp(zn)), k a literal index.
 
     Evaluated without cancellation when z_k dominates (log1p of the other terms).
@@ -168,8 +148,3 @@ class LogSoftmax(sp.Function):
 
     def _eval_evalf(self, prec):
         return self._eval_rewrite_as_log(*self.args)._eval_evalf(prec)
-
-    def _latex(self, printer):
-        return r"\log\operatorname{softmax}_{%d}\left(%s\right)" % (
-            self.index, ", ".join(printer._print(z) for z in self.args[1:]))
-
