@@ -129,7 +129,7 @@ def test_stable_forms_stay_in_the_code():
 
 def test_display_classes_equal_their_sympy_twins():
     g = sg.grad(MLP, W2)
-    assert isinstance(g, display.Product) and isinstance(g, sp.MatMul)
+    assert isinstance(g, display.MatrixProduct) and isinstance(g, sp.MatMul)
     twin = sp.Basic.__new__(sp.MatMul, *g.args)
     assert g == twin and twin == g and hash(g) == hash(twin)
     assert to_standard(g).func is sp.MatMul

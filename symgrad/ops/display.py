@@ -3,7 +3,7 @@
 Each class subclasses one SymPy (or symgrad) node and changes nothing but printing:
 ``str``, ``pretty`` and ``latex`` go through the textbook printers (``textbook.py``), for the
 node and everything under it. A display node equals its base-class twin and hashes like it
-(``Product(2, W) == MatMul(2, W)``), so results compare, substitute and differentiate as
+(``MatrixProduct(2, W) == MatMul(2, W)``), so results compare, substitute and differentiate as
 before; ``.subs`` and ``xreplace`` keep the display class. Each class has a registry entry
 (``matrix.py``) that lowers it as its base class and whose ``standard`` form is the base class
 itself, so verification never sees the difference.
@@ -27,7 +27,7 @@ from .matrix_nodes import AxisSum, ElementwiseMap, Mean, SumAll
 from .printing import render
 from .textbook import printed_precedence
 
-__all__ = ["Shown", "Product", "Sum", "Hadamard", "HadamardPow", "Map", "EntryMap",
+__all__ = ["Shown", "MatrixProduct", "MatrixSum", "Hadamard", "HadamardPow", "Map", "EntryMap",
            "Transposed", "Inverted", "Power", "Total", "RowColumnSum", "Average", "DISPLAY",
            "shown", "plain"]
 
@@ -63,13 +63,15 @@ class Shown:
         return render(self, printer, "pretty", **kwargs)
 
 
-class Product(Shown, sp.MatMul):
+# (names that are not SymPy printer names: a class called Sum or Product would be printed by
+# lambdify's _print_Sum / _print_Product, which expect sp.Sum's limits)
+class MatrixProduct(Shown, sp.MatMul):
     """A matrix product: ``Xᵀ*(σ(X*w) - y)/n``, ``𝟏*b``."""
 
     plain_class = sp.MatMul
 
 
-class Sum(Shown, sp.MatAdd):
+class MatrixSum(Shown, sp.MatAdd):
     """A sum of matrices, positive terms first: ``softmax(Z) - Y``."""
 
     plain_class = sp.MatAdd
@@ -150,7 +152,7 @@ class Average(Shown, Mean):
     plain_class = Mean
 
 
-DISPLAY = (Product, Sum, Hadamard, HadamardPow, Map, EntryMap, Transposed, Inverted, Power,
+DISPLAY = (MatrixProduct, MatrixSum, Hadamard, HadamardPow, Map, EntryMap, Transposed, Inverted, Power,
            Total, RowColumnSum, Average)
 _BY_BASE = {cls.plain_class: cls for cls in DISPLAY}
 
