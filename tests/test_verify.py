@@ -379,11 +379,15 @@ def test_targeted_search_finds_thin_counterexamples(lhs, rhs, relation):
     assert v.status == "refuted" and separates(case, v.counterexample), str(v)
 
 
-def test_random_sampling_alone_misses_the_dip_and_the_far_point():
-    # So the targeted search, not luck, refutes these two.
-    for lhs, rhs, relation in (THIN[0][1:], THIN[1][1:]):
+def test_random_sampling_alone_misses_the_dip_and_the_point_beyond_1e12():
+    # So the targeted search, not luck, refutes these two (sampling's log-scaled draws stop
+    # at 9e12; the limit at infinity sends the search further).
+    beyond = (x**2, 10**14 * abs(x), "<=")
+    for lhs, rhs, relation in (THIN[0][1:], beyond):
         problem = build_problem(lhs, rhs, relation, (), None)
         assert search(problem, random.Random(0), 60, 1300).counterexample is None
+        v = verify(lhs, rhs, relation, budget=1)
+        assert v.status == "refuted", str(v)
 
 
 @pytest.mark.parametrize("lhs, rhs, relation", [

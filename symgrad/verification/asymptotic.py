@@ -24,7 +24,8 @@ from .sample import complete_point, draw_point, inside, rational_end
 
 NEAR_POWERS = (13, 15, 20, 30, 50, 100)
 FAR_POWERS = (150, 200, 300)
-LIMIT_SECONDS = 1.0
+LIMIT_SECONDS = 0.5
+SECONDS = 1.0               # the most this phase may take of the search's time
 
 
 def _limit_sign(f, s, target, direction):
@@ -58,6 +59,7 @@ def asymptotic_points(problem, rng, deadline):
         return
     d = problem.lhs - problem.rhs if problem.relation in (">=", ">") else problem.rhs - problem.lhs
     d = d.xreplace(dict(problem.eliminated))
+    deadline = min(deadline, time.monotonic() + SECONDS)
     for s in [v for v in problem.scalars if v not in problem.integers]:
         box = problem.intervals[s]
         for target, direction, step in _directions(box):

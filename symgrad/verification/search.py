@@ -153,23 +153,43 @@ def _admissible(problem, rng, tries=20):
 
 # --- structured matrices ---------------------------------------------------------------
 
-def _structured(rng, rows, cols):
-    """A matrix of a structured kind: identity, all-ones, multiples, rank one, diagonal, e_1."""
-    kinds = ["ones", "scaled ones", "rank one", "basis"] + (["identity", "scaled identity",
-                                                            "diagonal"] if rows == cols else [])
-    kind = rng.choice(kinds)
-    c = sp.Rational(rng.choice((2, 3, -1, 1, 2)), rng.choice((1, 1, 2)))
+def _structured(rng, rows, cols, kinds):
+    """A matrix of a structured kind that keeps the assumed ``kinds`` (symmetric, positive
+    definite, diagonal, invertible): identity, all-ones, multiples, rank one, diagonal, e_1."""
+    square = rows == cols
+    allowed = {"identity", "scaled identity", "diagonal"} if square else set()
+    allowed |= {"ones", "scaled ones", "rank one", "basis", "symmetric rank one"}
+    if not square:
+        allowed -= {"symmetric rank one"}
+    if "diagonal" in kinds:
+        allowed &= {"identity", "scaled identity", "diagonal"}
+    if "symmetric" in kinds:
+        allowed -= {"rank one"}
+    if "positive_definite" in kinds:
+        allowed &= {"identity", "scaled identity", "diagonal", "symmetric rank one"}
+    if "invertible" in kinds or "positive_definite" in kinds:
+        allowed -= {"ones", "scaled ones", "rank one", "basis"}
+    if not allowed:
+        return None
+    kind = rng.choice(sorted(allowed))
+    positive = "positive_definite" in kinds
+    c = sp.Rational(rng.choice((2, 3, 1, 2) if positive else (2, 3, -1, 1, 2)), rng.choice((1, 1, 2)))
     if kind == "identity":
         return sp.ImmutableMatrix(sp.eye(rows))
     if kind == "scaled identity":
         return sp.ImmutableMatrix(c * sp.eye(rows))
     if kind == "diagonal":
-        return sp.ImmutableMatrix(sp.diag(*[sp.Integer(rng.randint(-3, 3)) for _ in range(rows)]))
+        low = 1 if positive or "invertible" in kinds else -3
+        return sp.ImmutableMatrix(sp.diag(*[sp.Integer(rng.choice([v for v in range(low, 4) if v]))
+                                             for _ in range(rows)]))
     if kind in ("ones", "scaled ones"):
         return sp.ImmutableMatrix(rows, cols, [1 if kind == "ones" else c] * (rows * cols))
     if kind == "basis":
         return sp.ImmutableMatrix(rows, cols, lambda i, j: 1 if i == j == 0 else 0)
     left = sp.Matrix(rows, 1, lambda i, j: rng.randint(-2, 2) or 1)
+    if kind == "symmetric rank one":
+        outer = left * left.T
+        return sp.ImmutableMatrix(outer + sp.eye(rows) if positive else outer)
     right = sp.Matrix(1, cols, lambda i, j: rng.randint(-2, 2) or 1)
     return sp.ImmutableMatrix(left * right)
 
@@ -192,7 +212,8 @@ def _structured_points(problem, rng):
         for m in problem.matrices:
             shape = sizes(m, point)
             if shape is not None and rng.random() < 0.7:
-                point[m] = _structured(rng, *shape)
+                drawn = _structured(rng, *shape, problem.matrix_kinds.get(m, set()))
+                point[m] = drawn if drawn is not None else point[m]
         yield point
 
 
