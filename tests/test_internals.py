@@ -97,9 +97,10 @@ def test_targeted_search_finds_thin_counterexamples(lhs, rhs, relation):
     assert_counterexample(lhs, rhs, relation, (), point)
 
 
-def test_random_sampling_alone_misses_the_dip_and_the_far_point():
-    # So the targeted search, not luck, refutes these two.
-    for lhs, rhs, relation in THIN[:2]:
+def test_random_sampling_alone_misses_the_dip():
+    # So the targeted search, not luck, refutes it. (The far point is now within the sampler's
+    # own reach: it draws log-scaled far-out values.)
+    for lhs, rhs, relation in THIN[:1]:
         problem = build_problem(lhs, rhs, relation, (), None)
         assert search(problem, random.Random(0), 60, 1300).counterexample is None
 
