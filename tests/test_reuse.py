@@ -225,7 +225,7 @@ def test_every_exception_class_is_in_errors_py():
 
 
 def test_api_misuse_is_argument_error_with_a_message_that_says_what_to_do(tmp_path):
-    with pytest.raises(sg.ArgumentError, match="is a directory; give a file name"):
+    with pytest.raises(sg.ArgumentError, match="is a directory, not a regular file"):
         from symgrad.files import write_atomic
         write_atomic(tmp_path, "text")
     with pytest.raises(ValueError):                       # ArgumentError is a ValueError too

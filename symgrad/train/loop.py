@@ -62,7 +62,7 @@ class FitResult:
                 "final_loss": self.final_loss, "final_val_loss": self.final_val_loss,
                 "converged": self.converged, "steps": len(self.history)}
 
-    def plot(self, path: "str | os.PathLike | None" = None, *, force: bool = False):
+    def plot(self, path: "str | os.PathLike | None" = None, *, force: bool = False) -> object:
         """Draw the loss curves with matplotlib: to ``path`` (.png, .svg or .pdf, atomically), or,
         with no path, return the ``matplotlib.figure.Figure`` (it shows inline in a notebook)."""
         from .data import loss_figure, write_loss_plot

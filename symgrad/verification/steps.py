@@ -82,8 +82,9 @@ def _relations(relation, pairs):
     return rels
 
 
-def verify_steps(steps, relation="==", assumptions=(), seed=0, *, budget=5.0,
-                 points=None) -> StepsVerdict:
+def verify_steps(steps: list, relation: str = "==", assumptions: "list | tuple" = (),
+                 seed: int = 0, *, budget: float = 5.0,
+                 points: "int | None" = None) -> StepsVerdict:
     """Check a derivation e0, e1, e2, ... step by step: each consecutive pair with ``verify``.
 
     ``relation`` holds between e_k and e_{k+1} for every k ("==" by default; a list gives one
@@ -123,7 +124,8 @@ def _canonical(expr):
     return sp.Basic.__new__(type(expr), *args)
 
 
-def derivation(expr, wrt, *, seed=0, budget=2.0) -> Derivation:
+def derivation(expr: "sp.Expr", wrt: "list | sp.MatrixSymbol | sp.Symbol", *, seed: int = 0,
+               budget: float = 2.0) -> Derivation:
     """The backpropagation sheet of ``expr``'s gradient with respect to ``wrt``, every step
     checked against what ``grad`` derives.
 
