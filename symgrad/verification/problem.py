@@ -81,7 +81,7 @@ def _as_sympy(value, name):
 
 
 EVALUABLE = (sp.Atom, sp.Function, sp.Tuple, sp.Lambda, sp.Indexed, sp.IndexedBase, sp.Sum, sp.Product,
-             sp.MatrixBase, MatrixExpr, sp.logic.boolalg.Boolean,
+             sp.MatrixBase, MatrixExpr, sp.logic.boolalg.Boolean, sp.Derivative,
              sp.functions.elementary.piecewise.ExprCondPair)
 
 
