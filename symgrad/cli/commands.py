@@ -311,7 +311,8 @@ def run_fit(args):
 
 def run_prove(args):
     paths = list(args.paths) if args.paths else shipped_proofs()
-    return run_proofs(paths=paths, report=args.report, force=args.force)
+    limit = {} if args.timeout is None else {"timeout": number(args.timeout, "--timeout", 0, 1e5)}
+    return run_proofs(paths=paths, report=args.report, force=args.force, **limit)
 
 
 def shipped_proofs() -> list:

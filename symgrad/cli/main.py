@@ -224,6 +224,8 @@ def build_parser():
                                                            "(default: proofs/)")
     p.add_argument("--report", metavar="FILE", help="also write the report here")
     p.add_argument("--force", action="store_true", help="overwrite an existing report")
+    p.add_argument("--timeout", metavar="SECONDS", help="stop a claim after this long (default: "
+                                                        "4 times its budget + 30 s)")
     return parser
 
 
