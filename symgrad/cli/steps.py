@@ -41,16 +41,12 @@ def print_sheet(expr, wrt, style, seed):
     if len(set(wrt)) != len(wrt):
         raise ArgumentError("--wrt names a parameter more than once")
     d = derivation(expr, wrt, seed=seed)
-    print(d.markdown() if style == "markdown" else d.latex() if style == "latex" else d)
-    same = sum(1 for _, how in d.checks if isinstance(how, str))
-    kinds = {}
-    for _, how in d.checks:
-        if not isinstance(how, str):
-            kinds[how.status] = kinds.get(how.status, 0) + 1
-    rest = "".join(", %d %s by verify" % (count, status) for status, count in sorted(kinds.items()))
-    note = "each step checked against grad: %d the same expression%s" % (same, rest)
-    print(note if style == "text" else ("<!-- %s -->" % note if style == "markdown"
-                                        else "%% %s" % note))
+    if style == "markdown":
+        print(d.markdown(), end="")                        # it ends with the checks
+        return
+    print(d.latex() if style == "latex" else d)
+    note = d.check_summary()
+    print(note if style == "text" else "%% %s" % note)
 
 
 # --- verify --steps FILE ----------------------------------------------------------------------
