@@ -24,6 +24,7 @@ from ..parse.expr import parse_assignment, parse_expr, parse_matrix_decl, parse_
 from ..verification.claims import run as run_proofs
 from ..train.fit import fit
 from ..verification.api import verify
+from .steps import print_sheet, run_steps_file
 
 __all__ = ["COMMANDS"]
 
@@ -134,6 +135,8 @@ def run_derive(args):
     style = "latex" if args.latex else "pretty" if args.pretty else "plain"
     seed = integer(args.seed, "--seed", 0, MAX_SEED)
     _, expr, wrt, data = _problem(args)
+    if args.steps is not None:
+        return _sheet(args, expr, wrt, seed)
     compiled = value_and_grad(expr, wrt, data)     # bad input fails here, before any output
     grads = compiled.symbolic_grads                # derived once; check_grad reuses them
     print(_line("f", expr, style))
@@ -164,6 +167,16 @@ def run_derive(args):
         return 0
     print(report)
     return 1
+
+
+def _sheet(args, expr, wrt, seed):
+    given = [o for o, on in (("--latex", args.latex), ("--pretty", args.pretty),
+                             ("--code", args.code), ("--stable", args.stable)) if on]
+    if given:
+        raise ArgumentError("--steps prints the derivation sheet alone; drop %s (for LaTeX "
+                            "write --steps latex)" % " and ".join(given))
+    print_sheet(expr, wrt, args.steps, seed)
+    return 0
 
 
 def run_check(args):
@@ -208,6 +221,11 @@ def run_verify(args):
     points = None if args.points is None else integer(args.points, "--points", 1, 1000)
     budget = number(args.budget, "--budget", 0, 600, low_open=False)     # 0: sampling only
     formulas = Formulas(args.matrix)
+    if args.steps is not None:
+        return run_steps_file(args, formulas, (seed, budget, points))
+    if args.hand is None:
+        raise ArgumentError("give HAND and REFERENCE (or --grad-of EXPR --wrt NAME), or "
+                            "--steps FILE")
     hand = formulas.expr(args.hand, "HAND")
     if args.grad_of is not None:
         if args.reference is not None:

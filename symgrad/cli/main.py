@@ -22,6 +22,7 @@ import warnings
 
 from .. import __version__
 from .commands import COMMANDS
+from .steps import add_derive_options, add_verify_options
 from ..parse.tables import CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, MAX_ARGS, arity_text
 from ..errors import ParseError, ProofFailure, SymgradError, TrainingDiverged
 
@@ -160,6 +161,7 @@ def build_parser():
                    help="also print the numerically stable form the generated code computes")
     p.add_argument("--no-check", action="store_true", help="skip the three-way check")
     p.add_argument("--seed", default="0", metavar="N", help="seed of the check's random points")
+    add_derive_options(p)
 
     p = command("check", "compare symbolic, finite-difference and generated gradients of EXPR")
     p.add_argument("expr", metavar="EXPR", help="the loss")
@@ -177,7 +179,7 @@ def build_parser():
 
     p = command("verify", "decide whether HAND equals (or bounds) REFERENCE: "
                           "proven, probable or refuted")
-    p.add_argument("hand", metavar="HAND", help="the hand-derived expression")
+    p.add_argument("hand", metavar="HAND", nargs="?", help="the hand-derived expression")
     p.add_argument("reference", metavar="REFERENCE", nargs="?",
                    help="what it should equal (or give --grad-of)")
     p.add_argument("--grad-of", metavar="EXPR", help="compare HAND with the gradient of EXPR")
@@ -193,6 +195,7 @@ def build_parser():
     p.add_argument("--budget", default="5", metavar="SECONDS",
                    help="time for the symbolic proof routes (default 5, at most 600; "
                         "0: random points only)")
+    add_verify_options(p)
 
     p = command("fit", "train the parameters of a loss on a CSV file (gradient descent, "
                        "Newton, L-BFGS, ...)")
