@@ -5,6 +5,7 @@ through :mod:`symgrad.parse`; the commands only call the public pipeline
 (``grad``, ``value_and_grad``, ``check_grad``, ``verify``, ``fit``). Output
 goes to stdout; errors are raised (``SymgradError``) and printed by ``main``.
 """
+import copy
 import os
 import sys
 
@@ -14,7 +15,7 @@ import sympy as sp
 from ..parse.guards import declare, short
 from ..parse.text import to_text
 from ..check.grad import check_grad
-from ..pipeline.function import value_and_grad
+from ..pipeline.function import GradFunction, value_and_grad
 from ..train.data import load_csv, save_result_json
 from ..derive.reverse import grad
 from ..errors import ArgumentError, ParseError
@@ -134,7 +135,7 @@ def run_derive(args):
     style = "latex" if args.latex else "pretty" if args.pretty else "plain"
     seed = integer(args.seed, "--seed", 0, MAX_SEED)
     _, expr, wrt, data = _problem(args)
-    compiled = value_and_grad(expr, wrt, data)     # bad input fails here, before any output
+    compiled = value_and_grad(expr, wrt, data, backend=args.backend)   # bad input fails here
     grads = compiled.symbolic_grads                # derived once; check_grad reuses them
     print(_line("f", expr, style))
     for w, g in zip(wrt, grads):
@@ -154,16 +155,33 @@ def run_derive(args):
         print(compiled.source, end="")
     if args.no_check:
         return 0
-    report = check_grad(compiled, seed=seed)
+    report = check_grad(_numpy_out(compiled), seed=seed)
     if args.code:
         print()
     if report.ok:                                   # the verdict, kinks and notes; no table
-        lines = str(report).splitlines()
+        lines = str(report).replace("generated NumPy", "generated " + {
+            "numpy": "NumPy", "jax": "JAX", "torch": "PyTorch"}[compiled.backend]).splitlines()
         print("\n".join(lines[:1] + [line for line in lines
                                        if line.startswith(("not differentiable:", "note:"))]))
         return 0
     print(report)
     return 1
+
+
+class _NumpyOut(GradFunction):
+    """A JAX or torch GradFunction whose calls return NumPy values, for check_grad."""
+
+    def __call__(self, *values):
+        value, grads = GradFunction.__call__(self, *values)
+        return np.asarray(value), tuple(np.asarray(g) for g in grads)
+
+
+def _numpy_out(f):
+    if f.backend == "numpy":
+        return f
+    out = copy.copy(f)
+    out.__class__ = _NumpyOut
+    return out
 
 
 def run_check(args):
@@ -191,7 +209,7 @@ def run_codegen(args):
     if args.output is not None:
         check_target(args.output, force=args.force)
     _, expr, wrt, data = _problem(args)
-    f = value_and_grad(expr, wrt, data)
+    f = value_and_grad(expr, wrt, data, backend=args.backend)
     if args.output is None:
         print(f.source, end="")
         return 0
@@ -292,7 +310,7 @@ def run_fit(args):
     columns = load_csv(args.data, names) if names else {}
     data = {sp.Symbol(n, real=True): columns[n] for n in names}
     res = fit(loss, params, data, optimizer, steps, validation=validation,
-                    early_stopping=patience, seed=seed)
+                    early_stopping=patience, seed=seed, backend=args.backend)
     for symbol, value in res.params.items():
         print("%s = %s" % (symbol, _format(value)))
     line = "final loss = %.10g after %d steps" % (res.final_loss, len(res.history))
