@@ -215,6 +215,9 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
     route, note = prove(problem, budget)
     if route is not None:
         return Verdict("proven", route, relation, found.points, lhs, rhs)
+    if note == "no proof found" and (problem.lhs.has(sp.Inverse) or problem.rhs.has(sp.Inverse)):
+        note = ("no proof found: a matrix identity with inverses, and its noncommutative "
+                "canonical form (also times each inverted matrix, once or twice) did not reach 0")
     extra = targeted(problem, rng, Search(points=0, tries=0, exact=True),
                      time.monotonic() + SEARCH_SECONDS)
     if extra.counterexample is not None:

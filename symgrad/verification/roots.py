@@ -14,7 +14,7 @@ those places
 and yields rationals there: a rational root itself, else roundings to 1, 2, 3,
 4, 6, ..., 32 significant digits (around a zero of f also the next rationals on
 either side), simplest first, then the ends of the interval and the far
-points. Only values where f looks violated (exactly, or at 50 digits) are
+points (log-scaled: 30 ... 1000, then 10^4 ... 10^12). Only values where f looks violated (exactly, or at 50 digits) are
 yielded; the caller judges each in full, so this module only proposes.
 """
 
@@ -32,8 +32,9 @@ EPS = sp.Rational(1, 10**40)
 MAX_DEGREE = 40
 WORK = 50                   # mpmath digits for the numeric path
 BRACKETS = 8                # sign changes refined per line
-LARGE = tuple(sp.Integer(v) for v in (30, 50, 100, 1000))
-NEAR = tuple(sp.Rational(1, 10**k) for k in (3, 8, 20)) + (sp.Rational(1, 2), sp.S.One)
+LARGE = tuple(sp.Integer(v) for v in (30, 50, 70, 100, 200, 1000)) + tuple(
+    sp.Integer(10)**k for k in range(4, 13)) + tuple(3 * sp.Integer(10)**k for k in range(3, 12))
+NEAR = tuple(sp.Rational(1, 10**k) for k in (3, 8, 12, 20, 30)) + (sp.Rational(1, 2), sp.S.One)
 STEPS = tuple(sp.Rational(k, 8) for k in range(1, 25)) + tuple(
     sp.Integer(v) for v in (4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30, 40, 50, 70, 100, 200, 500, 1000))
 

@@ -3,10 +3,11 @@
 Every draw comes from one ``random.Random(seed)``, so the same problem and seed
 give the same points. A point gives:
 
-* each dimension symbol a small integer (1..4, within its bounds), the same
-  for every matrix that shares it;
+* each dimension symbol a small integer (1..8, mostly at most 4, within its
+  bounds), the same for every matrix that shares it;
 * each sampled scalar a modest rational p/q (|p/q| <= 3 half the time, else
-  |p| <= 50; q <= 10), inside its interval, an integer for integer symbols,
+  |p| <= 50; q <= 10), one time in ten a log-scaled one (m 10^k, |k| <= 12),
+  inside its interval, an integer for integer symbols,
   sometimes a special value (0, +-1, +-1/2, 2) and sometimes a value just on, left or right of a *boundary*: a
   Piecewise condition, the kink of Abs/Max/Min/sign/Heaviside, or the edge of
   the domain of log, sqrt or a division;
@@ -97,10 +98,25 @@ def rational_end(v):
     return v if v is None or v.is_Rational else sp.Rational(str(sp.N(v, 20)))
 
 
+def log_scaled(rng):
+    """m 10^k for a random digit m and a random k in [-12, 12]: far out or near 0."""
+    return sp.Rational(rng.randint(1, 9)) * sp.Rational(10) ** rng.randint(-12, 12)
+
+
 def _draw_real(rng, box):
     lo, hi = rational_end(box.lo), rational_end(box.hi)
-    if rng.random() < 0.15:
+    r = rng.random()
+    if r < 0.15:
         v = rng.choice(SPECIAL)
+        if inside(v, box):
+            return v
+    elif r < 0.25:
+        if lo is not None and hi is not None:
+            v = lo + (hi - lo) * sp.Rational(1, 10**rng.randint(1, 12)) * rng.choice((1, 1, -1))
+            v = v if v >= lo else hi + v - lo
+        else:
+            v = (lo if lo is not None else hi if hi is not None else 0) + \
+                (1 if hi is None else -1) * log_scaled(rng)
         if inside(v, box):
             return v
     if lo is not None and hi is not None:
@@ -129,8 +145,11 @@ def _draw_integer(rng, box, default=(-10, 10)):
     return sp.Integer(rng.randint(lo, hi)) if lo <= hi else None
 
 
+DIMENSIONS = (1, 2, 2, 3, 3, 4, 4, 5, 6, 8)
+
+
 def _draw_dim(rng, box):
-    allowed = [k for k in (1, 2, 2, 3, 3, 4) if inside(sp.Integer(k), box)]
+    allowed = [k for k in DIMENSIONS if inside(sp.Integer(k), box)]
     if not allowed and box.lo is not None:
         lo = max(1, _integer_end(box.lo, box.lo_strict, True))
         allowed = [k for k in range(lo, lo + 3) if inside(sp.Integer(k), box)]
