@@ -18,6 +18,7 @@ from fractions import Fraction
 import numpy as np
 import sympy as sp
 
+from ..numeric.deadline import check as check_deadline
 from .sample import complete_point, draw_point, inside, log_scaled, rational_end
 
 STARTS = 12                 # starts per claim (fewer when the deadline comes first)
@@ -41,6 +42,7 @@ def _objective(problem):
         return None
 
     def value(v):
+        check_deadline()
         with np.errstate(all="ignore"):
             try:
                 out = complex(f(*v))

@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from ..errors import ParseError, ShapeMismatch, SymgradError, UnsupportedExpression
+from ..errors import ArgumentError, ParseError, ShapeMismatch, SymgradError, UnsupportedExpression
 from ..graph.ir import dims_equal
 from ..numeric.dims import dimension_symbols
 from ..numeric.indices import index_symbols, labels
@@ -61,7 +61,7 @@ class Problem:
 
 def _as_sympy(value, name):
     if isinstance(value, str):
-        raise ParseError("verify() takes SymPy expressions, not text (%s=%r); parse text "
+        raise ArgumentError("verify() takes SymPy expressions, not text (%s=%r); parse text "
                          "with symgrad's parser first" % (name, value))
     if isinstance(value, (list, tuple)) or type(value).__module__ == "numpy":
         value = sp.ImmutableMatrix(value.tolist() if hasattr(value, "tolist") else value)

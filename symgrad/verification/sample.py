@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..numeric import kinks
+from ..numeric.deadline import OutOfTime, until
+from .cost import oversized, record_cost, size_cap
 from ..numeric.certify import Undefined, judge
 from ..numeric.dims import sizes
 from ..numeric.indices import array_shapes, free_index_ranges
@@ -49,6 +51,9 @@ class Search:
     last_error: str = ""
     timed_out: bool = False     # stopped drawing at the deadline
     admitted: int = 0           # admissible points judged, agreeing or not
+    oversized: bool = False     # some draw had a matrix of more than MAX_ENTRIES entries
+    sizes_capped: int = 0       # matrix sizes were kept at most this (cost), 0 if never
+    slowest: float = 0.0        # seconds of the slowest point judged
 
 
 # --- boundaries -----------------------------------------------------------------
@@ -148,12 +153,17 @@ def _draw_integer(rng, box, default=(-10, 10)):
 DIMENSIONS = (1, 2, 2, 3, 3, 4, 4, 5, 6, 8)
 
 
-def _draw_dim(rng, box):
+def _draw_dim(rng, box, cap=None):
     allowed = [k for k in DIMENSIONS if inside(sp.Integer(k), box)]
     if not allowed and box.lo is not None:
         lo = max(1, _integer_end(box.lo, box.lo_strict, True))
         allowed = [k for k in range(lo, lo + 3) if inside(sp.Integer(k), box)]
-    return dimension(rng, allowed) if allowed else None
+    if not allowed:
+        return None
+    k = dimension(rng, allowed)
+    if cap is not None and k > cap:             # the same draws, sizes kept within the cap
+        k = max([v for v in allowed if v <= cap] or [min(allowed)])
+    return sp.Integer(k)
 
 
 # --- matrices ---------------------------------------------------------------------------
@@ -185,7 +195,7 @@ def draw_point(problem, rng, bounds, scalar=draw_scalar, move=None):
     """
     values = {}
     for d in problem.dims:
-        values[d] = _draw_dim(rng, problem.intervals[d])
+        values[d] = _draw_dim(rng, problem.intervals[d], size_cap(problem))
         if values[d] is None:
             return None
     for s in problem.scalars:
@@ -212,6 +222,11 @@ def complete_point(problem, rng, values):
                 (s in problem.integers and not v.is_Integer):
             return None
         values[s] = v
+    if problem.has_matrices:
+        big = oversized(problem, values)
+        if big:
+            problem.memo["oversized"] = big
+            return None
     for m in problem.matrices:
         shape = sizes(m, values)
         if shape is None:
@@ -322,17 +337,44 @@ def examine(problem, point, found):
 def search(problem, rng, want, max_tries, deadline=None):
     """Evaluate up to ``want`` agreeing points; stop at the first certified violation.
 
-    No new point is drawn after ``deadline`` (a ``time.monotonic()`` value).
+    No new point is drawn after ``deadline`` (a ``time.monotonic()`` value), and an
+    evaluation still running then is stopped (``numeric.deadline``).
     """
     found = Search(points=0, tries=0, exact=True)
     bounds = boundaries(problem)
-    while found.points < want and found.tries < max_tries:
-        if deadline is not None and time.monotonic() > deadline:
-            found.timed_out = True
-            break
-        found.tries += 1
-        if examine(problem, draw_point(problem, rng, bounds), found):
-            break
-        if found.suspect is not None and found.admitted >= want:
-            break                               # enough points, none of them certifiable
+    with until(deadline):
+        while found.points < want and found.tries < max_tries:
+            if deadline is not None and time.monotonic() > deadline:
+                found.timed_out = True
+                break
+            found.tries += 1
+            if _timed_examine(problem, rng, bounds, found, deadline):
+                break
+            if found.suspect is not None and found.admitted >= want:
+                break                           # enough points, none of them certifiable
+    if problem.memo.get("oversized"):
+        found.oversized = True
+        found.last_error = found.last_error or problem.memo["oversized"]
     return found
+
+
+def _timed_examine(problem, rng, bounds, found, deadline):
+    """Draw and judge one point, learning its cost; True when the search is over."""
+    began = time.monotonic()
+    point = None
+    try:
+        point = draw_point(problem, rng, bounds)
+        if examine(problem, point, found):
+            return True
+    except OutOfTime:
+        found.timed_out = True
+        return True
+    finally:
+        seconds = time.monotonic() - began
+        if point is not None:
+            found.slowest = max(found.slowest, seconds)
+            record_cost(problem, point, seconds, deadline)
+            cap = size_cap(problem)
+            if problem.dims and cap < max(DIMENSIONS):
+                found.sizes_capped = cap
+    return False

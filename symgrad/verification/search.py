@@ -29,9 +29,11 @@ import time
 
 import sympy as sp
 
+from ..numeric.deadline import OutOfTime, until
 from .asymptotic import asymptotic_points
+from .cost import affordable, record_cost
 from .minimize import minimized_points
-from .roots import ends, far, slice_values
+from .roots import degree_at_most, ends, far, slice_values
 from .sample import (boundaries, complete_point, draw_point, draw_scalar, examine, inside,
                              onto_boundary, satisfies)
 
@@ -99,6 +101,8 @@ def _rational_root(rng, g, values, problem):
     """Move one symbol to a rational root of the polynomial g (others fixed); False if none."""
     for s in sorted(g.free_symbols, key=sp.default_sort_key):
         h = g.xreplace({t: values[t] for t in g.free_symbols if t is not s})
+        if not degree_at_most(h, s):
+            continue
         try:
             roots = sp.Poly(h, s).ground_roots() if h.is_polynomial(s) else {}
         except (sp.PolynomialError, sp.GeneratorsNeeded, ValueError):
@@ -194,12 +198,20 @@ def _structured(rng, rows, cols, kinds):
     return sp.ImmutableMatrix(left * right)
 
 
-def _structured_points(problem, rng):
+def _large_sizes(problem, rng, deadline):
+    """A size for each dimension symbol from LARGE_SIZES, each kept to what the cost of
+    the points so far says fits the time left (``cost.affordable``)."""
+    left = deadline - time.monotonic()
+    fits = [k for k in LARGE_SIZES if affordable(problem, k, left)] or [min(LARGE_SIZES)]
+    return {d: sp.Integer(min(rng.choice(LARGE_SIZES), max(fits))) for d in problem.dims}
+
+
+def _structured_points(problem, rng, deadline):
     if not problem.dims:
         return
     from ..numeric.dims import sizes
     for _ in range(STRUCTURED_DRAWS):
-        values = {d: sp.Integer(rng.choice(LARGE_SIZES)) for d in problem.dims}
+        values = _large_sizes(problem, rng, deadline)
         if not all(inside(values[d], problem.intervals[d]) for d in problem.dims):
             continue
         for s in problem.scalars:
@@ -217,12 +229,12 @@ def _structured_points(problem, rng):
         yield point
 
 
-def _array_points(problem, rng):
+def _array_points(problem, rng, deadline):
     """Index notation: sizes up to 8, every array filled with one special value (or drawn)."""
     if not problem.bases:
         return
     for _ in range(STRUCTURED_DRAWS):
-        values = {d: sp.Integer(rng.choice(LARGE_SIZES)) for d in problem.dims}
+        values = _large_sizes(problem, rng, deadline)
         if not all(inside(values[d], problem.intervals[d]) for d in problem.dims):
             continue
         for s in problem.scalars:
@@ -244,15 +256,35 @@ def _array_points(problem, rng):
 
 def targeted(problem, rng, found, deadline):
     """Judge special, kink and critical points into ``found`` until a certified violation
-    (``found.counterexample``) or the ``deadline`` (a ``time.monotonic()`` value)."""
-    phases = (_special_points, _kink_points, _critical_points, _structured_points, _array_points,
+    (``found.counterexample``) or the ``deadline`` (a ``time.monotonic()`` value), which
+    also stops an evaluation still running then (``numeric.deadline``)."""
+    phases = (_special_points, _kink_points, _critical_points,
+              lambda p, r: _structured_points(p, r, deadline),
+              lambda p, r: _array_points(p, r, deadline),
               lambda p, r: minimized_points(p, r, deadline),
               lambda p, r: asymptotic_points(p, r, deadline))
-    for phase in phases:
-        for point in phase(problem, rng):
-            if time.monotonic() > deadline:
-                found.timed_out = True
-                return found
-            if examine(problem, point, found):
-                return found
+    with until(deadline):
+        try:
+            for phase in phases:
+                if _phase(problem, rng, phase, found, deadline):
+                    return found
+        except OutOfTime:
+            found.timed_out = True
     return found
+
+
+def _phase(problem, rng, phase, found, deadline):
+    """Judge one phase's points; True when the search is over (refuted or out of time)."""
+    points = phase(problem, rng)
+    while True:
+        if time.monotonic() > deadline:
+            found.timed_out = True
+            return True
+        began = time.monotonic()
+        point = next(points, StopIteration)
+        if point is StopIteration:
+            return False
+        if examine(problem, point, found):
+            return True
+        if point is not None:
+            record_cost(problem, point, time.monotonic() - began, deadline)
