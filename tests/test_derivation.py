@@ -10,7 +10,6 @@ from matplotlib import mathtext
 
 import symgrad as sg
 from symgrad import models
-from symgrad.cli.main import main
 from symgrad.derive.sheet import build_sheet
 from symgrad.errors import ArgumentError, SymgradError
 from symgrad.ops.nodes import Sigmoid
@@ -231,7 +230,7 @@ def test_verify_steps_refuses_bad_input():
         sg.verify_steps([x, x], relation="~")
 
 
-# --- the README's sheet and steps file stay what symgrad prints ------------------------------
+# --- the README's sheet stays what symgrad prints (its CLI examples: test_readme_cli.py) ---
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -241,12 +240,3 @@ def test_the_readme_sheet_is_what_derivation_prints():
     assert shown, "the README's derivation sheet block is missing"
     assert shown.group(1) == str(sg.derivation(MLP, [W1, b1, W2, b2]))
 
-
-def test_the_readme_steps_file_is_what_verify_prints(capsys, tmp_path, monkeypatch):
-    shown = re.search(r"\$ cat sigmoid\.txt\n(.*?)\n\$ symgrad verify --steps sigmoid\.txt\n(.*?)"
-                      r"\n```", README, flags=re.S)
-    assert shown, "the README's steps file example is missing"
-    (tmp_path / "sigmoid.txt").write_text(shown.group(1) + "\n", encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    assert main(["verify", "--steps", "sigmoid.txt"]) == 1
-    assert capsys.readouterr().out == shown.group(2) + "\n"
