@@ -240,3 +240,20 @@ def test_the_readme_sheet_is_what_derivation_prints():
     assert shown, "the README's derivation sheet block is missing"
     assert shown.group(1) == str(sg.derivation(MLP, [W1, b1, W2, b2]))
 
+
+
+def test_the_readme_comments_in_the_derivation_section_are_what_symgrad_prints():
+    grad_w1 = re.search(r"print\(sg\.grad\(L, W1\)\)\s+# (.*)\n", README).group(1)
+    assert grad_w1 == str(sg.grad(MLP, W1))
+    grad_w2 = re.search(r"sg\.grad\(L, W2\)\s+# (.*):\n", README).group(1)
+    assert grad_w2 == str(sg.grad(MLP, W2))
+    shown = re.search(r"steps = sg\.verify_steps\(\[(.*?)\]\)\n.*# \((\d+), \{z: (-?\d+)\}\)", README,
+                      flags=re.S)
+    assert shown, "the README's verify_steps example is missing"
+    s = 1/(1 + sp.exp(-z))
+    steps = sg.verify_steps([sp.diff(s, z), sp.exp(-z)*sg.sigmoid(z)**2,
+                             sg.sigmoid(z)*(1 + sg.sigmoid(z))])
+    assert shown.group(1).split() == ("sp.diff(s, z), sp.exp(-z)*sg.sigmoid(z)**2, "
+                                      "sg.sigmoid(z)*(1 + sg.sigmoid(z))").split()
+    assert (steps.first_wrong, steps.counterexample) == (int(shown.group(2)),
+                                                         {z: int(shown.group(3))})
