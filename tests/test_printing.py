@@ -186,3 +186,11 @@ def test_scaled_identities_and_coefficients_read_tidy():
     a, b = sp.symbols("a b")
     assert [str(present(sp.MatMul(c, W1))) for c in (a + b, -2*a, 2*a/(3*b), a**2)] == \
         ["(a + b)*W1", "-2*a*W1", "2*a*W1/(3*b)", "a**2*W1"]
+
+
+def test_an_iverson_bracket_joins_a_scalar_product_without_brackets():
+    from symgrad.ops.textbook import TextbookStr
+    x_, y_, w_ = sp.symbols("x y w")
+    expr = sp.Piecewise((x_*y_, w_ > 0), (0, True))
+    assert TextbookStr().doprint(expr) == "x*y*[w > 0]"
+    assert TextbookStr().doprint(sp.Piecewise((x_ + y_, w_ > 0), (0, True))) == "(x + y)*[w > 0]"
