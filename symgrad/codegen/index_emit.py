@@ -270,7 +270,12 @@ class _Emitter:
                 letters.setdefault(i, string.ascii_letters[len(letters)])
             operands.append(text)
             specs.append("".join(letters[i] for i in labels))
-        spec = ",".join(specs) + "->" + "".join(letters[i] for i in out_idx)
+        out = "".join(letters[i] for i in out_idx)
+        spec = ",".join(specs) + "->" + out
+        if len(specs) == 2 and set(specs[0]) & set(specs[1]) & set(out):
+            # a batch index (in both and kept): NumPy has no BLAS call for it, and finding a
+            # contraction path for two operands costs more than small arrays' products
+            return 'np.einsum("%s", %s)' % (spec, ", ".join(operands)), CALL
         return 'np.einsum("%s", %s, optimize=True)' % (spec, ", ".join(operands)), CALL
 
     def matmul(self, arrays, out_idx):

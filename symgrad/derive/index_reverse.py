@@ -193,9 +193,10 @@ def _fresh_bound(expr, free):
     return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
 
 
-def index_grad(expr, wrt, free=()):
+def index_grad(expr, wrt, free=(), targets=False):
     """d expr / d wrt for a loss written with indices (see ``symgrad.grad``). ``free`` lists
-    indices the expression may keep free (a gradient differentiated again)."""
+    indices the expression may keep free (a gradient differentiated again); with
+    ``targets`` each result is a pair (w[j], gradient): the entry it is the derivative by."""
     single = not isinstance(wrt, (list, tuple))
     items = [wrt] if single else list(wrt)
     bases = [param_base(w) for w in items]
@@ -222,7 +223,9 @@ def index_grad(expr, wrt, free=()):
             clash = names | {q for t in target for q in sp.sympify(t).free_symbols} | set(free)
             term = _fresh_bound(raise_index(lowering.graph, adj, memo), clash)
             total += _rename(term, pattern, target, free)
-        results.append(_fresh_bound(total, set(target) | set(free)))
+        result = _fresh_bound(total, set(target) | set(free))
+        at = base[target] if isinstance(base, sp.IndexedBase) and target else base
+        results.append((at, result) if targets else result)
     return results[0] if single else results
 
 

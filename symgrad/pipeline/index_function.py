@@ -8,6 +8,8 @@ as written: no per-sample mean.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import sympy as sp
 
@@ -82,6 +84,20 @@ class IndexGradFunction:
         self.args = self.inputs[len(self.wrt):]
         self.raw, self.raw_value = namespace["value_and_grad"], namespace["value"]
         self.per_sample = False
+        self._plan = None
+        self._ranks = [_rank(program.graph, s) for s in self.inputs]
+
+    @cached_property
+    def symbolic_grads(self) -> list:
+        """The gradients as written, aligned with ``wrt``: ``grad(expr, w)`` for each parameter,
+        expressions in free indices of symgrad's choosing (derived on first use)."""
+        return [g for _, g in self.grad_targets]
+
+    @cached_property
+    def grad_targets(self) -> list:
+        """[(w[j], d loss / d w[j])]: each gradient with the entry it is the derivative by."""
+        from ..derive.index_reverse import index_grad
+        return index_grad(self.expr, list(self.wrt), targets=True)
 
     def __repr__(self):
         return "<value_and_grad (index notation) of %s>" % ", ".join(map(str, self.wrt))
@@ -103,9 +119,8 @@ class IndexGradFunction:
             raise ArgumentError("expected %d arguments (%s), got %d"
                                 % (len(self.inputs), ", ".join(map(str, self.inputs)), len(values)))
         arrays = []
-        for v, s in zip(values, self.inputs):
+        for v, s, rank in zip(values, self.inputs, self._ranks):
             a = np.asarray(v, dtype=float)
-            rank = _rank(self.program.graph, s)
             if a.ndim != rank:
                 raise ShapeMismatch("%s is read with %d ind%s but got an array of shape %s"
                                     % (s, rank, "ex" if rank == 1 else "ices", a.shape))
@@ -114,38 +129,72 @@ class IndexGradFunction:
         return arrays, np.dtype(float)
 
     def _check_ranges(self, arrays):
-        p = self.program
-        by_input = dict(zip(p.inputs, arrays))
+        """Sizes from the shapes, then every read's reach against its axis: a plan of plain
+        integer arithmetic made once (SymPy per call cost more than the MLP's gradient)."""
+        if self._plan is None:
+            self._plan = _range_plan(self.program)
+        dims, reads = self._plan
+        shapes = [a.shape for a in arrays]
         sizes = {}
-        for D, (b, axis, off) in p.dims.items():
-            sizes[D] = int(by_input[b].shape[axis] - sp.sympify(off).xreplace(
-                {k: sp.Integer(v) for k, v in sizes.items()}))
+        for D, position, axis, offset in dims:
+            sizes[D] = shapes[position][axis] - _linear(offset, sizes)
             if sizes[D] < 1:
                 raise ShapeMismatch("%s = %d from axis %d of %s (shape %s): every range needs at "
-                                    "least one entry" % (D, sizes[D], axis, b, by_input[b].shape))
-        for n in p.graph.nodes:
-            if n.op is not Access or not n.extra[1] or n.extra[0] not in by_input:
-                continue
-            shape = by_input[n.extra[0]].shape
-            for axis, e in enumerate(n.extra[1]):
-                top = e
-                for s in e.free_symbols:
-                    top = top.xreplace({s: p.graph.ranges[s][1]})
-                need = int(sp.sympify(top).xreplace({D: sp.Integer(v) for D, v in sizes.items()})) + 1
-                exact = isinstance(e, sp.Symbol) and p.graph.ranges[e][0] == 0
-                if exact and need != shape[axis]:
-                    raise ShapeMismatch(
-                        "%s is read at %s = 0..%d along axis %d, so that axis needs %d "
-                        "entries, but %s has shape %s; %s" % (
-                            n.extra[0], e, need - 1, axis, need, n.extra[0], shape,
-                            ", ".join("%s=%d (from %s)" % (D, v, p.dims[D][0])
-                                      for D, v in sorted(sizes.items(), key=str))))
-                if need > shape[axis]:
-                    raise ShapeMismatch(
-                        "%s[%s] reaches position %d along axis %d, but %s has shape %s; %s"
-                        % (n.extra[0], ", ".join(map(str, n.extra[1])), need - 1, axis, n.extra[0],
-                           shape, ", ".join("%s=%d (from %s)" % (D, v, p.dims[D][0])
-                                            for D, v in sorted(sizes.items(), key=str))))
+                                    "least one entry" % (D, sizes[D], axis, self.inputs[position],
+                                                         shapes[position]))
+        for node, position, axis, top, exact in reads:
+            need, have = _linear(top, sizes) + 1, shapes[position][axis]
+            if need > have or (exact and need != have):
+                self._range_error(node, position, axis, need, exact, shapes, sizes)
+
+    def _range_error(self, node, position, axis, need, exact, shapes, sizes):
+        base, pattern = node.extra
+        shape = shapes[position]
+        where = ", ".join("%s=%d (from %s)" % (D, v, self.program.dims[D][0])
+                          for D, v in sorted(sizes.items(), key=str))
+        if exact and need != shape[axis]:
+            raise ShapeMismatch("%s is read at %s = 0..%d along axis %d, so that axis needs %d "
+                                "entries, but %s has shape %s; %s" % (
+                                    base, pattern[axis], need - 1, axis, need, base, shape, where))
+        raise ShapeMismatch("%s[%s] reaches position %d along axis %d, but %s has shape %s; %s"
+                            % (base, ", ".join(map(str, pattern)), need - 1, axis, base, shape,
+                               where))
+
+
+def _range_plan(p):
+    """(dims, reads) of ``_check_ranges``: each size as (symbol, input position, axis, offset)
+    and each read axis as (node, input position, axis, last position reached, exact), the
+    offsets and positions as linear forms in the sizes."""
+    position = {b: k for k, b in enumerate(p.inputs)}
+    dims = [(D, position[b], axis, _linear_form(off)) for D, (b, axis, off) in p.dims.items()]
+    reads = []
+    for n in p.graph.nodes:
+        if n.op is not Access or not n.extra[1] or n.extra[0] not in position:
+            continue
+        for axis, e in enumerate(n.extra[1]):
+            top = sp.sympify(e).xreplace({s: p.graph.ranges[s][1] for s in e.free_symbols})
+            exact = isinstance(e, sp.Symbol) and p.graph.ranges[e][0] == 0
+            reads.append((n, position[n.extra[0]], axis, _linear_form(top), exact))
+    return dims, reads
+
+
+def _linear_form(e):
+    """A SymPy expression in sizes as ({size: int coefficient}, int constant), or the
+    expression itself when it is not linear (n*d as a bound)."""
+    e = sp.expand(sp.sympify(e))
+    coeffs = {s: e.coeff(s) for s in e.free_symbols}
+    const = e.xreplace({s: 0 for s in e.free_symbols})
+    if all(c.is_Integer for c in coeffs.values()) and const.is_Integer and \
+            sp.expand(e - const - sum(c * s for s, c in coeffs.items())) == 0:
+        return {s: int(c) for s, c in coeffs.items()}, int(const)
+    return e
+
+
+def _linear(form, sizes):
+    if isinstance(form, tuple):
+        coeffs, const = form
+        return const + sum(c * sizes[s] for s, c in coeffs.items())
+    return int(form.xreplace({D: sp.Integer(v) for D, v in sizes.items()}))
 
 
 def _rank(graph, s):
