@@ -400,4 +400,7 @@ class IndexLowering:
             g.ranges[i] = (lo, hi)
             g.rank.setdefault(i, len(g.rank))
             bound.append(i)
-        return g.reduce(self._lower(body), bound)
+        terms = self._lower(body)
+        copies = [i for i in bound if i not in terms.idx]       # Σ_i b = (hi - lo + 1) b
+        out = g.reduce(terms, bound)
+        return g.apply(sp.Mul, g.const(g.size_of(copies)), out) if copies else out

@@ -59,12 +59,32 @@ def index_value_and_grad(expr, wrt, args=()):
                                 "to one of them" % n.extra[0])
     reads = index_backward(lowering, out, wrt)
     dims = dimension_sources(lowering.graph, inputs)
+    _check_sizes(lowering.graph, dims, inputs)
     names = sanitize_names(inputs + sorted(set(dims) - set(inputs), key=str))
     program = IndexProgram(graph=lowering.graph, loss=out, inputs=inputs, wrt=wrt,
                            reads={_label(w): reads.get(_label(w), []) for w in wrt},
                            names=names, dims=dims, title=sp.sstr(expr))
     source = generate_index(program)
     return IndexGradFunction(program, source, compile_source(source), expr)
+
+
+def _check_sizes(graph, dims, inputs):
+    """Each size (n, d in the Sums' bounds) is read from one array's shape or passed as an
+    argument, never both (a passed value would be silently overwritten) and never neither."""
+    sizes = {q for lo, hi in graph.ranges.values() for q in sp.sympify(hi).free_symbols} | \
+        {q for lo, hi in graph.ranges.values() for q in sp.sympify(lo).free_symbols}
+    for D in sorted(sizes, key=str):
+        if D in inputs and D in dims:
+            base, axis, _ = dims[D]
+            raise ArgumentError("%s is a size, read from axis %d of %s's shape; leave it out of "
+                                "wrt and args" % (D, axis, base))
+        if D not in inputs and D not in dims:
+            raise ArgumentError("the size %s is the length of no array's axis (no array is read "
+                                "at an index that runs to it); pass it in args as a whole number"
+                                % D)
+        if D in inputs and not D.is_integer:
+            raise ArgumentError("the size %s is a Sum bound: declare it an integer symbol "
+                                "(sp.Symbol('%s', integer=True, positive=True))" % (D, D))
 
 
 def _label(s):
@@ -120,8 +140,11 @@ class IndexGradFunction:
                                 % (len(self.inputs), ", ".join(map(str, self.inputs)), len(values)))
         arrays = []
         for v, s, rank in zip(values, self.inputs, self._ranks):
+            if s.is_integer:                       # a size passed as an argument
+                arrays.append(_size_value(v, s))
+                continue
             a = np.asarray(v, dtype=float)
-            if a.ndim != rank:
+            if rank is not None and a.ndim != rank:
                 raise ShapeMismatch("%s is read with %d ind%s but got an array of shape %s"
                                     % (s, rank, "ex" if rank == 1 else "ices", a.shape))
             arrays.append(a)
@@ -134,8 +157,8 @@ class IndexGradFunction:
         if self._plan is None:
             self._plan = _range_plan(self.program)
         dims, reads = self._plan
-        shapes = [a.shape for a in arrays]
-        sizes = {}
+        shapes = [np.shape(a) for a in arrays]
+        sizes = {s: a for s, a in zip(self.inputs, arrays) if s.is_integer}
         for D, position, axis, offset in dims:
             sizes[D] = shapes[position][axis] - _linear(offset, sizes)
             if sizes[D] < 1:
@@ -161,11 +184,19 @@ class IndexGradFunction:
                                where))
 
 
+def _size_value(v, s):
+    """A size given as an argument: a whole number of at least 1."""
+    if np.ndim(v) != 0 or not float(v).is_integer() or float(v) < 1:
+        raise ArgumentError("%s is a size (a Sum bound): pass a whole number of at least 1, "
+                            "got %r" % (s, v))
+    return int(float(v))
+
+
 def _range_plan(p):
     """(dims, reads) of ``_check_ranges``: each size as (symbol, input position, axis, offset)
     and each read axis as (node, input position, axis, last position reached, exact), the
     offsets and positions as linear forms in the sizes."""
-    position = {b: k for k, b in enumerate(p.inputs)}
+    position = {b: k for k, b in enumerate(p.inputs) if not b.is_integer}
     dims = [(D, position[b], axis, _linear_form(off)) for D, (b, axis, off) in p.dims.items()]
     reads = []
     for n in p.graph.nodes:
@@ -198,7 +229,11 @@ def _linear(form, sizes):
 
 
 def _rank(graph, s):
+    """The number of indices ``s`` is read with; for an IndexedBase the loss never reads,
+    the length of its declared shape, or None (any array: its gradient is zeros of its shape)."""
     for n in graph.nodes:
         if n.op is Access and n.extra[0] == s:
             return len(n.extra[1])
-    return 0 if isinstance(s, sp.Symbol) else 1
+    if isinstance(s, sp.Symbol):
+        return 0
+    return len(s.shape) if s.shape is not None else None
