@@ -57,3 +57,50 @@ def test_a_sum_over_an_index_its_terms_do_not_use_counts_the_copies():
     assert sp.simplify(sg.grad(L, b) - n * sp.Sum(w[j]**2, (j, 0, d - 1))) == 0
     value, (gw, gb) = sg.value_and_grad(L, [w, b], [n])(np.ones(3), 2.0, 4)
     assert value == 24 and gb == 12 and np.array_equal(gw, 16 * np.ones(3))
+
+
+# --- stable forms at extreme inputs, against 30-digit arithmetic ------------------------------
+
+DIGITS = 600          # e^-1000 next to 1 needs more than 434 digits
+
+
+def _extreme(name, scale):
+    from test_index import MODELS, _arrays
+    expr, wrt, args, sizes = MODELS[name]
+    values = _arrays(name, expr, wrt, args, sizes)
+    for q in wrt:
+        values[q] = values[q] * scale
+    return expr, wrt, args, sizes, values
+
+
+@pytest.mark.parametrize("name, scale", [
+    ("softmax regression", 1000),             # logits ~ 1000: log Σ exp over the class index
+    ("logistic, naive sigmoid", 1000),        # log(1/(1 + exp(-z))), log(1 - 1/(1 + exp(-z)))
+    ("logistic regression", -1000),           # softplus
+    ("KL to a softmax", 1000),                # log Σ_s exp(w_s) beside y_c w_c
+    ("single-head attention", 60),            # scores ~ 1000: exp(a)/Σ exp(u) as exp(a - LSE)
+    ("log-cosh", 1000),
+])
+def test_index_losses_are_stable_at_extreme_inputs(name, scale):
+    from test_index import _exact
+    expr, wrt, args, sizes, values = _extreme(name, scale)
+    f = sg.value_and_grad(expr, wrt=wrt, args=args)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):   # e^-1000 = 0 is right
+        value, grads = f(*[values[q] for q in wrt + args])
+    exact = float(_exact(expr, sizes, values, DIGITS))
+    assert abs(value - exact) <= 1e-9 * (1 + abs(exact)), (name, value, exact)
+    for p, g in zip(wrt, grads):
+        target = tuple(sp.Symbol("a%d" % m, integer=True) for m in range(np.ndim(g)))
+        sym = sg.grad(expr, p[target] if target else p)
+        for index in np.ndindex(*np.shape(g)):
+            want = float(_exact(sym.xreplace({a: sp.Integer(v) for a, v in zip(target, index)}),
+                                sizes, values, DIGITS))
+            assert abs(g[index] - want) <= 1e-8 * (1 + abs(want)), (name, p, index, g[index], want)
+
+
+def test_the_stable_forms_are_in_the_code_and_not_in_what_grad_shows():
+    from test_index import MODELS
+    expr, wrt, args, _ = MODELS["softmax regression"]
+    assert "special.logsumexp(" in sg.value_and_grad(expr, wrt, args).source
+    assert sg.grad(expr, wrt[0]).has(sp.exp) and not sg.grad(expr, wrt[0]).atoms(sp.Function) - \
+        set(sg.grad(expr, wrt[0]).atoms(sp.exp, sp.log))

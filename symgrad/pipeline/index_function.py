@@ -18,8 +18,10 @@ from ..codegen.index_emit import IndexProgram, dimension_sources
 from ..codegen.index_module import generate_index
 from ..derive.index_reverse import index_backward, param_base
 from ..errors import ArgumentError, ShapeMismatch
-from ..graph.index_ir import Access, IndexLowering
+from ..graph.index_ir import Access
+from ..graph.index_lower import IndexLowering
 from ..graph.lower import as_expression
+from ..rewrite.index_stable import stable_index
 from .build import source_markdown
 
 __all__ = ["index_value_and_grad", "IndexGradFunction"]
@@ -48,7 +50,7 @@ def index_value_and_grad(expr, wrt, args=()):
         raise ArgumentError("%s is listed more than once in wrt and args; list each symbol once"
                             % repeated[0])
     lowering = IndexLowering()
-    out = lowering(expr)
+    out = lowering(stable_index(expr))            # the code computes the stable form
     if out.idx:
         raise ArgumentError("the loss has free indices %s; sum over them so it is a scalar"
                             % ", ".join(map(str, out.idx)))
