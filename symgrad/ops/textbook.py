@@ -250,7 +250,7 @@ class TextbookStr(TextbookCommon, StrPrinter):
         num, den = sp.fraction(-coeff if sign else coeff)
         text = "*".join(self.parenthesize(m, MUL, strict=False) for m in matrices)
         if num != 1:
-            text = "%s*%s" % (self.parenthesize(num, MUL), text)
+            text = "%s*%s" % (self.parenthesize(num, MUL, strict=True), text)   # 2*lam*W
         if den != 1:
             text = "%s/%s" % (text, self.parenthesize(den, MUL, strict=False))
         return sign + text

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..numeric.certify import shown
+from .display import VerdictDisplay
 from .problem import build_problem
 from .prove import prove
 from .sample import Search, search
@@ -37,7 +38,7 @@ SEARCH_SECONDS = 3.0      # the targeted search stops drawing after this long
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Verdict(VerdictDisplay):
     """The outcome of :func:`verify`.
 
     status          "proven", "probable" or "refuted"

@@ -15,6 +15,7 @@ import sympy as sp
 from ..derive.sheet import Derivation, build_sheet
 from ..errors import ArgumentError, SymgradError
 from .api import verify
+from .display import StepsDisplay
 
 __all__ = ["verify_steps", "StepsVerdict", "derivation", "check_sheet"]
 
@@ -22,7 +23,7 @@ RELATIONS = ("==", "<=", "<", ">=", ">")
 
 
 @dataclass(frozen=True)
-class StepsVerdict:
+class StepsVerdict(StepsDisplay):
     """The outcome of :func:`verify_steps`.
 
     steps        the expressions e0, e1, ... as given
