@@ -35,6 +35,8 @@ from ..errors import ArgumentError, SymgradError
 __all__ = ["verify", "Verdict"]
 
 STATUSES = ("proven", "probable", "refuted")
+FIRST_POINTS = 8          # points judged before the proof routes start (most refutations)
+FIRST_SHARE = 0.1         # ... or this share of the planned time, whichever comes first
 SAMPLE_SHARE = 0.4        # sampling stops drawing at this share of the planned time
 PROVE_SHARE = 0.75        # the proof routes end by this share (the targeted search gets the rest)
 HARD_SHARE = 1.5          # past this share (plus GRACE) the worker is killed
@@ -258,11 +260,14 @@ def _decide(lhs, rhs, relation, assumptions, seed, budget, start, total, points,
     if want < 1:
         raise SymgradError("points must be at least 1, got %r" % (points,))
     rng = random.Random(seed)
+    tries = max_tries if max_tries is not None else 20 * want + 100
+    found = search(problem, rng, min(want, FIRST_POINTS), tries, start + FIRST_SHARE * total)
+    if found.counterexample is not None:          # most refutations: no proof started
+        return _refuted(problem, relation, None, None, found, found.points)
     proof = start_proof(problem, budget)          # the routes run while sampling goes on
     try:
         share = SAMPLE_SHARE if proof is not None else PROVE_SHARE    # no proof: more points
-        found = search(problem, rng, want, max_tries if max_tries is not None else 20 * want + 100,
-                       start + share * total)
+        found = search(problem, rng, want, tries, start + share * total, found)
         if found.counterexample is not None:
             return _refuted(problem, relation, None, None, found, found.points)
         if found.points == 0 and found.suspect is None and not found.timed_out \
