@@ -133,6 +133,11 @@ def _formula_options(p, wrt=True, args=True, matrix=True):
                        help="declare matrices, e.g. X:n,d W:d,k (dimensions: names or numbers)")
 
 
+def _backend_option(p, what):
+    p.add_argument("--backend", default="numpy", choices=["numpy", "jax", "torch"],
+                   help=what + " (default numpy; jax and torch need pip install symgrad[jax|torch])")
+
+
 def build_parser():
     """The argparse parser of the ``symgrad`` command (errors raise ParseError)."""
     parser = _Parser(prog="symgrad", allow_abbrev=False,
@@ -158,7 +163,8 @@ def build_parser():
     style = p.add_mutually_exclusive_group()
     style.add_argument("--latex", action="store_true", help="print LaTeX")
     style.add_argument("--pretty", action="store_true", help="print 2-D text")
-    p.add_argument("--code", action="store_true", help="also print the generated NumPy module")
+    p.add_argument("--code", action="store_true", help="also print the generated module")
+    _backend_option(p, "the array library of the generated code, checked three ways")
     p.add_argument("--stable", action="store_true",
                    help="also print the numerically stable form the generated code computes")
     p.add_argument("--no-check", action="store_true", help="skip the three-way check")
@@ -173,11 +179,12 @@ def build_parser():
     p.add_argument("--seed", default="0", metavar="N", help="seed of the random points")
     p.add_argument("--points", default="3", metavar="N", help="random points (1 to 100)")
 
-    p = command("codegen", "write the standalone NumPy module of EXPR and its gradients")
+    p = command("codegen", "write the standalone NumPy (or JAX, torch) module of EXPR and its gradients")
     p.add_argument("expr", metavar="EXPR", help="the loss")
     _formula_options(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: print)")
     p.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    _backend_option(p, "the array library the module uses")
 
     p = command("verify", "decide whether HAND equals (or bounds) REFERENCE: "
                           "proven, probable or refuted")
@@ -222,6 +229,7 @@ def build_parser():
                    help="stop after this many steps without a new best loss")
     p.add_argument("--seed", default="0", metavar="N", help="seed of the split and the batches")
     p.add_argument("--out", metavar="FILE.json", help="write the parameters and loss history")
+    _backend_option(p, "run the steps on it (jax: jitted lax.scan over the steps)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
     p = command("prove", "run the machine-checked derivations in proofs/")
@@ -229,6 +237,8 @@ def build_parser():
                                                            "(default: proofs/)")
     p.add_argument("--report", metavar="FILE", help="also write the report here")
     p.add_argument("--force", action="store_true", help="overwrite an existing report")
+    p.add_argument("--timeout", metavar="SECONDS", help="stop a claim after this long (default: "
+                                                        "4 times its budget + 30 s)")
     return parser
 
 

@@ -83,7 +83,31 @@ def _exists(backend_name, dotted):
     return True
 
 
+# j1(x) = sum_k (-1)^k 2(k+1) x^(2k+1) / (2k+3)!: nine terms reach float64's last digit for |x| < 1
+_J1_DENOMINATORS = (3, -30, 840, -45360, 3991680, -518918400, 93405312000, -22230464256000,
+                    6758061133824000)
+
+
+def _spherical_jn(lib, ones):
+    """A helper for scipy's spherical_jn of order 1 (sinc's derivative is -j1): the series where
+    |x| < 1, where (sin x/x - cos x)/x cancels, and that quotient elsewhere (no x*x to overflow).
+    The quotient reads a safe x (1 where the series is selected), so neither branch makes NaN,
+    nor a NaN gradient under autodiff."""
+    series = "1/%d" % _J1_DENOMINATORS[-1]
+    for d in reversed(_J1_DENOMINATORS[:-1]):
+        series = "1/%d + x2*(%s)" % (d, series)
+    return f'''def _spherical_jn(n, x):
+    """The spherical Bessel function j_n for n = 1, stable at 0, near 0 and far out."""
+    if n != 1:
+        raise ValueError("symgrad's {lib} spherical_jn has order 1 only")
+    small = {lib}.abs(x) < 1
+    z = {lib}.where(small, {ones}, x)
+    x2 = x*x
+    return {lib}.where(small, x*({series}), ({lib}.sin(z)/z - {lib}.cos(z))/z)'''
+
+
 _JAX_HELPERS = {
+    "_spherical_jn": _spherical_jn("jnp", "1.0"),
     "_sech2": '''def _sech2(u):
     """1/cosh(u)**2 without overflow (cosh(u)**2 is inf past |u| = 355, and 1/inf = 0 is right)."""
     c = jnp.cosh(u)
@@ -113,6 +137,7 @@ _JAX_HELPERS = {
 }
 
 _TORCH_HELPERS = {
+    "_spherical_jn": _spherical_jn("torch", "torch.ones_like(x)"),
     # torch's functions take tensors: numbers among the arguments are made tensors first
     "_maximum": '''def _maximum(a, b):
     return torch.maximum(torch.as_tensor(a), torch.as_tensor(b))''',
@@ -121,6 +146,8 @@ _TORCH_HELPERS = {
     "_heaviside": '''def _heaviside(x, h0):
     x = torch.as_tensor(x)
     return torch.heaviside(x, torch.as_tensor(h0, dtype=x.dtype))''',
+    "_broadcast_to": '''def _broadcast_to(x, shape):
+    return torch.broadcast_to(x if torch.is_tensor(x) else torch.tensor(x, dtype=torch.float64), shape)''',
     "_mean": '''def _mean(x):
     return torch.as_tensor(x, dtype=torch.float64).mean() if not torch.is_tensor(x) else x.mean()''',
     "_sech2": '''def _sech2(u):
@@ -156,7 +183,7 @@ _TORCH_NAMES = {
     "np.arcsin": "torch.asin", "np.arccos": "torch.acos", "np.arctan": "torch.atan",
     "np.arctan2": "torch.atan2", "np.arcsinh": "torch.asinh", "np.arccosh": "torch.acosh",
     "np.arctanh": "torch.atanh", "np.maximum": "_maximum", "np.minimum": "_minimum",
-    "np.heaviside": "_heaviside", "np.mean": "_mean", "np.broadcast_to": "torch.broadcast_to",
+    "np.heaviside": "_heaviside", "np.mean": "_mean", "np.broadcast_to": "_broadcast_to",
     "np.linalg.inv": "torch.linalg.inv", "np.linalg.det": "torch.linalg.det",
     "special.expit": "torch.special.expit", "special.erf": "torch.special.erf",
     "special.erfc": "torch.special.erfc", "special.gammaln": "torch.special.gammaln",
@@ -165,13 +192,15 @@ _TORCH_NAMES = {
     "special.erfcx": "torch.special.erfcx", "special.log_ndtr": "torch.special.log_ndtr",
     "special.ndtr": "torch.special.ndtr", "np.sinc": "torch.sinc", "np.pi": "torch.pi",
     "np.e": "torch.e", "np.inf": "torch.inf", "np.nan": "torch.nan",
+    "special.spherical_jn": "_spherical_jn",
 }
 
 BACKENDS = {
     "numpy": Backend("numpy", ("import numpy as np",), errstate=True,
                      special_header=("from scipy import special",)),
     "jax": Backend("jax", ("import jax", "import jax.numpy as jnp", "import jax.scipy.special as jsp"),
-                   names={"special.psi": "jsp.digamma"}, helpers=_JAX_HELPERS,
+                   names={"special.psi": "jsp.digamma", "special.spherical_jn": "_spherical_jn"},
+                   helpers=_JAX_HELPERS,
                    prefixes=(("np.", "jnp."), ("special.", "jsp."))),
     "torch": Backend("torch", ("import torch",), names=_TORCH_NAMES, helpers=_TORCH_HELPERS,
                      prefixes=(("np.", "torch."),), axis="dim", keepdims="keepdim"),

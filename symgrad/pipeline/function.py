@@ -89,7 +89,7 @@ def compile_expression(expr: sp.Expr, args: Symbols, *, stable: bool = True,
 
 
 def value_grad_hessian(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
-                       stable: bool = True) -> "HessianFunction":
+                       stable: bool = True, backend: str = "numpy") -> "HessianFunction":
     """Compile the loss, its gradients and its Hessian into one generated NumPy function.
 
     ``f2 = value_grad_hessian(expr, wrt=[...], args=[...])`` returns a callable:
@@ -100,6 +100,7 @@ def value_grad_hessian(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
     H. Parameters are scalar Symbols (per-sample mode: H is the mean over the samples)
     or vector MatrixSymbols of shape (d, 1) or (1, d), d symbolic or not; the blocks are
     closed forms sharing their work with the gradient, with the same stable rewrites.
+    ``backend="jax"`` or ``"torch"`` prints the same program for that library (its arrays out).
 
     >>> import sympy as sp
     >>> w, b, x, y = sp.symbols("w b x y")
@@ -114,7 +115,7 @@ def value_grad_hessian(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
                                     "Indexed terms) yet; write the loss with MatrixSymbols, a "
                                     "(d, 1) MatrixSymbol for a vector parameter")
     return HessianFunction(expr, build_program(expr, wrt, args, stable=stable, hessian=True),
-                           stable=stable)
+                           stable=stable, backend=backend)
 
 
 class CompiledExpression:
@@ -199,13 +200,16 @@ class GradFunction:
     def __call__(self, *values) -> tuple:
         arrays, dtype = self.prepare(values)
         if self.backend != "numpy":
-            value, grads = self.raw(*to_backend(self.backend, arrays))
-            return from_backend(self.backend, value), tuple(
-                from_backend(self.backend, g, np.shape(values[i])) for i, g in enumerate(grads))
+            return self.shaped(*self.raw(*to_backend(self.backend, arrays)), values)
         value, grads = self.raw(*arrays)
         # each gradient has the shape its parameter was given in (a 1-D vector stays 1-D)
         return finish(value, dtype), tuple(finish(g, dtype, np.shape(values[i]))
                                            for i, g in enumerate(grads))
+
+    def shaped(self, value, grads, values) -> tuple:
+        """(value, grads) from a JAX or torch run, each gradient shaped like its parameter."""
+        return from_backend(self.backend, value), tuple(
+            from_backend(self.backend, g, np.shape(values[i])) for i, g in enumerate(grads))
 
     def value(self, *values) -> np.ndarray | np.generic:
         """The loss alone (a forward pass, no gradients)."""
@@ -227,8 +231,10 @@ class HessianFunction:
     ``value_grad_hessian`` with no argument checks.
     """
 
-    def __init__(self, expr: sp.Expr, program: Program, *, stable: bool = True):
-        self.gradient = GradFunction(expr, program, stable=stable)
+    def __init__(self, expr: sp.Expr, program: Program, *, stable: bool = True,
+                 backend: str = "numpy"):
+        self.gradient = GradFunction(expr, program, stable=stable, backend=backend)
+        self.backend = self.gradient.backend
         self.expr, self.program, self.source = expr, program, self.gradient.source
         self.raw = self.gradient.namespace["value_grad_hessian"]
         self.wrt, self.args, self.inputs = self.gradient.wrt, self.gradient.args, self.gradient.inputs
@@ -243,6 +249,10 @@ class HessianFunction:
 
     def __call__(self, *values) -> tuple:
         arrays, dtype = self.prepare(values)
+        if self.backend != "numpy":
+            value, grads, hessian = self.raw(*to_backend(self.backend, arrays))
+            return (*self.gradient.shaped(value, grads, values),
+                    from_backend(self.backend, hessian, hessian.shape))
         value, grads, hessian = self.raw(*arrays)
         return (finish(value, dtype),
                 tuple(finish(g, dtype, np.shape(values[i])) for i, g in enumerate(grads)),
