@@ -45,6 +45,9 @@ def print_sheet(expr: "sp.Expr", wrt: list, style: str, seed: int) -> None:
     """Print the checked sheet of ``expr`` (``style``: text, markdown or latex)."""
     if len(set(wrt)) != len(wrt):
         raise ArgumentError("--wrt names a parameter more than once")
+    if expr.has(sp.Indexed) or expr.has(sp.IndexedBase):
+        raise ArgumentError("--steps writes sheets for scalar and matrix formulas; a formula in "
+                            "index notation (Sum, x[i]) has none: drop --steps")
     d = derivation(expr, wrt, seed=seed)
     if style == "markdown":
         print(d.markdown(), end="")                        # it ends with the checks
