@@ -26,7 +26,7 @@ from .jacobian import forward_jacobian, length
 from .kronecker import display, hessian_terms
 from .reverse import _indexed, backward, check_wrt, scalar_loss, tidy, zero_like
 
-__all__ = ["hessian", "jacobian"]
+__all__ = ["hessian", "jacobian", "kronecker_blocks"]
 
 
 def _closed_form(w):
@@ -182,21 +182,29 @@ def _matrix_parameter(w):
 
 def _kronecker_hessian(expr, items):
     """Blocks d2 L / d vec(W_i) d vec(W_j) in Kronecker form (every parameter a MatrixSymbol)."""
+    blocks = kronecker_blocks(expr, items)
+    sizes = [w.shape[0] * w.shape[1] for w in items]
+    shown_ = [[display(blocks[i][j], (sizes[i], sizes[j])) for j in range(len(items))]
+              for i in range(len(items))]
+    return shown_[0][0] if len(items) == 1 else sp.BlockMatrix(shown_)
+
+
+def kronecker_blocks(expr: sp.Expr, items: list) -> list:
+    """[[terms of d2 L / d vec(W_i) d vec(W_j)]] (``kronecker.Term`` lists) for MatrixSymbol
+    parameters of any shape (row-major vec); numeric dimensions are kept as given."""
     for w in items:
         if not isinstance(w, sp.MatrixSymbol):
             raise UnsupportedExpression(
                 "the Kronecker-form Hessian takes MatrixSymbol parameters only; %s is a scalar: "
                 "write it as a 1 x 1 MatrixSymbol, or take the Hessian of the matrices alone" % w)
+    expr = as_expression(expr)
     directions = [sp.MatrixSymbol("V_%s" % w.name, *w.shape) for w in items]
-    sizes = [w.shape[0] * w.shape[1] for w in items]
     blocks = [[None] * len(items) for _ in items]
     for j, (wj, v) in enumerate(zip(items, directions)):
         for i, wi in enumerate(items):
             hv = _mixed_hvp(expr, wi, wj, v)
-            shape = (sizes[i], sizes[j])
-            blocks[i][j] = sp.ZeroMatrix(*shape) if hv.is_ZeroMatrix else \
-                display(hessian_terms(hv, v), shape)
-    return blocks[0][0] if len(items) == 1 else sp.BlockMatrix(blocks)
+            blocks[i][j] = [] if getattr(hv, "is_ZeroMatrix", False) else hessian_terms(hv, v)
+    return blocks
 
 
 def _mixed_hvp(expr, wi, wj, v):
