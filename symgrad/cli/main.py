@@ -98,11 +98,13 @@ def _formula_help():
 
 _EXAMPLES = {
     "derive": ["symgrad derive '(w*x + b - y)**2' --wrt w b",
-               "symgrad derive 'sum((X @ W - Y)**2)/n' --wrt W --matrix X:n,d W:d,k Y:n,k --latex"],
+               "symgrad derive 'sum((X @ W - Y)**2)/n' --wrt W --matrix X:n,d W:d,k Y:n,k --latex",
+               "symgrad derive 'sum((X @ W - Y)**2)/n' --wrt W --matrix X:n,d W:d,k Y:n,k --steps"],
     "check": ["symgrad check 'log(1 + exp(w*x))' --wrt w --values w=0.5 x=2"],
     "codegen": ["symgrad codegen '(w*x + b - y)**2' --wrt w b -o model_grad.py"],
     "verify": ["symgrad verify 'sqrt(x**2)' 'x' --assume 'x > 0'",
-               "symgrad verify '2*x*(w*x - y)' --grad-of '(w*x - y)**2' --wrt w"],
+               "symgrad verify '2*x*(w*x - y)' --grad-of '(w*x - y)**2' --wrt w",
+               "symgrad verify --steps derivation.txt   (one formula per line: see --steps)"],
     "fit": ["symgrad fit '(w*x + b - y)**2' --params w=0 b=0 --data line.csv --lr 0.01 "
             "--steps 1000",
             "symgrad fit '(w*x + b - y)**2' --params w=0 b=0 --data line.csv --optimizer newton "

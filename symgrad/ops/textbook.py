@@ -146,7 +146,8 @@ class TextbookCommon:
             elif value == 1:
                 terms.append(Iverson(where))
             elif value != 0 and where != sp.false:
-                terms.append(sp.Mul(value, Iverson(where), evaluate=False))
+                factors = value.args if value.is_Mul and not self._varies(value) else (value,)
+                terms.append(sp.Mul(*factors, Iverson(where), evaluate=False))   # x*y*[c]
             earlier.append(cond)
         if not terms:
             return self._print(sp.S.Zero)

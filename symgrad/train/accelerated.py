@@ -67,6 +67,11 @@ class TorchRun(Run):
         torch = require("torch")
         with torch.no_grad():
             super()._loop(steps)
+        self.values = [v.numpy() for v in self.values]          # FitResult holds NumPy values
+        self.grads = [g.numpy() if torch.is_tensor(g) else g for g in self.grads]
+
+    def _losses_at(self, values):
+        return super()._losses_at(to_backend("torch", values))
 
 
 class JaxRun(Run):

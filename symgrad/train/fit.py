@@ -164,7 +164,8 @@ def _compiled(loss, params, data, hessian=False, backend=None):
     data = _resolve(expr, data or {}, "data")
     _check_symbols(expr, params, data)
     if f is None:
-        f = value_grad_hessian(expr, wrt=list(params), args=list(data)).gradient if hessian \
+        f = value_grad_hessian(expr, wrt=list(params), args=list(data), backend=backend).gradient \
+            if hessian \
             else value_and_grad(expr, wrt=list(params), args=list(data), backend=backend)
         return f, expr, params, data
     if hessian and "value_grad_hessian" not in f.namespace:

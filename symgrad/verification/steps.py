@@ -67,6 +67,8 @@ class StepsVerdict(StepsDisplay):
                       "  counterexample: %s" % (at or "(no free symbols)"),
                       "  step %d = %s, step %d = %s" % (k, _one_line(v.lhs_value), k + 1,
                                                         _one_line(v.rhs_value))]
+            if v.enclosure:
+                lines.append("  certified: %s" % v.enclosure)
         return "\n".join(lines)
 
 
