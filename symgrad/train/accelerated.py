@@ -32,7 +32,7 @@ from .loop import GROWTH, Run
 
 __all__ = ["backend_run", "WINDOW_BYTES", "MAX_SCAN"]
 
-WINDOW_BYTES = 32 << 20     # rows read from a memory-mapped file at a time
+WINDOW_BYTES = 8 << 20      # rows read from a memory-mapped file at a time
 MAX_SCAN = 4096             # steps per lax.scan call on mini-batches (bounds the index arrays)
 
 
@@ -229,27 +229,26 @@ def _streamed_mean(value, values, arrays, idx, place):
 def _read(array, lo, hi):
     """Rows lo:hi copied out of a (memory-mapped) array; the mapped pages released after."""
     rows = np.array(array[lo:hi])
-    owner = _memmap(array)
-    if owner is not None and getattr(owner, "_mmap", None) is not None and hasattr(mmap, "MADV_DONTNEED"):
-        base = owner.ctypes.data - owner.offset % mmap.ALLOCATIONGRANULARITY
+    root = _memmap(array)
+    if root is not None and isinstance(root.base, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        base = root.ctypes.data - root.offset % mmap.ALLOCATIONGRANULARITY    # the mapping's start
         start = array.ctypes.data + lo * array.strides[0] - base
         first = start - start % mmap.PAGESIZE
         try:
-            owner._mmap.madvise(mmap.MADV_DONTNEED, first, start - first + rows.nbytes)
+            root.base.madvise(mmap.MADV_DONTNEED, first, start - first + rows.nbytes)
         except (OSError, ValueError):       # best effort: the OS reclaims file pages anyway
             pass
     return rows
 
 
 def _memmap(array):
-    """The np.memmap an array views (prepare makes plain-ndarray views of it), or None."""
-    while array is not None:
+    """The np.memmap that owns the mapping an array views (its base is the mmap), or None."""
+    found = None
+    while isinstance(array, np.ndarray):
         if isinstance(array, np.memmap):
-            return array
-        array = getattr(array, "base", None)
-        if not isinstance(array, np.ndarray):
-            return None
-    return None
+            found = array
+        array = array.base
+    return found if found is not None and isinstance(found.base, mmap.mmap) else None
 
 
 def _sample_arrays(f, train):
