@@ -148,9 +148,9 @@ def _arrays(name, expr, wrt, args, sizes, seed=0):
     return out
 
 
-def _exact(expr, sizes, values):
+def _exact(expr, sizes, values, digits=30):
     """Evaluate an index expression by walking its Sums (an interpreter independent of
-    symgrad's code generation), in 30-digit mpmath arithmetic."""
+    symgrad's code generation), in ``digits``-digit mpmath arithmetic."""
     import mpmath as mp
     table = {base: v for base, v in values.items()}
 
@@ -168,10 +168,10 @@ def _exact(expr, sizes, values):
         if isinstance(e, sp.Symbol):
             return mp.mpf(int(sp.sympify(sp.sympify(e).xreplace(sizes)).xreplace(env)))
         if e.is_Number:
-            return mp.mpf(e.p) / e.q if e.is_Rational else mp.mpf(str(sp.N(e, 40)))
+            return mp.mpf(e.p) / e.q if e.is_Rational else mp.mpf(str(sp.N(e, digits + 10)))
         if isinstance(e, sp.Piecewise):
             for value, cond in e.args:
-                if cond == sp.true or bool(cond.func(*[sp.Float(ev(a, env), 30) for a in cond.args])):
+                if cond == sp.true or bool(cond.func(*[sp.Float(ev(a, env), digits) for a in cond.args])):
                     return ev(value, env)
             raise ValueError("no branch")
         if isinstance(e, sp.Add):
@@ -183,11 +183,11 @@ def _exact(expr, sizes, values):
             return out
         if isinstance(e, sp.Pow):
             return ev(e.base, env) ** ev(e.exp, env)
-        args = [sp.Float(ev(a, env), 30) for a in e.args]
-        return mp.mpf(str(sp.N(e.func(*args), 30)))
+        args = [sp.Float(ev(a, env), digits) for a in e.args]
+        return mp.mpf(str(sp.N(e.func(*args), digits)))
 
-    with mp.workdps(30):
-        return sp.Float(ev(sp.sympify(expr), {}), 30)
+    with mp.workdps(digits):
+        return sp.Float(ev(sp.sympify(expr), {}), digits)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

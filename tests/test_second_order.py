@@ -140,3 +140,69 @@ def test_a_matrix_that_depends_on_the_parameter_is_refused_clearly():
     v = sp.MatrixSymbol("v", d, 1)
     with pytest.raises(sg.UnsupportedExpression, match="depends on the parameter"):
         sg.hessian(sp.Trace((w * v.T).applyfunc(sp.sin) * B), w)
+
+
+# --- matrix parameters: the Kronecker form over row-major vec(W) ----------------------------
+
+k = sp.Symbol("k", integer=True, positive=True)
+W = sp.MatrixSymbol("W", d, k)
+Y = sp.MatrixSymbol("Y", n, k)
+U = sp.MatrixSymbol("U", m, k)
+F = sp.MatrixSymbol("F", n, k)
+M = sp.MatrixSymbol("M", m, n)
+MATRIX_SIZES = {n: 3, d: 2, m: 2, k: 3}
+MATRIX_MODELS = {
+    "softmax regression": (sg.losses.softmax_cross_entropy(X * W, Y), [W]),
+    "softmax regression, L2": (sg.losses.softmax_cross_entropy(X * W, Y)
+                               + lam / 2 * sg.msum(sp.HadamardPower(W, 2)), [W]),
+    "log det": (sp.log(sp.Determinant(B)), [B]),
+    "matrix factorization, one factor": (sg.msum(sp.HadamardPower(U * F.T - M, 2)), [U]),
+    "matrix factorization, both factors": (sg.msum(sp.HadamardPower(U * F.T - M, 2)), [U, F]),
+    "trace of a quadratic form": (sp.Trace(W.T * B * W), [W]),
+}
+
+
+def _matrix_point(expr, params, rng):
+    values = {}
+    for s in sorted(expr.atoms(sp.MatrixSymbol), key=str):
+        rows, cols = (int(sp.sympify(q).xreplace(MATRIX_SIZES)) for q in s.shape)
+        entry = (lambda i, j: sp.Rational(rng.randint(-60, 60), 64) + (2 if i == j else 0)) \
+            if s == B else (lambda i, j: sp.Rational(rng.randint(-60, 60), 64))
+        values[s] = sp.ImmutableMatrix(rows, cols, entry)
+    values.update({s: sp.Rational(rng.randint(8, 60), 32) for s in expr.free_symbols
+                   if not isinstance(s, sp.MatrixSymbol) and s not in MATRIX_SIZES})
+    return values
+
+
+@pytest.mark.parametrize("name", sorted(MATRIX_MODELS))
+def test_kronecker_hessian_of_matrix_parameters_equals_entrywise(name):
+    global SIZES
+    expr, params = MATRIX_MODELS[name]
+    H = sg.hessian(expr, params if len(params) > 1 else params[0])
+    size = sum(p.shape[0] * p.shape[1] for p in params)
+    assert H.shape == (size, size)
+    assert not any(q.shape == (n, n) for q in sp.preorder_traversal(H)
+                   if getattr(q, "is_Matrix", False) and not isinstance(q, sp.Identity)), H
+    saved, SIZES = SIZES, MATRIX_SIZES
+    try:
+        values = _matrix_point(expr, params, random.Random(name))
+        mine = _numeric(H, values)
+        numeric = {s: sp.MatrixSymbol(s.name, *(sp.sympify(q).xreplace(SIZES) for q in s.shape))
+                   for s in expr.atoms(sp.MatrixSymbol)}
+        concrete = expr.xreplace(SIZES).xreplace(numeric)
+        reference = sg.hessian(concrete, [numeric[p] for p in params])
+        at = {numeric[s][i, j]: v[i, j] for s, v in values.items() if isinstance(s, sp.MatrixSymbol)
+              for i in range(v.rows) for j in range(v.cols)}
+        at.update({s: v for s, v in values.items() if not isinstance(s, sp.MatrixSymbol)})
+        reference = reference.xreplace(at)
+        reference = reference.applyfunc(lambda q: sp.N(to_standard(q).doit(), 40))
+    finally:
+        SIZES = saved
+    assert mine.shape == reference.shape
+    for a, b in zip(mine, reference):
+        assert abs(a - b) <= 1e-30 * (1 + abs(b)), (name, H, a, b)
+
+
+def test_kronecker_forms_read_as_the_textbook_writes_them():
+    assert str(sg.hessian(sp.log(sp.Determinant(B)), B)) == "-(Bᵀ⁻¹ ⊗ B⁻¹)*K(d,d)"
+    assert str(sg.hessian(sg.msum(sp.HadamardPower(U * F.T - M, 2)), U)) == "2*(I ⊗ (Fᵀ*F))"

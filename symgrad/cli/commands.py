@@ -7,6 +7,7 @@ goes to stdout; errors are raised (``SymgradError``) and printed by ``main``.
 """
 import copy
 import os
+import re
 import sys
 
 import numpy as np
@@ -16,6 +17,7 @@ from ..parse.guards import declare, short
 from ..parse.text import to_text
 from ..check.grad import check_grad
 from ..pipeline.function import GradFunction, value_and_grad
+from ..pipeline.index_function import IndexGradFunction
 from ..train.data import load_csv, save_result_json
 from ..derive.reverse import grad
 from ..errors import ArgumentError, ParseError
@@ -25,6 +27,7 @@ from ..parse.expr import parse_assignment, parse_expr, parse_matrix_decl, parse_
 from ..verification.claims import run as run_proofs
 from ..train.fit import fit
 from ..verification.api import verify
+from .steps import print_sheet, run_steps_file
 
 __all__ = ["COMMANDS"]
 
@@ -55,10 +58,19 @@ def number(text, option, low, high, *, low_open=True, high_open=False):
     return v
 
 
+_INDEX_CALL = re.compile(r"\b(Sum|KroneckerDelta)\s*\(")
+
+
+def index_notation(*texts):
+    """Whether any formula of the command line is written with indices (calls Sum or
+    KroneckerDelta): then every formula beside it may read arrays as x[i] too."""
+    return any(isinstance(t, str) and _INDEX_CALL.search(t) for t in texts)
+
+
 class Formulas:
     """The matrices declared with --matrix, and formulas and names read against them."""
 
-    def __init__(self, declarations):
+    def __init__(self, declarations, indices=None):
         shapes = {}
         for text in declarations:
             name, shape = parse_matrix_decl(text)
@@ -67,9 +79,14 @@ class Formulas:
             shapes[name] = shape
         self.shapes = shapes
         self.mats, self.dims = declare(shapes, "--matrix")
+        self.arrays, self.integers = {}, set()      # index notation: x[i]; sizes and indices
+        self.indices = indices or None
 
     def expr(self, text, what):
-        return parse_expr(text, matrices=self.shapes, what=what)
+        out = parse_expr(text, matrices=self.shapes, what=what, indices=self.indices)
+        self.arrays.update({str(b): b for b in out.atoms(sp.IndexedBase)})
+        self.integers.update(str(s) for s in out.atoms(sp.Symbol) if s.is_integer)
+        return out
 
     def relation(self, text):
         return parse_relation(text, matrices=self.shapes)
@@ -80,7 +97,10 @@ class Formulas:
         if name in self.dims:
             raise ParseError("%s: %s is a matrix dimension, not a symbol; dimensions are read "
                              "from the data's shapes" % (option, name))
-        return self.mats.get(name) or sp.Symbol(name, real=True)
+        if name in self.integers:
+            raise ParseError("%s: %s is an index or a size (a Sum bound) in the formula, not a "
+                             "symbol; sizes are read from the arrays' shapes" % (option, name))
+        return self.mats.get(name) or self.arrays.get(name) or sp.Symbol(name, real=True)
 
     def symbols(self, texts, option):
         return [self.symbol(t, option) for t in texts]
@@ -95,13 +115,24 @@ def _problem(args):
         data = formulas.symbols(args.args, "--args")
     else:
         known = set(wrt) | set(formulas.dims.values())
-        data = sorted((s for s in expr.free_symbols if s not in known), key=str)
+        data = sorted((s for s in _inputs(expr) if s not in known), key=str)
     return formulas, expr, wrt, data
+
+
+def _inputs(expr):
+    """The free symbols of ``expr`` that are inputs: in index notation the arrays (x of
+    x[i]) and real scalars, not the sizes and indices."""
+    arrays = expr.atoms(sp.IndexedBase)
+    if not arrays:
+        return expr.free_symbols
+    labels = {a.label for a in arrays}
+    return arrays | {s for s in expr.free_symbols if isinstance(s, sp.Symbol)
+                     and not s.is_integer and s not in labels}
 
 
 def _unused(expr, symbols):
     """Notes for parameters that do not occur in ``expr`` (their gradient is zero)."""
-    present = expr.free_symbols | expr.atoms(sp.MatrixSymbol)
+    present = expr.free_symbols | expr.atoms(sp.MatrixSymbol, sp.IndexedBase)
     return ["note: %s does not occur in EXPR; its gradient is 0" % s
             for s in symbols if s not in present]
 
@@ -135,16 +166,23 @@ def run_derive(args):
     style = "latex" if args.latex else "pretty" if args.pretty else "plain"
     seed = integer(args.seed, "--seed", 0, MAX_SEED)
     _, expr, wrt, data = _problem(args)
+    if args.steps is not None:
+        return _sheet(args, expr, wrt, seed)
     compiled = value_and_grad(expr, wrt, data, backend=args.backend)   # bad input fails here
     grads = compiled.symbolic_grads                # derived once; check_grad reuses them
     print(_line("f", expr, style))
-    for w, g in zip(wrt, grads):
+    labels = [at for at, _ in compiled.grad_targets] if isinstance(compiled, IndexGradFunction) \
+        else wrt                                   # index notation: d/dw[j]
+    for w, g in zip(labels, grads):
         label = "\\frac{\\partial f}{\\partial %s}" % sp.latex(w) if style == "latex" \
             else "d/d%s" % w
         print(_line(label, g, style))
     for note in _unused(expr, wrt):
         print(note)
     if getattr(args, "stable", False):
+        if isinstance(compiled, IndexGradFunction):
+            raise ArgumentError("--stable prints the rewritten matrix graph; it is not available "
+                                "for index notation (the generated code, --code, shows it)")
         loss, stable = compiled.stable_form
         print("stable form, as the generated code computes it:")
         print(_line("  f", loss, style))
@@ -155,7 +193,8 @@ def run_derive(args):
         print(compiled.source, end="")
     if args.no_check:
         return 0
-    report = check_grad(_numpy_out(compiled), seed=seed)
+    report = check_grad(expr, wrt, data, seed=seed) if isinstance(compiled, IndexGradFunction) \
+        else check_grad(_numpy_out(compiled), seed=seed)
     if args.code:
         print()
     if report.ok:                                   # the verdict, kinks and notes; no table
@@ -166,6 +205,16 @@ def run_derive(args):
         return 0
     print(report)
     return 1
+
+
+def _sheet(args, expr, wrt, seed):
+    given = [o for o, on in (("--latex", args.latex), ("--pretty", args.pretty),
+                             ("--code", args.code), ("--stable", args.stable)) if on]
+    if given:
+        raise ArgumentError("--steps prints the derivation sheet alone; drop %s (for LaTeX "
+                            "write --steps latex)" % " and ".join(given))
+    print_sheet(expr, wrt, args.steps, seed)
+    return 0
 
 
 class _NumpyOut(GradFunction):
@@ -225,7 +274,12 @@ def run_verify(args):
     seed = integer(args.seed, "--seed", 0, MAX_SEED)
     points = None if args.points is None else integer(args.points, "--points", 1, 1000)
     budget = number(args.budget, "--budget", 0, 600, low_open=False)     # 0: sampling only
-    formulas = Formulas(args.matrix)
+    formulas = Formulas(args.matrix, index_notation(args.hand, args.reference, args.grad_of))
+    if args.steps is not None:
+        return run_steps_file(args, formulas, (seed, budget, points))
+    if args.hand is None:
+        raise ArgumentError("give HAND and REFERENCE (or --grad-of EXPR --wrt NAME), or "
+                            "--steps FILE")
     hand = formulas.expr(args.hand, "HAND")
     if args.grad_of is not None:
         if args.reference is not None:
@@ -295,20 +349,25 @@ def run_fit(args):
     if args.out is not None:
         check_target(args.out, force=args.force)        # before training, not after
     loss = parse_expr(args.expr, what="EXPR")
+    arrays = _csv_arrays(loss)                  # index notation: x[i] is a CSV column
     params = {}
     for text in args.params:
         name, value = parse_assignment(text)
+        if name in arrays:
+            raise ArgumentError("--params: %s is an array (read as %s[...]); the command line "
+                                "fits scalar parameters (use symgrad.fit for array ones)"
+                                % (name, name))
         symbol = sp.Symbol(name, real=True)
         if symbol in params:
             raise ParseError("--params: %s is given twice" % name)
         params[symbol] = float(value)
     optimizer = _optimizer(args)
-    names = sorted(str(s) for s in loss.free_symbols if s not in params)
+    names = sorted(str(s) for s in _inputs(loss) if s not in params)
     if names and args.data is None:
         raise ArgumentError("the loss has data symbols (%s); give --data FILE.csv with a column "
                             "for each" % ", ".join(names))
     columns = load_csv(args.data, names) if names else {}
-    data = {sp.Symbol(n, real=True): columns[n] for n in names}
+    data = {arrays.get(n) or sp.Symbol(n, real=True): columns[n] for n in names}
     res = fit(loss, params, data, optimizer, steps, validation=validation,
                     early_stopping=patience, seed=seed, backend=args.backend)
     for symbol, value in res.params.items():
@@ -327,9 +386,23 @@ def run_fit(args):
     return 0
 
 
+def _csv_arrays(loss):
+    """{name: IndexedBase} of a loss in index notation; each must be read with one index
+    (a column of the CSV file, its rows the index's range)."""
+    arrays = {}
+    for a in loss.atoms(sp.Indexed):
+        if len(a.indices) != 1:
+            raise ArgumentError("%s is read with %d indices; symgrad fit reads each array as one "
+                                "CSV column (x[i]); use symgrad.fit for arrays of higher rank"
+                                % (a.base, len(a.indices)))
+        arrays[str(a.base)] = a.base
+    return arrays
+
+
 def run_prove(args):
     paths = list(args.paths) if args.paths else shipped_proofs()
-    return run_proofs(paths=paths, report=args.report, force=args.force)
+    limit = {} if args.timeout is None else {"timeout": number(args.timeout, "--timeout", 0, 1e5)}
+    return run_proofs(paths=paths, report=args.report, force=args.force, **limit)
 
 
 def shipped_proofs() -> list:

@@ -22,6 +22,7 @@ import warnings
 
 from .. import __version__
 from .commands import COMMANDS
+from .steps import add_derive_options, add_verify_options
 from ..parse.tables import CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, MAX_ARGS, arity_text
 from ..errors import ParseError, ProofFailure, SymgradError, TrainingDiverged
 
@@ -97,11 +98,13 @@ def _formula_help():
 
 _EXAMPLES = {
     "derive": ["symgrad derive '(w*x + b - y)**2' --wrt w b",
-               "symgrad derive 'sum((X @ W - Y)**2)/n' --wrt W --matrix X:n,d W:d,k Y:n,k --latex"],
+               "symgrad derive 'sum((X @ W - Y)**2)/n' --wrt W --matrix X:n,d W:d,k Y:n,k --latex",
+               "symgrad derive 'sum((X @ W - Y)**2)/n' --wrt W --matrix X:n,d W:d,k Y:n,k --steps"],
     "check": ["symgrad check 'log(1 + exp(w*x))' --wrt w --values w=0.5 x=2"],
     "codegen": ["symgrad codegen '(w*x + b - y)**2' --wrt w b -o model_grad.py"],
     "verify": ["symgrad verify 'sqrt(x**2)' 'x' --assume 'x > 0'",
-               "symgrad verify '2*x*(w*x - y)' --grad-of '(w*x - y)**2' --wrt w"],
+               "symgrad verify '2*x*(w*x - y)' --grad-of '(w*x - y)**2' --wrt w",
+               "symgrad verify --steps derivation.txt   (one formula per line: see --steps)"],
     "fit": ["symgrad fit '(w*x + b - y)**2' --params w=0 b=0 --data line.csv --lr 0.01 "
             "--steps 1000",
             "symgrad fit '(w*x + b - y)**2' --params w=0 b=0 --data line.csv --optimizer newton "
@@ -166,6 +169,7 @@ def build_parser():
                    help="also print the numerically stable form the generated code computes")
     p.add_argument("--no-check", action="store_true", help="skip the three-way check")
     p.add_argument("--seed", default="0", metavar="N", help="seed of the check's random points")
+    add_derive_options(p)
 
     p = command("check", "compare symbolic, finite-difference and generated gradients of EXPR")
     p.add_argument("expr", metavar="EXPR", help="the loss")
@@ -184,7 +188,7 @@ def build_parser():
 
     p = command("verify", "decide whether HAND equals (or bounds) REFERENCE: "
                           "proven, probable or refuted")
-    p.add_argument("hand", metavar="HAND", help="the hand-derived expression")
+    p.add_argument("hand", metavar="HAND", nargs="?", help="the hand-derived expression")
     p.add_argument("reference", metavar="REFERENCE", nargs="?",
                    help="what it should equal (or give --grad-of)")
     p.add_argument("--grad-of", metavar="EXPR", help="compare HAND with the gradient of EXPR")
@@ -200,6 +204,7 @@ def build_parser():
     p.add_argument("--budget", default="5", metavar="SECONDS",
                    help="time for the symbolic proof routes (default 5, at most 600; "
                         "0: random points only)")
+    add_verify_options(p)
 
     p = command("fit", "train the parameters of a loss on a CSV file (gradient descent, "
                        "Newton, L-BFGS, ...)")
@@ -232,6 +237,8 @@ def build_parser():
                                                            "(default: proofs/)")
     p.add_argument("--report", metavar="FILE", help="also write the report here")
     p.add_argument("--force", action="store_true", help="overwrite an existing report")
+    p.add_argument("--timeout", metavar="SECONDS", help="stop a claim after this long (default: "
+                                                        "4 times its budget + 30 s)")
     return parser
 
 

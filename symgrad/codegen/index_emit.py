@@ -17,6 +17,7 @@ import sympy as sp
 
 from ..errors import UnsupportedExpression
 from ..graph.index_ir import Access, Delta, Position, Reduce, Spread
+from ..graph.index_lse import LSE
 from ..graph.ir import ancestors
 from ..ops import is_elementwise
 from ..ops.plumbing import Const
@@ -94,7 +95,7 @@ class _Emitter:
         if out is None:
             if n.op is Spread:
                 out = self.ax(n.args[0])
-            elif n.op is Reduce:
+            elif n.op in (Reduce, LSE):
                 out = tuple(i for i in self.ax(n.args[0]) if i not in n.extra)
             elif n.op in (Access, Delta, Const, Position):
                 out = n.idx
@@ -170,6 +171,8 @@ class _Emitter:
     def expression(self, n):
         if n.op is Reduce:
             return self.reduce(n)
+        if n.op is LSE:
+            return self.logsumexp(n)
         if n.op is Delta:
             i, j = n.extra
             return "np.eye(%s)" % self.size(i), CALL
@@ -229,6 +232,26 @@ class _Emitter:
             return core
         return self.total(arg, n, summed)
 
+    def logsumexp(self, n):
+        """log Σ exp over the summed indices, with SciPy's max shift (no overflow)."""
+        arg = n.args[0]
+        while arg.op is Spread:
+            arg = arg.args[0]
+        self.printer.uses_special = True
+        present = [i for i in n.extra if i in self.ax(arg)]
+        missing = [i for i in n.extra if i not in self.ax(arg)]    # a broadcast axis: copies
+        if not present:
+            text = self.ref(arg)[0]
+        elif not self.ax(n):
+            text = "special.logsumexp(%s)" % self.ref(arg)[0]
+        else:
+            axes = tuple(self.ax(arg).index(i) for i in present)
+            axis = axes[0] if len(axes) == 1 else "(%s)" % ", ".join(map(str, axes))
+            text = "special.logsumexp(%s, axis=%s)" % (self.ref(arg)[0], axis)
+        if missing:
+            return "%s + np.log(%s)" % (text, self.dim(self.g.size_of(missing))), 40
+        return text, CALL
+
     def total(self, arg, n, summed):
         """np.sum of ``arg`` over the indices ``summed``."""
         if not self.ax(n):
@@ -270,7 +293,12 @@ class _Emitter:
                 letters.setdefault(i, string.ascii_letters[len(letters)])
             operands.append(text)
             specs.append("".join(letters[i] for i in labels))
-        spec = ",".join(specs) + "->" + "".join(letters[i] for i in out_idx)
+        out = "".join(letters[i] for i in out_idx)
+        spec = ",".join(specs) + "->" + out
+        if len(specs) == 2 and set(specs[0]) & set(specs[1]) & set(out):
+            # a batch index (in both and kept): NumPy has no BLAS call for it, and finding a
+            # contraction path for two operands costs more than small arrays' products
+            return 'np.einsum("%s", %s)' % (spec, ", ".join(operands)), CALL
         return 'np.einsum("%s", %s, optimize=True)' % (spec, ", ".join(operands)), CALL
 
     def matmul(self, arrays, out_idx):

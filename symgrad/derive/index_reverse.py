@@ -15,7 +15,9 @@ from __future__ import annotations
 import sympy as sp
 
 from ..errors import ArgumentError, UnsupportedExpression
-from ..graph.index_ir import Access, Delta, IndexLowering, Position, Reduce, Spread
+from ..graph.index_ir import Access, Delta, Position, Reduce, Spread
+from ..graph.index_lower import IndexLowering
+from ..graph.index_lse import LSE
 from ..ops import CONDITION, UNKNOWN_DERIVATIVE, lookup
 from ..ops.plumbing import Const
 
@@ -73,6 +75,10 @@ def _contributions(lowering, n, adj):
     g = lowering.graph
     if n.op is Reduce:
         return [g.spread(adj, set(n.args[0].idx) | set(adj.idx))]
+    if n.op is LSE:                                  # d/du log Σ exp(u) = exp(u - LSE)
+        u = n.args[0]
+        shifted = g.apply(sp.Add, u, g.apply(sp.Mul, g.const(-1), n))
+        return [g.apply(sp.Mul, adj, g.apply(sp.exp, shifted))]
     if n.op is Spread:
         return [adj]
     if n.op in (Delta, Const, Position):
@@ -115,6 +121,8 @@ def raise_index(graph, node, memo=None):
         out = base[indices] if indices else base
     elif op is Reduce:
         out = sp.Sum(args[0], *[(i, *graph.ranges[i]) for i in node.extra])
+    elif op is LSE:
+        out = sp.log(sp.Sum(sp.exp(args[0]), *[(i, *graph.ranges[i]) for i in node.extra]))
     elif op is Spread:
         out = args[0]
     elif op is Delta:
@@ -193,9 +201,10 @@ def _fresh_bound(expr, free):
     return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
 
 
-def index_grad(expr, wrt, free=()):
+def index_grad(expr, wrt, free=(), targets=False):
     """d expr / d wrt for a loss written with indices (see ``symgrad.grad``). ``free`` lists
-    indices the expression may keep free (a gradient differentiated again)."""
+    indices the expression may keep free (a gradient differentiated again); with
+    ``targets`` each result is a pair (w[j], gradient): the entry it is the derivative by."""
     single = not isinstance(wrt, (list, tuple))
     items = [wrt] if single else list(wrt)
     bases = [param_base(w) for w in items]
@@ -222,7 +231,9 @@ def index_grad(expr, wrt, free=()):
             clash = names | {q for t in target for q in sp.sympify(t).free_symbols} | set(free)
             term = _fresh_bound(raise_index(lowering.graph, adj, memo), clash)
             total += _rename(term, pattern, target, free)
-        results.append(_fresh_bound(total, set(target) | set(free)))
+        result = _fresh_bound(total, set(target) | set(free))
+        at = base[target] if isinstance(base, sp.IndexedBase) and target else base
+        results.append((at, result) if targets else result)
     return results[0] if single else results
 
 

@@ -8,6 +8,9 @@ Three forms of the Hessian:
   expression in closed form, by forward accumulation of the Jacobian of the gradient
   (``jacobian.py``); a diagonal stays a row scaling (``DiagMatrix(v)*X``), never an
   n x n matrix;
+* matrix parameters W (p x q, neither dimension 1), symbolic sizes allowed: the pq x pq
+  Hessian over row-major vec(W) in Kronecker form (``kronecker.py``), read off the
+  Hessian-vector product; several parameters give a BlockMatrix of such blocks;
 * ``direction=V``: the Hessian-vector product, shaped like the parameter.
 """
 
@@ -20,6 +23,7 @@ from ..graph.ir import Const
 from ..graph.lower import Lowering, as_expression
 from ..graph.raising import Raising
 from .jacobian import forward_jacobian, length
+from .kronecker import display, hessian_terms
 from .reverse import _indexed, backward, check_wrt, scalar_loss, tidy, zero_like
 
 __all__ = ["hessian", "jacobian"]
@@ -120,6 +124,8 @@ def hessian(expr: sp.Expr, wrt: "sp.Symbol | sp.MatrixSymbol | list",
     if direction is not None:
         return _hessian_vector(expr, wrt, direction)
     items, _ = check_wrt(wrt)
+    if any(_matrix_parameter(w) for w in items):
+        return _kronecker_hessian(expr, items)
     if any(_closed_form(w) for w in items):
         return _closed_hessian(expr, items)
     back = {}
@@ -168,6 +174,43 @@ def _entries(expr, items):
     return explicit, out, back
 
 
+def _matrix_parameter(w):
+    """A matrix MatrixSymbol (neither dimension 1) with a symbolic dimension."""
+    return isinstance(w, sp.MatrixSymbol) and length(tuple(w.shape)) is None and \
+        not all(sp.sympify(d).is_Integer for d in w.shape)
+
+
+def _kronecker_hessian(expr, items):
+    """Blocks d2 L / d vec(W_i) d vec(W_j) in Kronecker form (every parameter a MatrixSymbol)."""
+    for w in items:
+        if not isinstance(w, sp.MatrixSymbol):
+            raise UnsupportedExpression(
+                "the Kronecker-form Hessian takes MatrixSymbol parameters only; %s is a scalar: "
+                "write it as a 1 x 1 MatrixSymbol, or take the Hessian of the matrices alone" % w)
+    directions = [sp.MatrixSymbol("V_%s" % w.name, *w.shape) for w in items]
+    sizes = [w.shape[0] * w.shape[1] for w in items]
+    blocks = [[None] * len(items) for _ in items]
+    for j, (wj, v) in enumerate(zip(items, directions)):
+        for i, wi in enumerate(items):
+            hv = _mixed_hvp(expr, wi, wj, v)
+            shape = (sizes[i], sizes[j])
+            blocks[i][j] = sp.ZeroMatrix(*shape) if hv.is_ZeroMatrix else \
+                display(hessian_terms(hv, v), shape)
+    return blocks[0][0] if len(items) == 1 else sp.BlockMatrix(blocks)
+
+
+def _mixed_hvp(expr, wi, wj, v):
+    """d/dt grad_wi L(wj + t v) at t = 0, shaped like wi."""
+    lowering = Lowering()
+    out = scalar_loss(lowering, expr)
+    (g,) = backward(lowering, out, [lowering.leaf(wj)])
+    inner = lowering.graph.sum_to(lowering.graph.apply(sp.Mul, g, lowering.leaf(v)), ())
+    (hv,) = backward(lowering, inner, [lowering.leaf(wi)])
+    if hv.op is Const and hv.value == 0:
+        return zero_like(wi)
+    return tidy(Raising(lowering.user)(hv))
+
+
 def _hessian_vector(expr, wrt, direction):
     if isinstance(wrt, (list, tuple)) and len(wrt) == 1:
         wrt = wrt[0]                      # hessian(L, [X], direction=V) means hessian(L, X, ...)
@@ -178,13 +221,4 @@ def _hessian_vector(expr, wrt, direction):
     if getattr(w, "shape", ()) != getattr(v, "shape", ()) or isinstance(w, sp.MatrixSymbol) != \
             isinstance(v, sp.MatrixSymbol):
         raise ShapeMismatch("direction %s must have the shape of %s (%s)" % (v, w, getattr(w, "shape", "scalar")))
-    lowering = Lowering()
-    graph = lowering.graph
-    out = scalar_loss(lowering, expr)
-    leaf = lowering.leaf(w)
-    (g,) = backward(lowering, out, [leaf])
-    inner = graph.sum_to(graph.apply(sp.Mul, g, lowering.leaf(v)), ())
-    (hv,) = backward(lowering, inner, [leaf])
-    if hv.op is Const and hv.value == 0:
-        return zero_like(w)
-    return tidy(Raising(lowering.user)(hv))
+    return _mixed_hvp(expr, w, w, v)

@@ -10,23 +10,23 @@ and arrays of any rank (1 to 4 and beyond) are handled alike. Ops:
 ``Reduce``   a sum over some indices (extra = the summed indices)
 ``Spread``   a value stretched over more indices (extra = the target indices)
 ``Delta``    KroneckerDelta(i, j)
+``LSE``      log Σ exp over some indices (graph/index_lse.py)
 and every elementwise op of the registry (Add, Mul, exp, sigmoid, ...).
 
 Each index has a range (lo, hi) from the Sum that binds it (or from the parameter it
-indexes, for the free index of a gradient). ``IndexLowering`` reads a SymPy expression
-into the graph; nodes are hash-consed like the matrix graph's.
+indexes, for the free index of a gradient). ``IndexLowering`` (graph/index_lower.py)
+reads a SymPy expression into the graph; nodes are hash-consed like the matrix graph's.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from ..errors import ShapeMismatch, UnsupportedExpression
-from ..ops import is_elementwise, lookup
 from ..ops.plumbing import Const
+from .index_lse import LSE
 
-__all__ = ["TNode", "TGraph", "Access", "Reduce", "Spread", "Delta", "Position", "IndexLowering",
-           "has_indices", "order"]
+__all__ = ["TNode", "TGraph", "Access", "Reduce", "Spread", "Delta", "Position", "has_indices",
+           "order"]
 
 
 class Access:
@@ -171,6 +171,9 @@ class TGraph:
             return self.access(base, tuple(sp.sympify(e).xreplace(mapping) for e in indices))
         if op is Reduce:
             return self.reduce(args[0], [mapping.get(i, i) for i in extra])
+        if op is LSE:
+            summed = self.order(mapping.get(i, i) for i in extra)
+            return self._intern(LSE, (args[0],), self.order(set(args[0].idx) - set(summed)), summed)
         if op is Spread:
             return self.spread(args[0], [mapping.get(i, i) for i in extra])
         if op is Delta:
@@ -227,7 +230,7 @@ class TGraph:
 def _mentioned(x, memo=None):
     """Every index symbol used anywhere below ``x`` (free or bound)."""
     out = set(x.idx)
-    if x.op is Reduce:
+    if x.op in (Reduce, LSE):
         out |= set(x.extra)
     for a in x.args:
         out |= _mentioned(a)
@@ -245,7 +248,7 @@ def _capture_free(x, old, new):
         if n.id in seen:
             continue
         seen.add(n.id)
-        if n.op is Reduce and new in n.extra and old in n.args[0].idx:
+        if n.op in (Reduce, LSE) and new in n.extra and old in n.args[0].idx:
             return False
         stack.extend(n.args)
     return True
@@ -296,108 +299,3 @@ def _fold(g, op, args):
     if op is sp.Pow and args[1].is_const and args[1].value == 1:
         return args[0]
     return None
-
-
-class IndexLowering:
-    """Read a SymPy expression written with indices into one TGraph."""
-
-    def __init__(self, graph=None):
-        self.graph = graph if graph is not None else TGraph()
-        self.env = {}                  # placeholder -> node (rule templates)
-        self.memo = {}
-
-    def __call__(self, expr):
-        return self._lower(sp.sympify(expr))
-
-    def template(self, expr, bindings):
-        saved = self.env, self.memo
-        self.env, self.memo = dict(bindings), {}
-        try:
-            return self._lower(sp.sympify(expr))
-        finally:
-            self.env, self.memo = saved
-
-    def _lower(self, e):
-        node = self.env.get(e)
-        if node is None:
-            node = self.memo.get(e)
-            if node is None:
-                node = self._dispatch(e)
-                self.memo[e] = node
-        return node
-
-    def _dispatch(self, e):
-        g = self.graph
-        if isinstance(e, sp.Indexed):
-            return self._access(e)
-        if isinstance(e, sp.Symbol):
-            if e in g.ranges:
-                return g._intern(Position, (), (e,), e)
-            return g.access(e)
-        if e in (sp.true, sp.false) or e.is_Number or isinstance(e, sp.NumberSymbol):
-            return g.const(e)
-        if isinstance(e, sp.Sum):
-            return self._sum(e)
-        if isinstance(e, sp.KroneckerDelta):
-            i, j = e.args
-            if not (isinstance(i, sp.Symbol) and isinstance(j, sp.Symbol)):
-                raise UnsupportedExpression("KroneckerDelta%s: give it two index symbols" % (e.args,))
-            return g.delta(i, j)
-        if isinstance(e, sp.IndexedBase):
-            raise UnsupportedExpression("the IndexedBase %s appears without indices; write %s[i] "
-                                        "(with the indices it is read at)" % (e, e))
-        if isinstance(e, sp.Piecewise):
-            flat = [self._lower(part) for pair in e.args for part in pair]
-            return g.apply(sp.Piecewise, *flat)
-        op = lookup(type(e))
-        if op is None or not is_elementwise(type(e)) or getattr(e, "is_Matrix", False):
-            raise UnsupportedExpression("%s node %s in an index expression: symgrad reads Sum, "
-                                        "Indexed, KroneckerDelta and elementwise functions there"
-                                        % (type(e).__name__, e))
-        args = [self._lower(a) for a in e.args]
-        if e.func in (sp.Add, sp.Mul, sp.Max, sp.Min, sp.And, sp.Or) and len(args) > 2:
-            out = args[0]
-            for a in args[1:]:
-                out = g.apply(type(e), out, a)
-            return out
-        return g.apply(type(e), *args)
-
-    def _access(self, e):
-        indices = tuple(sp.sympify(k) for k in e.indices)
-        for k in indices:
-            terms = k.as_coefficients_dict()
-            ok = all((t == 1 and c.is_Integer) or (isinstance(t, sp.Symbol) and c == 1)
-                     for t, c in terms.items())
-            if not ok:
-                raise UnsupportedExpression("index %s of %s: symgrad reads indices of the form i, "
-                                            "i + 1 or i + k (index symbols plus a whole number)"
-                                            % (k, e))
-        return self.graph.access(e.base, indices)
-
-    def _sum(self, e):
-        g = self.graph
-        body = e.function
-        bound = []
-        for limit in e.limits:
-            if len(limit) != 3:
-                raise UnsupportedExpression("Sum %s: give every index its bounds, (i, lo, hi)" % e)
-            i, lo, hi = limit
-            lo, hi = sp.sympify(lo), sp.sympify(hi)
-            if not lo.is_Integer:
-                raise UnsupportedExpression("Sum %s: the lower bound of %s must be a number" % (e, i))
-            here = {limit[0] for limit in e.limits}
-            inner = (hi.free_symbols | lo.free_symbols) & (set(g.ranges) | here)
-            if inner:
-                raise UnsupportedExpression(
-                    "Sum %s: the range of %s depends on the index %s (a triangular sum); symgrad "
-                    "reads sums whose bounds are numbers or sizes (n, d), not other indices; write "
-                    "it with a mask, e.g. Sum(Piecewise((f, j <= i), (0, True)), (j, 0, n - 1))"
-                    % (e, i, sorted(inner, key=str)[0]))
-            old = g.ranges.get(i)
-            if old is not None and (old[0] != lo or sp.expand(old[1] - hi) != 0):
-                raise ShapeMismatch("index %s runs over %s..%s in one Sum and %s..%s in another; "
-                                    "use a different index name for each range" % (i, *old, lo, hi))
-            g.ranges[i] = (lo, hi)
-            g.rank.setdefault(i, len(g.rank))
-            bound.append(i)
-        return g.reduce(self._lower(body), bound)

@@ -31,6 +31,7 @@ from flint import acb, arb, ctx, fmpq, fmpz
 
 from ..ops import lookup
 from ..ops.balls import UNDEFINED, power, product, total
+from .deadline import check as check_deadline
 from .exact import HugePower, Undefined, closed_form
 
 __all__ = ["Tape", "Ball", "enclose", "excludes_zero", "accurate_to", "evaluate", "evaluate_at",
@@ -90,6 +91,7 @@ class Tape:
     def _compile(self, e):
         if e in self._slots:
             return self._slots[e]
+        check_deadline()
         if self.parent is not None and e.args and not self._uses_index(e):
             self.hoisted.append(self.parent._compile(e))       # computed once, outside the loop
             return self._emit(e, "hoisted", len(self.hoisted) - 1)
@@ -168,7 +170,9 @@ class Tape:
 
     def _run(self, values, arrays, hoisted=()):
         out = []
-        for kind, payload, args in self.code:
+        for step, (kind, payload, args) in enumerate(self.code):
+            if not step % 64:
+                check_deadline()             # a caller's budget holds inside one run
             if kind == "hoisted":
                 out.append(hoisted[payload])
                 continue
@@ -274,6 +278,7 @@ def _indexed_step(tape, kind, payload, vals, values, arrays, out=()):
     hoisted = [out[slot] for slot in payload.hoisted]
     acc = arb(0 if kind == "sum" else 1)
     for k in range(lo, hi + 1):
+        check_deadline()
         term = payload._run(values + [arb(k)], arrays, hoisted)
         if term is UNDEFINED:
             return UNDEFINED

@@ -28,6 +28,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 from ..ops import lookup
 from ..ops.nodes import to_standard
+from .deadline import check as check_deadline
 
 __all__ = ["Undefined", "HugePower", "exact", "substitute", "closed_form", "beyond_reach",
            "is_finite_real", "float_only_ops", "MAX_EXPONENT", "MAX_DIGITS"]
@@ -95,6 +96,7 @@ def beyond_reach(e) -> bool:
     Nodes are checked innermost first, so each check evaluates only what already passed.
     """
     for node in sp.postorder_traversal(e):
+        check_deadline()
         if isinstance(node, sp.exp):
             size = node.args[0]
         elif isinstance(node, sp.Pow) and not node.exp.is_Integer:
@@ -127,6 +129,7 @@ def substitute(e, point: dict, explicit: bool = True):
         return sp.ImmutableMatrix(e.xreplace(point))
     if not e.args:
         return e
+    check_deadline()                           # a caller's budget holds inside one evaluation
     if isinstance(e, sp.Lambda):
         return e.xreplace(point)
     args = [substitute(a, point, explicit) for a in e.args]

@@ -29,6 +29,7 @@ import sympy as sp
 
 from . import guards as G
 from .guards import check_text, dimension, fail, short
+from .index import IndexReader, reader_for
 from .reader import Reader
 from .text import NoText, to_text
 from .tables import CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, MAX_DIMENSION, arity_text
@@ -41,11 +42,13 @@ __all__ = ["parse_expr", "parse_relation", "parse_assignment", "parse_matrix_dec
 
 # --- public functions -----------------------------------------------------------------------
 
-def _run(text, what, build, matrices=None, lead=0):
+def _run(text, what, build, matrices=None, lead=0, indices=None):
     """Parse ``text`` and return ``build(reader, body)``; only ParseError escapes (and
     ArgumentError, when a Python caller passes something other than text)."""
     try:
         tree, source, stripped = G.parse_tree(text, what)
+        if reader_for(tree, indices) is IndexReader:   # Sum(...), x[i]: index notation
+            return build(IndexReader(source, lead + stripped, what, matrices, tree), tree.body)
         return build(Reader(source, lead + stripped, what, matrices), tree.body)
     except (ParseError, ArgumentError):
         raise
@@ -66,19 +69,22 @@ def _real(reader, body, result):
     return result
 
 
-def parse_expr(text, *, matrices=None, what="expression"):
+def parse_expr(text, *, matrices=None, what="expression", indices=None):
     """Parse a formula into a SymPy expression (scalar ``Expr`` or ``MatrixExpr``).
 
     ``matrices`` maps matrix names to ``(rows, cols)``, each an int or a dimension
     name; every other name is a real symbol. ``what`` names the text in error
     messages. The matrix rules are in the module docstring (``*`` is elementwise).
+    Text that calls ``Sum`` or ``KroneckerDelta`` is index notation (``x[i]`` reads an
+    array; see :mod:`symgrad.parse.index`); ``indices=True`` reads it so without them.
 
     >>> parse_expr("sigmoid(w*x + b) + 0.1*w**2")
     w**2/10 + Sigmoid(b + w*x)
     >>> parse_expr("X @ W", matrices={"X": ("n", "d"), "W": ("d", 3)}).shape
     (n, 3)
     """
-    return _run(text, what, lambda r, body: _real(r, body, r.value(body)), matrices)
+    return _run(text, what, lambda r, body: _real(r, body, r.value(body)), matrices,
+                indices=indices)
 
 
 def parse_relation(text, *, matrices=None):

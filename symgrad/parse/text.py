@@ -35,7 +35,7 @@ _BUILDERS = {sp.OneMatrix: "ones", sp.ZeroMatrix: "zeros"}
 _NO_SYNTAX = (sp.core.numbers.Infinity, sp.core.numbers.NegativeInfinity,
               sp.core.numbers.ComplexInfinity, sp.core.numbers.NaN,
               sp.core.numbers.ImaginaryUnit, sp.logic.boolalg.BooleanAtom, sp.Lambda,
-              MatrixElement, sp.Derivative, sp.Integral, sp.Subs, sp.Sum, sp.Product,
+              MatrixElement, sp.Derivative, sp.Integral, sp.Subs, sp.Product,
               sp.Tuple, sp.MatrixBase)
 
 
@@ -77,6 +77,9 @@ class _TextPrinter(StrPrinter):
         if name not in FUNCTIONS:
             raise NoText("function %s" % name)
         return "%s(%s)" % (name, ", ".join(self._print(a) for a in expr.args))
+
+    def _print_KroneckerDelta(self, expr):          # index notation (symgrad.parse.index)
+        return "KroneckerDelta(%s, %s)" % tuple(self._print(a) for a in expr.args)
 
     def _print_Infinity(self, expr):
         raise NoText("infinity")

@@ -8,6 +8,8 @@ as written: no per-sample mean.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import sympy as sp
 
@@ -16,8 +18,10 @@ from ..codegen.index_emit import IndexProgram, dimension_sources
 from ..codegen.index_module import generate_index
 from ..derive.index_reverse import index_backward, param_base
 from ..errors import ArgumentError, ShapeMismatch
-from ..graph.index_ir import Access, IndexLowering
+from ..graph.index_ir import Access
+from ..graph.index_lower import IndexLowering
 from ..graph.lower import as_expression
+from ..rewrite.index_stable import stable_index
 from .build import source_markdown
 
 __all__ = ["index_value_and_grad", "IndexGradFunction"]
@@ -46,7 +50,7 @@ def index_value_and_grad(expr, wrt, args=()):
         raise ArgumentError("%s is listed more than once in wrt and args; list each symbol once"
                             % repeated[0])
     lowering = IndexLowering()
-    out = lowering(expr)
+    out = lowering(stable_index(expr))            # the code computes the stable form
     if out.idx:
         raise ArgumentError("the loss has free indices %s; sum over them so it is a scalar"
                             % ", ".join(map(str, out.idx)))
@@ -57,12 +61,32 @@ def index_value_and_grad(expr, wrt, args=()):
                                 "to one of them" % n.extra[0])
     reads = index_backward(lowering, out, wrt)
     dims = dimension_sources(lowering.graph, inputs)
+    _check_sizes(lowering.graph, dims, inputs)
     names = sanitize_names(inputs + sorted(set(dims) - set(inputs), key=str))
     program = IndexProgram(graph=lowering.graph, loss=out, inputs=inputs, wrt=wrt,
                            reads={_label(w): reads.get(_label(w), []) for w in wrt},
                            names=names, dims=dims, title=sp.sstr(expr))
     source = generate_index(program)
     return IndexGradFunction(program, source, compile_source(source), expr)
+
+
+def _check_sizes(graph, dims, inputs):
+    """Each size (n, d in the Sums' bounds) is read from one array's shape or passed as an
+    argument, never both (a passed value would be silently overwritten) and never neither."""
+    sizes = {q for lo, hi in graph.ranges.values() for q in sp.sympify(hi).free_symbols} | \
+        {q for lo, hi in graph.ranges.values() for q in sp.sympify(lo).free_symbols}
+    for D in sorted(sizes, key=str):
+        if D in inputs and D in dims:
+            base, axis, _ = dims[D]
+            raise ArgumentError("%s is a size, read from axis %d of %s's shape; leave it out of "
+                                "wrt and args" % (D, axis, base))
+        if D not in inputs and D not in dims:
+            raise ArgumentError("the size %s is the length of no array's axis (no array is read "
+                                "at an index that runs to it); pass it in args as a whole number"
+                                % D)
+        if D in inputs and not D.is_integer:
+            raise ArgumentError("the size %s is a Sum bound: declare it an integer symbol "
+                                "(sp.Symbol('%s', integer=True, positive=True))" % (D, D))
 
 
 def _label(s):
@@ -82,6 +106,20 @@ class IndexGradFunction:
         self.args = self.inputs[len(self.wrt):]
         self.raw, self.raw_value = namespace["value_and_grad"], namespace["value"]
         self.per_sample = False
+        self._plan = None
+        self._ranks = [_rank(program.graph, s) for s in self.inputs]
+
+    @cached_property
+    def symbolic_grads(self) -> list:
+        """The gradients as written, aligned with ``wrt``: ``grad(expr, w)`` for each parameter,
+        expressions in free indices of symgrad's choosing (derived on first use)."""
+        return [g for _, g in self.grad_targets]
+
+    @cached_property
+    def grad_targets(self) -> list:
+        """[(w[j], d loss / d w[j])]: each gradient with the entry it is the derivative by."""
+        from ..derive.index_reverse import index_grad
+        return index_grad(self.expr, list(self.wrt), targets=True)
 
     def __repr__(self):
         return "<value_and_grad (index notation) of %s>" % ", ".join(map(str, self.wrt))
@@ -103,10 +141,12 @@ class IndexGradFunction:
             raise ArgumentError("expected %d arguments (%s), got %d"
                                 % (len(self.inputs), ", ".join(map(str, self.inputs)), len(values)))
         arrays = []
-        for v, s in zip(values, self.inputs):
+        for v, s, rank in zip(values, self.inputs, self._ranks):
+            if s.is_integer:                       # a size passed as an argument
+                arrays.append(_size_value(v, s))
+                continue
             a = np.asarray(v, dtype=float)
-            rank = _rank(self.program.graph, s)
-            if a.ndim != rank:
+            if rank is not None and a.ndim != rank:
                 raise ShapeMismatch("%s is read with %d ind%s but got an array of shape %s"
                                     % (s, rank, "ex" if rank == 1 else "ices", a.shape))
             arrays.append(a)
@@ -114,42 +154,88 @@ class IndexGradFunction:
         return arrays, np.dtype(float)
 
     def _check_ranges(self, arrays):
-        p = self.program
-        by_input = dict(zip(p.inputs, arrays))
-        sizes = {}
-        for D, (b, axis, off) in p.dims.items():
-            sizes[D] = int(by_input[b].shape[axis] - sp.sympify(off).xreplace(
-                {k: sp.Integer(v) for k, v in sizes.items()}))
+        """Sizes from the shapes, then every read's reach against its axis: a plan of plain
+        integer arithmetic made once (SymPy per call cost more than the MLP's gradient)."""
+        if self._plan is None:
+            self._plan = _range_plan(self.program)
+        dims, reads = self._plan
+        shapes = [np.shape(a) for a in arrays]
+        sizes = {s: a for s, a in zip(self.inputs, arrays) if s.is_integer}
+        for D, position, axis, offset in dims:
+            sizes[D] = shapes[position][axis] - _linear(offset, sizes)
             if sizes[D] < 1:
                 raise ShapeMismatch("%s = %d from axis %d of %s (shape %s): every range needs at "
-                                    "least one entry" % (D, sizes[D], axis, b, by_input[b].shape))
-        for n in p.graph.nodes:
-            if n.op is not Access or not n.extra[1] or n.extra[0] not in by_input:
-                continue
-            shape = by_input[n.extra[0]].shape
-            for axis, e in enumerate(n.extra[1]):
-                top = e
-                for s in e.free_symbols:
-                    top = top.xreplace({s: p.graph.ranges[s][1]})
-                need = int(sp.sympify(top).xreplace({D: sp.Integer(v) for D, v in sizes.items()})) + 1
-                exact = isinstance(e, sp.Symbol) and p.graph.ranges[e][0] == 0
-                if exact and need != shape[axis]:
-                    raise ShapeMismatch(
-                        "%s is read at %s = 0..%d along axis %d, so that axis needs %d "
-                        "entries, but %s has shape %s; %s" % (
-                            n.extra[0], e, need - 1, axis, need, n.extra[0], shape,
-                            ", ".join("%s=%d (from %s)" % (D, v, p.dims[D][0])
-                                      for D, v in sorted(sizes.items(), key=str))))
-                if need > shape[axis]:
-                    raise ShapeMismatch(
-                        "%s[%s] reaches position %d along axis %d, but %s has shape %s; %s"
-                        % (n.extra[0], ", ".join(map(str, n.extra[1])), need - 1, axis, n.extra[0],
-                           shape, ", ".join("%s=%d (from %s)" % (D, v, p.dims[D][0])
-                                            for D, v in sorted(sizes.items(), key=str))))
+                                    "least one entry" % (D, sizes[D], axis, self.inputs[position],
+                                                         shapes[position]))
+        for node, position, axis, top, exact in reads:
+            need, have = _linear(top, sizes) + 1, shapes[position][axis]
+            if need > have or (exact and need != have):
+                self._range_error(node, position, axis, need, exact, shapes, sizes)
+
+    def _range_error(self, node, position, axis, need, exact, shapes, sizes):
+        base, pattern = node.extra
+        shape = shapes[position]
+        where = ", ".join("%s=%d (from %s)" % (D, v, self.program.dims[D][0])
+                          for D, v in sorted(sizes.items(), key=str))
+        if exact and need != shape[axis]:
+            raise ShapeMismatch("%s is read at %s = 0..%d along axis %d, so that axis needs %d "
+                                "entries, but %s has shape %s; %s" % (
+                                    base, pattern[axis], need - 1, axis, need, base, shape, where))
+        raise ShapeMismatch("%s[%s] reaches position %d along axis %d, but %s has shape %s; %s"
+                            % (base, ", ".join(map(str, pattern)), need - 1, axis, base, shape,
+                               where))
+
+
+def _size_value(v, s):
+    """A size given as an argument: a whole number of at least 1."""
+    if np.ndim(v) != 0 or not float(v).is_integer() or float(v) < 1:
+        raise ArgumentError("%s is a size (a Sum bound): pass a whole number of at least 1, "
+                            "got %r" % (s, v))
+    return int(float(v))
+
+
+def _range_plan(p):
+    """(dims, reads) of ``_check_ranges``: each size as (symbol, input position, axis, offset)
+    and each read axis as (node, input position, axis, last position reached, exact), the
+    offsets and positions as linear forms in the sizes."""
+    position = {b: k for k, b in enumerate(p.inputs) if not b.is_integer}
+    dims = [(D, position[b], axis, _linear_form(off)) for D, (b, axis, off) in p.dims.items()]
+    reads = []
+    for n in p.graph.nodes:
+        if n.op is not Access or not n.extra[1] or n.extra[0] not in position:
+            continue
+        for axis, e in enumerate(n.extra[1]):
+            top = sp.sympify(e).xreplace({s: p.graph.ranges[s][1] for s in e.free_symbols})
+            exact = isinstance(e, sp.Symbol) and p.graph.ranges[e][0] == 0
+            reads.append((n, position[n.extra[0]], axis, _linear_form(top), exact))
+    return dims, reads
+
+
+def _linear_form(e):
+    """A SymPy expression in sizes as ({size: int coefficient}, int constant), or the
+    expression itself when it is not linear (n*d as a bound)."""
+    e = sp.expand(sp.sympify(e))
+    coeffs = {s: e.coeff(s) for s in e.free_symbols}
+    const = e.xreplace({s: 0 for s in e.free_symbols})
+    if all(c.is_Integer for c in coeffs.values()) and const.is_Integer and \
+            sp.expand(e - const - sum(c * s for s, c in coeffs.items())) == 0:
+        return {s: int(c) for s, c in coeffs.items()}, int(const)
+    return e
+
+
+def _linear(form, sizes):
+    if isinstance(form, tuple):
+        coeffs, const = form
+        return const + sum(c * sizes[s] for s, c in coeffs.items())
+    return int(form.xreplace({D: sp.Integer(v) for D, v in sizes.items()}))
 
 
 def _rank(graph, s):
+    """The number of indices ``s`` is read with; for an IndexedBase the loss never reads,
+    the length of its declared shape, or None (any array: its gradient is zeros of its shape)."""
     for n in graph.nodes:
         if n.op is Access and n.extra[0] == s:
             return len(n.extra[1])
-    return 0 if isinstance(s, sp.Symbol) else 1
+    if isinstance(s, sp.Symbol):
+        return 0
+    return len(s.shape) if s.shape is not None else None
