@@ -121,6 +121,16 @@ def test_sinc_slope_is_stable_at_zero_tiny_and_large_inputs(backend):
         assert abs(got + _j1(x)) <= 1e-16 * max(1.0, abs(x)) + 4e-16 * abs(_j1(x)), x
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_exprel_and_the_refused_hypergeometric(backend):
+    from symgrad.ops.derived import Exprel
+    w, x = sp.symbols("w x")
+    values = [1.5, np.array([0.0, 1e-300, -1e-9, 0.5, -30.0, 700.0])]
+    _compare(w * Exprel(x), [w], [x], values, backend)
+    with pytest.raises(sg.UnsupportedExpression, match="special.hyp1f1 .*numpy backend"):
+        sg.value_and_grad(Exprel(w * x), [w], [x], backend=backend)    # exprel' = 1F1(2; 3; t)/2
+
+
 def test_an_unknown_backend_is_refused():
     w = sp.Symbol("w")
     with pytest.raises(sg.ArgumentError, match="backend must be one of"):

@@ -32,10 +32,15 @@ class Backend:
     axis: str = "axis"                  # keyword of a reduction's axis
     keepdims: str = "keepdims"
     special_header: tuple = ()          # extra import when scipy.special names are used
+    refused: Dict[str, str] = field(default_factory=dict)    # NumPy name -> why not translated
 
     def call(self, fname: str) -> str:
         if self.name == "numpy":
             return fname
+        if fname in self.refused:
+            raise UnsupportedExpression("%s is not translated for symgrad's %s backend: %s; use the "
+                                        "numpy backend for this expression"
+                                        % (fname, self.name, self.refused[fname]))
         if fname in self.names:
             return self.names[fname]
         if fname in HELPERS and fname in self.helpers:
@@ -106,7 +111,16 @@ def _spherical_jn(lib, ones):
     return {lib}.where(small, x*({series}), ({lib}.sin(z)/z - {lib}.cos(z))/z)'''
 
 
+def _exprel(lib):
+    """scipy's exprel, (e^x - 1)/x with 1 at 0, from expm1 (no cancellation anywhere)."""
+    return f'''def _exprel(x):
+    """(exp(x) - 1)/x, 1 at x = 0; expm1 keeps every digit near 0."""
+    z = {lib}.where(x == 0, 1.0, x)
+    return {lib}.where(x == 0, 1.0, {lib}.expm1(z)/z)'''
+
+
 _JAX_HELPERS = {
+    "_exprel": _exprel("jnp"),
     "_spherical_jn": _spherical_jn("jnp", "1.0"),
     "_sech2": '''def _sech2(u):
     """1/cosh(u)**2 = 4e/(1 + e)**2 with e = exp(-2|u|) <= 1: one exponential, no overflow."""
@@ -137,6 +151,7 @@ _JAX_HELPERS = {
 }
 
 _TORCH_HELPERS = {
+    "_exprel": _exprel("torch"),
     "_spherical_jn": _spherical_jn("torch", "torch.ones_like(x)"),
     # torch's functions take tensors: numbers among the arguments are made tensors first
     "_maximum": '''def _maximum(a, b):
@@ -192,15 +207,18 @@ _TORCH_NAMES = {
     "special.erfcx": "torch.special.erfcx", "special.log_ndtr": "torch.special.log_ndtr",
     "special.ndtr": "torch.special.ndtr", "np.sinc": "torch.sinc", "np.pi": "torch.pi",
     "np.e": "torch.e", "np.inf": "torch.inf", "np.nan": "torch.nan",
-    "special.spherical_jn": "_spherical_jn",
+    "special.spherical_jn": "_spherical_jn", "special.exprel": "_exprel",
 }
 
 BACKENDS = {
     "numpy": Backend("numpy", ("import numpy as np",), errstate=True,
                      special_header=("from scipy import special",)),
     "jax": Backend("jax", ("import jax", "import jax.numpy as jnp", "import jax.scipy.special as jsp"),
-                   names={"special.psi": "jsp.digamma", "special.spherical_jn": "_spherical_jn"},
+                   names={"special.psi": "jsp.digamma", "special.spherical_jn": "_spherical_jn",
+                          "special.exprel": "_exprel"},
                    helpers=_JAX_HELPERS,
+                   refused={"special.hyp1f1": "jax.scipy.special.hyp1f1(2, 3, -50) is 4.8, not "
+                                              "0.0008 (its series fails for negative arguments)"},
                    prefixes=(("np.", "jnp."), ("special.", "jsp."))),
     "torch": Backend("torch", ("import torch",), names=_TORCH_NAMES, helpers=_TORCH_HELPERS,
                      prefixes=(("np.", "torch."),), axis="dim", keepdims="keepdim"),
