@@ -131,6 +131,19 @@ def test_exprel_and_the_refused_hypergeometric(backend):
         sg.value_and_grad(Exprel(w * x), [w], [x], backend=backend)    # exprel' = 1F1(2; 3; t)/2
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float32_stays_float32(backend):
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, w, y = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("y", n, 1)
+    loss = sg.msum(sp.HadamardPower(X * w - y, 2)) / n          # its Hessian broadcasts 2/n
+    rng = np.random.default_rng(8)
+    values = [rng.normal(size=s).astype(np.float32) for s in ((3, 1), (5, 3), (5, 1))]
+    value, grads, hessian = sg.value_grad_hessian(loss, [w], [X, y], backend=backend)(*values)
+    assert {str(a.dtype).replace("torch.", "") for a in (value, grads[0], hessian)} == {"float32"}
+    want = sg.value_grad_hessian(loss, [w], [X, y])(*values)
+    assert np.allclose(np.asarray(hessian), want[2], rtol=1e-6)
+
+
 def test_an_unknown_backend_is_refused():
     w = sp.Symbol("w")
     with pytest.raises(sg.ArgumentError, match="backend must be one of"):

@@ -60,6 +60,13 @@ class Backend:
             return HELPERS[name]        # a registered function: its NumPy implementation
         raise UnsupportedExpression("the %s backend has no version of helper %s" % (self.name, name))
 
+    def broadcast(self, text: str, shape: str, like: str) -> str:
+        """``text`` broadcast to ``shape``; torch's takes the dtype of the array named ``like``
+        (a number alone would become a float64 or float32 tensor, whatever the arguments are)."""
+        if self.name == "torch":
+            return "_broadcast_to(%s, %s, %s)" % (text, shape, like)
+        return "%s(%s, %s)" % (self.call("np.broadcast_to"), text, shape)
+
     def reduce(self, fname: str, text: str, axis: Optional[int] = None, keepdims: bool = False) -> str:
         parts = [text]
         if axis is not None:
@@ -161,8 +168,10 @@ _TORCH_HELPERS = {
     "_heaviside": '''def _heaviside(x, h0):
     x = torch.as_tensor(x)
     return torch.heaviside(x, torch.as_tensor(h0, dtype=x.dtype))''',
-    "_broadcast_to": '''def _broadcast_to(x, shape):
-    return torch.broadcast_to(x if torch.is_tensor(x) else torch.tensor(x, dtype=torch.float64), shape)''',
+    "_broadcast_to": '''def _broadcast_to(x, shape, like):
+    """x broadcast to shape; a number becomes a tensor of like's dtype (float64 if like is none)."""
+    dtype = like.dtype if torch.is_tensor(like) else torch.float64
+    return torch.broadcast_to(x if torch.is_tensor(x) else torch.tensor(x, dtype=dtype), shape)''',
     "_mean": '''def _mean(x):
     return torch.as_tensor(x, dtype=torch.float64).mean() if not torch.is_tensor(x) else x.mean()''',
     "_sech2": '''def _sech2(u):
@@ -198,7 +207,7 @@ _TORCH_NAMES = {
     "np.arcsin": "torch.asin", "np.arccos": "torch.acos", "np.arctan": "torch.atan",
     "np.arctan2": "torch.atan2", "np.arcsinh": "torch.asinh", "np.arccosh": "torch.acosh",
     "np.arctanh": "torch.atanh", "np.maximum": "_maximum", "np.minimum": "_minimum",
-    "np.heaviside": "_heaviside", "np.mean": "_mean", "np.broadcast_to": "_broadcast_to",
+    "np.heaviside": "_heaviside", "np.mean": "_mean", "np.broadcast_to": "torch.broadcast_to",
     "np.linalg.inv": "torch.linalg.inv", "np.linalg.det": "torch.linalg.det",
     "special.expit": "torch.special.expit", "special.erf": "torch.special.erf",
     "special.erfc": "torch.special.erfc", "special.gammaln": "torch.special.gammaln",
