@@ -152,8 +152,8 @@ class GradFunction:
 
     ``value, grads = f(*values)``; ``f.value(*values)`` is the loss alone.
     ``f.raw`` and ``f.raw_value`` are the generated functions themselves, with
-    no argument checks, for loops over arrays already passed through ``f.prepare``;
-    ``f.namespace`` is the compiled module (``value_grad_hessian`` too, when the
+    no argument checks, for loops over arrays already passed through ``f.prepare``
+    (``jax.jit`` of them with ``backend="jax"``); ``f.namespace`` is the compiled module (``value_grad_hessian`` too, when the
     program carries Hessian blocks).
     """
 
@@ -167,6 +167,9 @@ class GradFunction:
         namespace = self.namespace = compile_source(self.source)
         self.raw = namespace["value_and_grad"]
         self.raw_value = namespace["value"]
+        if self.backend == "jax":                  # jit-compatible by construction: compiled once
+            import jax
+            self.raw, self.raw_value = jax.jit(self.raw), jax.jit(self.raw_value)
         self.wrt = list(program.wrt)
         self.inputs = list(program.inputs)
         self.args = [s for s in self.inputs if s not in set(self.wrt)]
@@ -239,6 +242,9 @@ class HessianFunction:
         self.backend = self.gradient.backend
         self.expr, self.program, self.source = expr, program, self.gradient.source
         self.raw = self.gradient.namespace["value_grad_hessian"]
+        if self.backend == "jax":
+            import jax
+            self.raw = jax.jit(self.raw)
         self.wrt, self.args, self.inputs = self.gradient.wrt, self.gradient.args, self.gradient.inputs
         self.per_sample = self.gradient.per_sample
 
