@@ -42,7 +42,7 @@ PROVE_SHARE = 0.75        # the proof routes end by this share (the targeted sea
 HARD_SHARE = 1.5          # past this share (plus GRACE) the worker is killed
 GRACE = 0.25
 SEARCH_SECONDS = 3.0      # the targeted search stops drawing after this long
-NO_PROOF_SECONDS = 2.0    # budget=0 (no proof): sampling and the search still get this long
+NO_PROOF_SECONDS = 3.0    # budget=0 (no proof): sampling (to 75%) and the search still get this long
 MIN_SECONDS = 0.25        # the least time planned for a positive budget
 
 
@@ -192,13 +192,14 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
     difference seen only on the values of a function registered without an mpmath
     implementation (float64 values) is never a certified counterexample: the claim stays
     ``"probable"`` and ``note`` names the point and the function.
-    ``budget`` bounds the whole call, in seconds: the proof routes run from the start,
-    beside sampling, which stops drawing at 40% of it; the proof ends by 75%, the
-    targeted search by 100% (at most 3 s); each deadline is
-    checked inside every evaluation, matrix sizes are kept to those whose measured cost
-    fits, and the whole decision runs in a forked child killed at 1.5 x budget + 0.25 s
-    (budget=0: no proof, 2 s for the rest, sampling to 75%). Running out of time is ``"probable"`` with
-    the reason in ``note``, never a refutation or a proof.
+    ``budget`` bounds the whole call, in seconds: sampling stops drawing at 40% of
+    it; the proof routes start after the first 8 points and run beside sampling,
+    ending by 75%; the targeted search ends by 100% (at most 3 s). Each deadline is
+    checked inside every evaluation, matrix sizes are kept to those whose measured
+    cost fits, and the whole call is interrupted (SIGALRM, or a forked worker killed)
+    at 1.5 x budget + 0.25 s. budget=0: no proof, 3 s for the rest (sampling to 75%).
+    Running out of time gives ``"probable"`` with the reason in ``note``, never a
+    refutation or a proof.
     Raises ``ShapeMismatch`` for sides of different shapes and ``SymgradError``
     when too few admissible points can be found.
 
