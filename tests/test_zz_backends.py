@@ -121,6 +121,29 @@ def test_sinc_slope_is_stable_at_zero_tiny_and_large_inputs(backend):
         assert abs(got + _j1(x)) <= 1e-16 * max(1.0, abs(x)) + 4e-16 * abs(_j1(x)), x
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_exprel_and_the_refused_hypergeometric(backend):
+    from symgrad.ops.derived import Exprel
+    w, x = sp.symbols("w x")
+    values = [1.5, np.array([0.0, 1e-300, -1e-9, 0.5, -30.0, 700.0])]
+    _compare(w * Exprel(x), [w], [x], values, backend)
+    with pytest.raises(sg.UnsupportedExpression, match="special.hyp1f1 .*numpy backend"):
+        sg.value_and_grad(Exprel(w * x), [w], [x], backend=backend)    # exprel' = 1F1(2; 3; t)/2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float32_stays_float32(backend):
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, w, y = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("y", n, 1)
+    loss = sg.msum(sp.HadamardPower(X * w - y, 2)) / n          # its Hessian broadcasts 2/n
+    rng = np.random.default_rng(8)
+    values = [rng.normal(size=s).astype(np.float32) for s in ((3, 1), (5, 3), (5, 1))]
+    value, grads, hessian = sg.value_grad_hessian(loss, [w], [X, y], backend=backend)(*values)
+    assert {str(a.dtype).replace("torch.", "") for a in (value, grads[0], hessian)} == {"float32"}
+    want = sg.value_grad_hessian(loss, [w], [X, y])(*values)
+    assert np.allclose(np.asarray(hessian), want[2], rtol=1e-6)
+
+
 def test_an_unknown_backend_is_refused():
     w = sp.Symbol("w")
     with pytest.raises(sg.ArgumentError, match="backend must be one of"):

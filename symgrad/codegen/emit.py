@@ -188,7 +188,8 @@ class _Function:
         if op is SumTo:
             return self._sum_to(n, a[0][0])
         if op is Broadcast:
-            return "%s(%s, %s)" % (self.api.call("np.broadcast_to"), a[0][0], self.shape(n.shape)), CALL
+            # torch's helper takes its dtype from an argument (all share one after prepare)
+            return self.api.broadcast(a[0][0], self.shape(n.shape), self.names[self.p.inputs[0]]), CALL
         if op is Fill:
             return "%s(%s)" % (self.api.call("np.eye"), self.dim(n.shape[0])), CALL
         if op in LINALG:

@@ -9,8 +9,9 @@ the update, in the backend's array module.
 - JAX: the steps run in jitted ``lax.scan`` calls, the loss of every step an output of the
   scan. Full batch: one scan over all the steps. Mini-batches: the NumPy run's batches,
   gathered on the device by index; one scan per run of equal-sized batches (an epoch's
-  short last batch is its own). Divergence is found after the scan, at the step the NumPy
-  loop would have stopped, with its message.
+  short last batch is its own). Divergence and early stopping are found after the scan, at
+  the step the NumPy loop would have stopped, with its message and its best parameters (the
+  scan's carry tracks the best loss, step and parameters as ``Run._monitor`` does).
 - Data memory-mapped from a file (``np.memmap``) with a mini-batch optimizer is streamed:
   each epoch visits windows of ``WINDOW_BYTES`` of rows in a seeded order, shuffles the rows
   of a window and scans its batches; the window's pages are released after it. Memory stays
@@ -26,21 +27,17 @@ import mmap
 
 import numpy as np
 
-from ..errors import ArgumentError
 from ..pipeline.backend_arrays import require, to_backend
 from .loop import GROWTH, Run
 
 __all__ = ["backend_run", "WINDOW_BYTES", "MAX_SCAN"]
 
-WINDOW_BYTES = 32 << 20     # rows read from a memory-mapped file at a time
+WINDOW_BYTES = 8 << 20      # rows read from a memory-mapped file at a time
 MAX_SCAN = 4096             # steps per lax.scan call on mini-batches (bounds the index arrays)
 
 
 def backend_run(f, optimizer, start, train, val, batches, patience, progress) -> Run:
     """The run of ``fit`` on ``f.backend`` ("jax" or "torch")."""
-    if patience is not None:
-        raise ArgumentError("early_stopping runs on the numpy backend only; leave it out with "
-                            "backend=%r, or train with backend='numpy'" % f.backend)
     cls = JaxRun if f.backend == "jax" else TorchRun
     return cls(f, optimizer, start, train, val, batches, patience, progress)
 
@@ -67,8 +64,9 @@ class TorchRun(Run):
         torch = require("torch")
         with torch.no_grad():
             super()._loop(steps)
-        self.values = [v.numpy() for v in self.values]          # FitResult holds NumPy values
-        self.grads = [g.numpy() if torch.is_tensor(g) else g for g in self.grads]
+        numpy = lambda values: [v.numpy() if torch.is_tensor(v) else v for v in values]  # noqa
+        self.values, self.grads = numpy(self.values), numpy(self.grads)   # FitResult holds NumPy
+        self.best = self.best[:2] + (numpy(self.best[2]),)
 
     def _losses_at(self, values):
         return super()._losses_at(to_backend("torch", values))
@@ -99,7 +97,9 @@ class JaxRun(Run):
     def _loop(self, steps):
         jnp = self.jnp
         state = _tree(self.optimizer.initial(self.values, jnp), jnp.asarray)
-        carry = (self.values, state, [jnp.zeros_like(v) for v in self.values])
+        watch = () if self.patience is None else (
+            jnp.asarray(0), jnp.asarray(np.inf), jnp.asarray(0), list(self.values), jnp.asarray(False))
+        carry = (self.values, state, [jnp.zeros_like(v) for v in self.values], watch)
         parts = []
         for mode, xs in self._chunks(steps):
             carry, out = self._scan(mode, len(xs[0]) if mode != "full" else xs)(
@@ -108,9 +108,17 @@ class JaxRun(Run):
             done = sum(len(p[0]) for p in parts)
             if 0 <= self.progress.next <= done - 1:
                 self.progress.next = self.progress.tick(done - 1, float(parts[-1][0][-1]))
-        losses, bad, val = (np.concatenate([p[k] for p in parts]) for k in range(3))
-        self.values, _, self.grads = carry
+            if parts[-1][3].any():
+                break
+        losses, bad, val, halts = (np.concatenate([p[k] for p in parts]) for k in range(4))
+        self.values, _, self.grads, watch = carry
+        if halts.any():                       # NumPy's loop stops after this step's loss
+            stop = int(np.argmax(halts)) + 1
+            losses, bad, val = losses[:stop], bad[:stop], val[:stop]
+            self.stopped_early = True
         self._diverged(losses, bad, val)
+        if self.patience is not None:
+            self.best = (float(watch[1]), int(watch[2]), watch[3])
         self.history.extend(losses.tolist())
         if self.val_history is not None:
             self.val_history.extend(val.tolist())
@@ -146,7 +154,7 @@ class JaxRun(Run):
         if mode not in self._scans:
             from .sharding import scan_function
             self._scans[mode] = scan_function(self.f, self.optimizer, mode, self.batches,
-                                              self.val is not None, self.place)
+                                              self.val is not None, self.place, self.patience)
         fn = self._scans[mode]
         if mode == "full":
             return lambda carry, xs, data, val: fn(carry, self.jnp.zeros(length), data, val)
@@ -229,27 +237,26 @@ def _streamed_mean(value, values, arrays, idx, place):
 def _read(array, lo, hi):
     """Rows lo:hi copied out of a (memory-mapped) array; the mapped pages released after."""
     rows = np.array(array[lo:hi])
-    owner = _memmap(array)
-    if owner is not None and getattr(owner, "_mmap", None) is not None and hasattr(mmap, "MADV_DONTNEED"):
-        base = owner.ctypes.data - owner.offset % mmap.ALLOCATIONGRANULARITY
+    root = _memmap(array)
+    if root is not None and isinstance(root.base, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        base = root.ctypes.data - root.offset % mmap.ALLOCATIONGRANULARITY    # the mapping's start
         start = array.ctypes.data + lo * array.strides[0] - base
         first = start - start % mmap.PAGESIZE
         try:
-            owner._mmap.madvise(mmap.MADV_DONTNEED, first, start - first + rows.nbytes)
+            root.base.madvise(mmap.MADV_DONTNEED, first, start - first + rows.nbytes)
         except (OSError, ValueError):       # best effort: the OS reclaims file pages anyway
             pass
     return rows
 
 
 def _memmap(array):
-    """The np.memmap an array views (prepare makes plain-ndarray views of it), or None."""
-    while array is not None:
+    """The np.memmap that owns the mapping an array views (its base is the mmap), or None."""
+    found = None
+    while isinstance(array, np.ndarray):
         if isinstance(array, np.memmap):
-            return array
-        array = getattr(array, "base", None)
-        if not isinstance(array, np.ndarray):
-            return None
-    return None
+            found = array
+        array = array.base
+    return found if found is not None and isinstance(found.base, mmap.mmap) else None
 
 
 def _sample_arrays(f, train):

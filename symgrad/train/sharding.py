@@ -64,12 +64,14 @@ class Placement:
         return self.jax.lax.with_sharding_constraint(batch, self.split)
 
 
-def scan_function(f, optimizer, mode: str, batches, has_val: bool, place: Placement):
-    """The jitted ``run(carry, xs, data, val) -> (carry, (losses, bad, val_losses))``.
+def scan_function(f, optimizer, mode: str, batches, has_val: bool, place: Placement, patience=None):
+    """The jitted ``run(carry, xs, data, val) -> (carry, (losses, bad, val_losses, halts))``.
 
     ``mode``: "full" (xs only counts the steps), "index" (xs: one row of sample indices per
     step) or "stream" (xs: the batches' sample columns, one row per step). The carry is
-    (parameters, optimizer state, last gradients)."""
+    (parameters, optimizer state, last gradients, monitor); with ``patience`` the monitor is
+    (step, best loss, best step, best parameters, stopped), updated as ``Run._monitor`` does,
+    and ``halts`` marks the step where the NumPy loop would have stopped early."""
     jax = place.jax
     jnp = jax.numpy
     raw, raw_value = f.raw, f.raw_value
@@ -84,15 +86,26 @@ def scan_function(f, optimizer, mode: str, batches, has_val: bool, place: Placem
         columns = dict(zip(idx, x))
         return [columns[i] if i in columns else a for i, a in enumerate(data)]
 
+    def monitor(watch, loss, values):
+        if patience is None:
+            return watch, jnp.zeros((), bool)
+        step, best_loss, best_step, best_values, stopped = watch
+        improved = (loss < best_loss) & ~stopped
+        halt = ~stopped & ~improved & (step - best_step >= patience)
+        best_values = [jnp.where(improved, v, b) for v, b in zip(values, best_values)]
+        return (step + 1, jnp.where(improved, loss, best_loss), jnp.where(improved, step, best_step),
+                best_values, stopped | halt), halt
+
     def body(data, val, carry, x):
-        values, state, _ = carry
+        values, state, _, watch = carry
         loss, grads = raw(*values, *batch_of(data, x))
         grads = [jnp.broadcast_to(jnp.asarray(g, v.dtype), v.shape) for g, v in zip(grads, values)]
         bad = jnp.argmax(jnp.array([~jnp.all(jnp.isfinite(g)) for g in grads] + [True]))
         val_loss = raw_value(*values, *val) if has_val else jnp.zeros((), loss.dtype)
+        watch, halt = monitor(watch, val_loss if has_val else loss, values)
         state, new = optimizer.step(state, values, grads, jnp)
         new = [jnp.asarray(n, v.dtype) for n, v in zip(new, values)]
-        return (new, state, grads), (loss, bad, val_loss)
+        return (new, state, grads, watch), (loss, bad, val_loss, halt)
 
     @jax.jit
     def run(carry, xs, data, val):
