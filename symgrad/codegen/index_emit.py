@@ -21,6 +21,7 @@ from ..graph.index_lse import LSE
 from ..graph.ir import ancestors
 from ..ops import is_elementwise
 from ..ops.plumbing import Const
+from .index_batched import batched_matmul
 from .printer import ATOM, CALL, Code, CodePrinter
 
 __all__ = ["IndexProgram", "dimension_sources", "LSE_HELPER"]
@@ -307,9 +308,13 @@ class _Emitter:
         return 'np.einsum("%s", %s, optimize=True)' % (spec, ", ".join(operands)), CALL
 
     def matmul(self, arrays, out_idx):
-        """A @ B when two arrays of rank <= 2 share exactly the contracted index."""
+        """A @ B when two arrays of rank <= 2 share exactly the contracted index (or a
+        batched product: codegen/index_batched.py)."""
         if len(arrays) != 2:
             return None
+        batched = batched_matmul(self, arrays[0], arrays[1], out_idx)
+        if batched is not None:
+            return batched
         a, b = arrays
         ia, ib = self.ax(a), self.ax(b)
         shared = set(ia) & set(ib)
