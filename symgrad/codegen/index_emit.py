@@ -24,13 +24,9 @@ from ..ops.plumbing import Const
 from .index_batched import batched_matmul
 from .printer import ATOM, CALL, Code, CodePrinter
 
-__all__ = ["IndexProgram", "dimension_sources", "LSE_HELPER"]
+__all__ = ["IndexProgram", "dimension_sources"]
 
 MATMUL, MUL = 45, 50
-LSE_HELPER = '''def _logsumexp(z, axis):
-    """log(sum(exp(z), axis)) with a max shift: no overflow at logits of 1000."""
-    m = np.max(z, axis=axis, keepdims=True)
-    return np.squeeze(m, axis) + np.log(np.sum(np.exp(z - m), axis=axis))'''
 
 
 @dataclass
@@ -85,7 +81,7 @@ class _Emitter:
         self.printer = CodePrinter()
         self.names = dict(program.names)
         self.lines, self.text = [], {}
-        self.lse = False                   # whether the code calls _logsumexp (LSE_HELPER)
+        self.lse = False                   # whether the code calls _logsumexp (index_module.py)
         self.count = 0
         self.uses, self.actual, self.seen = {}, {}, {}
         for n in ancestors(outputs):
