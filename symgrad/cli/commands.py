@@ -231,9 +231,11 @@ def run_check(args):
     for text in args.values:
         name, value = parse_assignment(text)
         symbol = formulas.symbol(name, "--values")
-        if isinstance(symbol, sp.MatrixSymbol):
-            raise ParseError("--values: %s is a matrix; --values fixes scalar symbols only "
-                             "(matrices are drawn at random)" % name)
+        if isinstance(symbol, (sp.MatrixSymbol, sp.IndexedBase)):
+            kind = ("a matrix", "matrices") if isinstance(symbol, sp.MatrixSymbol) else \
+                ("an array", "arrays")
+            raise ParseError("--values: %s is %s; --values fixes scalar symbols only (%s are "
+                             "drawn at random)" % (name, kind[0], kind[1]))
         if symbol in values:
             raise ParseError("--values: %s is given twice" % name)
         values[symbol] = float(value)
