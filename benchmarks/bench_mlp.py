@@ -16,7 +16,10 @@ _timing.py), medians over rounds:
   backward, the natural efficient implementation;
 * JAX: ``jax.jit(jax.value_and_grad(loss))``, x64 enabled, block_until_ready;
 * PyTorch: autograd (``torch.autograd.grad``), float64, as many intra-op
-  threads as NumPy's BLAS uses.
+  threads as NumPy's BLAS uses;
+* symgrad-JAX and symgrad-torch: the same derived graph printed for JAX (jitted ``f.raw``)
+  and PyTorch (``f.raw`` on tensors), ``sg.value_and_grad(..., backend=...)``, against the
+  peer written by hand for that library (see _backend_cases.py).
 
 JAX and PyTorch are optional (``pip install -e .[bench]``); without them their
 rows say "not installed". Before anything is timed, every system's loss and
@@ -35,7 +38,8 @@ Targets:
   the same ratio in fresh processes that load one system each, as a user's
   script would: the allocator's state, hence its page faults, differs);
 * symgrad's (loss + grads) / (loss alone) within 1.1x of hand NumPy's;
-* build (expression + sg.value_and_grad) <= 0.5 s, for both sizes.
+* build (expression + sg.value_and_grad) <= 0.5 s, for both sizes;
+* symgrad-JAX <= 1.0 x JAX jit(value_and_grad); symgrad-torch <= 1.0 x PyTorch autograd.
 
 Run:  python benchmarks/bench_mlp.py --threads 1 --clock cpu   (full; steady on a busy machine)
       python benchmarks/bench_mlp.py                           (full; library default threads)
@@ -91,7 +95,7 @@ def mlp_data(size, seed=0):
     return [W1, b1, W2, b2, X, Y]
 
 
-def symgrad_function():
+def symgrad_function(backend="numpy"):
     """Build the model (sg.models.mlp) and its loss, and compile them (the build being timed)."""
     import sympy as sp
     import symgrad as sg
@@ -99,7 +103,7 @@ def symgrad_function():
     m = sg.models.mlp([d, h, k], activation="tanh")
     Z, (X,), Y = m.output, m.inputs, m.target          # Z = tanh(X W1 + 1 b1) W2 + 1 b2
     L = (sg.msum(sg.logsumexp(Z, axis=1)) - sp.Trace(Y.T * Z)) / Z.shape[0]
-    return sg.value_and_grad(L, wrt=list(m.params), args=[X, Y])
+    return sg.value_and_grad(L, wrt=list(m.params), args=[X, Y], backend=backend)
 
 
 def hand_loss(W1, b1, W2, b2, X, Y):
@@ -331,6 +335,8 @@ def main(argv=None):
         cases["PyTorch"] = (vg, loss)
     else:
         missing["PyTorch"] = torch_missing
+    from _backend_cases import PEERS, backend_cases
+    cases.update(backend_cases(symgrad_function, values, jax, torch, check_agreement))
     print("All systems agree on the loss and the four gradients (rtol 1e-8).\n")
 
     print("timing %d systems x %d interleaved rounds ..." % (len(cases), rounds), flush=True)
@@ -397,6 +403,10 @@ def main(argv=None):
         ("(loss+grad)/loss within %.1fx of hand NumPy's (%.2f)" % (RATIO_TARGET, ratio["hand NumPy"]),
          "%.2f (%.2fx)" % (ratio["symgrad f.raw"], ratio_vs), ratio_vs <= RATIO_TARGET),
     ]
+    for name, peer in PEERS.items():
+        if name in cases and peer in cases:
+            r = paired_ratio(times[name, "vg"], times[peer, "vg"])
+            checks.append(("%s loss+grad <= 1.00 x %s" % (name, peer), "%.2fx" % r, r <= 1.0))
     for size in SIZES:
         seconds = cold["symgrad", size]["build_s"]
         checks.append(("build <= %.1f s at %s" % (BUILD_TARGET, size), "%.3f s" % seconds,

@@ -13,8 +13,8 @@ from .pipeline.function import (CompiledExpression, GradFunction, HessianFunctio
 from .derive.reverse import grad
 from .derive.second import hessian, jacobian
 from .graph.index_matrix import index_form
-from .errors import (ArgumentError, FileExists, MissingDependency, NoText, ParseError, ProofFailure,
-                     RuleMismatch, ShapeMismatch, SymgradError, TrainingDiverged,
+from .errors import (ArgumentError, BudgetExceeded, FileExists, MissingDependency, NoText,
+                     ParseError, ProofFailure, RuleMismatch, ShapeMismatch, SymgradError, TrainingDiverged,
                      UnsupportedExpression)
 from .zoo import losses, models
 from .ops.nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
@@ -44,4 +44,5 @@ __all__ = [
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean", "logit", "register_function",
     "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "NoText", "ArgumentError",
     "FileExists", "MissingDependency", "TrainingDiverged", "ProofFailure", "RuleMismatch",
+    "BudgetExceeded",
 ]

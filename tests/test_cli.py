@@ -351,7 +351,7 @@ def test_version(capsys):
 
 
 def test_an_unexpected_exception_is_one_line_and_exit_3(capsys, monkeypatch):
-    def broken(*_):
+    def broken(*_, **__):
         raise RuntimeError("boom\nsecond line")
     monkeypatch.setattr(_cli_commands, "value_and_grad", broken)
     code, out, err = run(capsys, "derive", LOSS, "--wrt", "w")

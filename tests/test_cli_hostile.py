@@ -132,10 +132,12 @@ def test_prove_refuses_what_is_not_a_proof_file(capsys, tmp_path):
     (tmp_path / "data.csv").write_text("x,y\n1,2\n")
     (tmp_path / "broken.py").write_text("x = (\n")
     (tmp_path / "empty.py").write_text("A = 1\n")
-    for name, words in (("data.csv", "not a Python file"), ("broken.py", "could not be loaded"),
-                        ("empty.py", "no CLAIMS")):
+    code, out, err = run(capsys, "prove", str(tmp_path / "data.csv"))
+    assert code == 2 and out == "" and "not a Python file" in one_error_line(err)
+    # a Python file that does not load is a failed row (the other files still run: test_prove_isolation)
+    for name, words in (("broken.py", "SyntaxError"), ("empty.py", "no CLAIMS")):
         code, out, err = run(capsys, "prove", str(tmp_path / name))
-        assert code == 2 and out == "" and words in one_error_line(err)
+        assert code == 1 and err == "" and "could not be loaded" in out and words in out
 
 
 def test_outputs_are_checked_before_the_work(capsys, tmp_path):

@@ -1,6 +1,8 @@
 """sg.derivation (the backpropagation sheet, each step checked against grad) and sg.verify_steps
 (a hand derivation checked pair by pair)."""
 import io
+import re
+from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -186,7 +188,7 @@ WRONG = [
 
 @pytest.mark.parametrize("name, steps, relation, assumptions", RIGHT, ids=[r[0] for r in RIGHT])
 def test_right_derivations_pass_with_proofs(name, steps, relation, assumptions):
-    result = sg.verify_steps(steps, relation, assumptions, budget=2)
+    result = sg.verify_steps(steps, relation, assumptions, budget=10)
     assert result.first_wrong is None and result.ok and result.counterexample is None
     assert len(result.verdicts) == len(steps) - 1
     assert all(v.status == "proven" for v in result.verdicts), str(result)
@@ -208,7 +210,7 @@ def _differs(v, relation):
 @pytest.mark.parametrize("name, steps, relation, assumptions, wrong", WRONG,
                          ids=[r[0] for r in WRONG])
 def test_wrong_derivations_name_the_first_wrong_step(name, steps, relation, assumptions, wrong):
-    result = sg.verify_steps(steps, relation, assumptions, budget=2)
+    result = sg.verify_steps(steps, relation, assumptions, budget=10)
     assert result.first_wrong == wrong, str(result)
     assert not result.ok and len(result.verdicts) == len(steps) - 1
     v = result.verdicts[wrong]
@@ -226,3 +228,32 @@ def test_verify_steps_refuses_bad_input():
         sg.verify_steps([x, x, x], relation=["=="])
     with pytest.raises(ArgumentError, match="relation"):
         sg.verify_steps([x, x], relation="~")
+
+
+# --- the README's sheet stays what symgrad prints (its CLI examples: test_readme_cli.py) ---
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_sheet_is_what_derivation_prints():
+    shown = re.search(r"print\(sheet\)\n```\n\n```text\n(.*?)\n```", README, flags=re.S)
+    assert shown, "the README's derivation sheet block is missing"
+    assert shown.group(1) == str(sg.derivation(MLP, [W1, b1, W2, b2]))
+
+
+
+def test_the_readme_comments_in_the_derivation_section_are_what_symgrad_prints():
+    grad_w1 = re.search(r"print\(sg\.grad\(L, W1\)\)\s+# (.*)\n", README).group(1)
+    assert grad_w1 == str(sg.grad(MLP, W1))
+    grad_w2 = re.search(r"sg\.grad\(L, W2\)\s+# (.*):\n", README).group(1)
+    assert grad_w2 == str(sg.grad(MLP, W2))
+    shown = re.search(r"steps = sg\.verify_steps\(\[(.*?)\]\)\n.*# \((\d+), \{z: (-?\d+)\}\)", README,
+                      flags=re.S)
+    assert shown, "the README's verify_steps example is missing"
+    s = 1/(1 + sp.exp(-z))
+    steps = sg.verify_steps([sp.diff(s, z), sp.exp(-z)*sg.sigmoid(z)**2,
+                             sg.sigmoid(z)*(1 + sg.sigmoid(z))])
+    assert shown.group(1).split() == ("sp.diff(s, z), sp.exp(-z)*sg.sigmoid(z)**2, "
+                                      "sg.sigmoid(z)*(1 + sg.sigmoid(z))").split()
+    assert (steps.first_wrong, steps.counterexample) == (int(shown.group(2)),
+                                                         {z: int(shown.group(3))})

@@ -80,3 +80,54 @@ def test_plot_without_a_path_returns_a_figure_of_the_curves(tmp_path):
     np.testing.assert_array_equal(lines[1].get_ydata(), res.val_history)
     assert fig._repr_png_().startswith(b"\x89PNG")
     assert res.plot(tmp_path / "loss.svg") is None and os.path.getsize(tmp_path / "loss.svg") > 0
+
+
+# --- verdicts and derivations in a notebook ------------------------------------------------
+
+def test_verdict_html_and_markdown_show_the_status_and_the_counterexample():
+    z = sp.Symbol("z")
+    s = 1 / (1 + sp.exp(-z))
+    wrong = sg.verify(sp.diff(s, z), s * (1 + s), budget=10)
+    page = wrong._repr_html_()
+    assert '<b style="color:#cf222e">refuted</b>' in page
+    assert "<tr><th>counterexample</th><td>z = -17</td></tr>" in page
+    assert "<th>certified</th><td>lhs - rhs in [" in page
+    md = wrong._repr_markdown_()
+    assert md.startswith("**refuted**: `exp(-z)/(1 + exp(-z))**2 == ") and "- counterexample: z = -17" in md
+    right = sg.verify(sp.diff(s, z), s * (1 - s), budget=10)
+    assert '<b style="color:#1a7f37">proven</b>' in right._repr_html_()
+    assert "counterexample" not in right._repr_html_() and "- method: " in right._repr_markdown_()
+
+
+def test_verdict_html_escapes_and_prints_textbook_matrices():
+    a = sp.Symbol("a<b>")
+    page = sg.verify(a, a + 1, budget=0)._repr_html_()
+    assert "a&lt;b&gt;" in page and "<b>" not in page.replace('<b style', '')
+    n = sp.Symbol("n", integer=True, positive=True)
+    X, W = sp.MatrixSymbol("X", n, 2), sp.MatrixSymbol("W", 2, 1)
+    v = sg.verify(sg.grad(sg.msum(sp.HadamardPower(X * W, 2)), W), 2 * X.T * X * W, budget=1)
+    assert "Xᵀ" in v._repr_html_() and "HadamardPower" not in v._repr_markdown_()
+
+
+def test_steps_verdict_marks_the_first_wrong_step():
+    z = sp.Symbol("z")
+    r = sg.verify_steps([(z + 1) ** 2, z ** 2 + 2 * z + 1, z ** 2 + 1, z ** 2 + 1], budget=10)
+    page = r._repr_html_()
+    assert page.count("<tr") == 4 and page.count('style="background:#ffebe9"') == 1
+    assert '<tr style="background:#ffebe9"><td>1 → 2</td>' in page
+    assert "<p>first wrong step: 1 → 2, counterexample z = " in page
+    md = r._repr_markdown_().splitlines()
+    assert md[:2] == ["| step | claim | verdict | method |", "|---|---|---|---|"]
+    assert md[2] == "| 0 → 1 | `(z + 1)**2 == z**2 + 2*z + 1` | proven | expand |"
+    assert md[3].startswith("| 1 → 2 | `z**2 + 2*z + 1 == z**2 + 1` | **refuted** |")
+    ok = sg.verify_steps([sp.Abs(z) ** 2, z ** 2], budget=10)
+    assert "every step holds" in ok._repr_html_() and "`|z|**2 == z**2`" not in ok._repr_markdown_()
+    assert "\\|z\\|**2 == z**2" in ok._repr_markdown_()
+
+
+def test_the_derivation_markdown_says_how_its_steps_were_checked():
+    d = sg.derivation(LINE, [w, b])
+    md = d._repr_markdown_()
+    assert md.startswith("**Forward**\n\n- $z = b + w x - y$")
+    assert md.endswith("*each step checked against grad: 5 the same expression*\n")
+    assert d._repr_latex_().startswith("$$\\begin{aligned}")

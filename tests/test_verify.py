@@ -15,7 +15,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import symgrad as sg
-from symgrad import (ParseError, ShapeMismatch, SymgradError, UnsupportedExpression, Verdict,
+from symgrad import (ArgumentError, ParseError, ShapeMismatch, SymgradError, UnsupportedExpression, Verdict,
                      verify)
 from helpers import assert_counterexample, certified_sign
 from verify_corpus import CASES, CATEGORIES, TRUE, WRONG
@@ -214,7 +214,7 @@ def test_errors_name_what_is_wrong():
         verify(A, x)
     with pytest.raises(ParseError, match="relation"):
         verify(x, x, "=")
-    with pytest.raises(ParseError, match="text"):
+    with pytest.raises(ArgumentError, match="text"):
         verify("x + 1", x)
     with pytest.raises(SymgradError, match="no admissible value for x"):
         verify(x, x, assumptions=[x > 1, x < 0])

@@ -6,6 +6,7 @@ is skipped, saying so.
 Named to run last: loading JAX or PyTorch starts threads, and verify's proof routes run in a
 forked child process, which must not inherit them (see the fork warning JAX prints)."""
 
+import mpmath as mp
 import numpy as np
 import pytest
 import sympy as sp
@@ -15,6 +16,7 @@ import symgrad as sg
 from test_matrix_models import MODELS
 from test_scalar_grad import ROWS
 from test_stability import CASES
+from test_value_grad_hessian import MODELS as HESSIAN_MODELS, _compiled_at
 
 BACKENDS = [pytest.param(name, marks=pytest.mark.skipif(
     __import__("importlib").util.find_spec(module) is None, reason="%s not installed" % name))
@@ -79,6 +81,67 @@ def test_extreme_inputs_on_every_backend(name, backend):
         pytest.skip("not printable for %s: %s" % (backend, e))
     for point in points:
         _compare(expr, wrt, args, list(point), backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", ["least squares", "logistic", "ridge", "Gaussian NLL in the mean"])
+def test_value_grad_hessian_on_every_backend(name, backend):
+    assert name in HESSIAN_MODELS
+    expr, p, args, f2, values, arrays = _compiled_at(name)
+    other = sg.value_grad_hessian(expr, wrt=[p], args=args, backend=backend)
+    want, got = f2(*arrays), other(*arrays)
+    assert type(got[2]).__module__.split(".")[0] in ("jax", "jaxlib", "torch")
+    _close(np.asarray(got[0]), want[0])
+    _close(np.asarray(got[1][0]), want[1][0])
+    _close(np.asarray(got[2]), want[2])
+
+
+def _j1(x):
+    """-sinc'(x) = j1(x) at 50 digits, through the Bessel function (no cancellation near 0)."""
+    with mp.workdps(50):
+        x = mp.mpf(x)
+        return 0.0 if x == 0 else float(mp.sqrt(mp.pi / (2 * x)) * mp.besselj(1.5, x)) if x > 0 \
+            else -float(mp.sqrt(mp.pi / (-2 * x)) * mp.besselj(1.5, -x))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sinc_slope_is_stable_at_zero_tiny_and_large_inputs(backend):
+    w = sp.Symbol("w")
+    f = sg.value_and_grad(sp.sinc(w), [w], backend=backend)
+    assert "_spherical_jn(1, w)" in f.source
+    points = [0.0, 1e-300, -1e-8, 0.3, 0.999, 1.0, -1.001, 3.0, 1e5, 1e300]
+    for x in points:
+        got, want = float(f(x)[1][0]), -_j1(x)
+        assert abs(got - want) <= 4e-16 * abs(want), (x, got, want)
+    import numpy
+    xs = numpy.linspace(-40, 40, 801)      # through j1's zeros too: the absolute error is tiny
+    f = sg.value_and_grad(sp.sinc(w) * sp.Symbol("c"), [w], [sp.Symbol("c")], backend=backend)
+    for x in xs[::37]:
+        got = float(f(x, [1.0])[1][0])
+        assert abs(got + _j1(x)) <= 1e-16 * max(1.0, abs(x)) + 4e-16 * abs(_j1(x)), x
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_exprel_and_the_refused_hypergeometric(backend):
+    from symgrad.ops.derived import Exprel
+    w, x = sp.symbols("w x")
+    values = [1.5, np.array([0.0, 1e-300, -1e-9, 0.5, -30.0, 700.0])]
+    _compare(w * Exprel(x), [w], [x], values, backend)
+    with pytest.raises(sg.UnsupportedExpression, match="special.hyp1f1 .*numpy backend"):
+        sg.value_and_grad(Exprel(w * x), [w], [x], backend=backend)    # exprel' = 1F1(2; 3; t)/2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float32_stays_float32(backend):
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, w, y = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("y", n, 1)
+    loss = sg.msum(sp.HadamardPower(X * w - y, 2)) / n          # its Hessian broadcasts 2/n
+    rng = np.random.default_rng(8)
+    values = [rng.normal(size=s).astype(np.float32) for s in ((3, 1), (5, 3), (5, 1))]
+    value, grads, hessian = sg.value_grad_hessian(loss, [w], [X, y], backend=backend)(*values)
+    assert {str(a.dtype).replace("torch.", "") for a in (value, grads[0], hessian)} == {"float32"}
+    want = sg.value_grad_hessian(loss, [w], [X, y])(*values)
+    assert np.allclose(np.asarray(hessian), want[2], rtol=1e-6)
 
 
 def test_an_unknown_backend_is_refused():

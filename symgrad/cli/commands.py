@@ -5,6 +5,7 @@ through :mod:`symgrad.parse`; the commands only call the public pipeline
 (``grad``, ``value_and_grad``, ``check_grad``, ``verify``, ``fit``). Output
 goes to stdout; errors are raised (``SymgradError``) and printed by ``main``.
 """
+import copy
 import os
 import re
 import sys
@@ -15,7 +16,7 @@ import sympy as sp
 from ..parse.guards import declare, short
 from ..parse.text import to_text
 from ..check.grad import check_grad
-from ..pipeline.function import value_and_grad
+from ..pipeline.function import GradFunction, value_and_grad
 from ..pipeline.index_function import IndexGradFunction
 from ..train.data import load_csv, save_result_json
 from ..derive.reverse import grad
@@ -26,6 +27,7 @@ from ..parse.expr import parse_assignment, parse_expr, parse_matrix_decl, parse_
 from ..verification.claims import run as run_proofs
 from ..train.fit import fit
 from ..verification.api import verify
+from .steps import print_sheet, run_steps_file
 
 __all__ = ["COMMANDS"]
 
@@ -161,10 +163,12 @@ def _line(label, expr, style):
 
 
 def run_derive(args):
+    if args.steps is not None:                     # the sheet instead (cli/steps.py)
+        return _sheet(args)
     style = "latex" if args.latex else "pretty" if args.pretty else "plain"
     seed = integer(args.seed, "--seed", 0, MAX_SEED)
     _, expr, wrt, data = _problem(args)
-    compiled = value_and_grad(expr, wrt, data)     # bad input fails here, before any output
+    compiled = value_and_grad(expr, wrt, data, backend=args.backend)   # bad input fails here
     grads = compiled.symbolic_grads                # derived once; check_grad reuses them
     print(_line("f", expr, style))
     labels = [at for at, _ in compiled.grad_targets] if isinstance(compiled, IndexGradFunction) \
@@ -190,16 +194,46 @@ def run_derive(args):
     if args.no_check:
         return 0
     report = check_grad(expr, wrt, data, seed=seed) if isinstance(compiled, IndexGradFunction) \
-        else check_grad(compiled, seed=seed)
+        else check_grad(_numpy_out(compiled), seed=seed)
     if args.code:
         print()
     if report.ok:                                   # the verdict, kinks and notes; no table
-        lines = str(report).splitlines()
+        lines = str(report).replace("generated NumPy", "generated " + {
+            "numpy": "NumPy", "jax": "JAX", "torch": "PyTorch"}[compiled.backend]).splitlines()
         print("\n".join(lines[:1] + [line for line in lines
                                        if line.startswith(("not differentiable:", "note:"))]))
         return 0
     print(report)
     return 1
+
+
+def _sheet(args):
+    seed = integer(args.seed, "--seed", 0, MAX_SEED)
+    _, expr, wrt, _ = _problem(args)
+    given = [o for o, on in (("--latex", args.latex), ("--pretty", args.pretty),
+                             ("--code", args.code), ("--stable", args.stable),
+                             ("--backend", getattr(args, "backend", "numpy") != "numpy")) if on]
+    if given:
+        raise ArgumentError("--steps prints the derivation sheet alone; drop %s (for LaTeX "
+                            "write --steps latex)" % " and ".join(given))
+    print_sheet(expr, wrt, args.steps, seed)
+    return 0
+
+
+class _NumpyOut(GradFunction):
+    """A JAX or torch GradFunction whose calls return NumPy values, for check_grad."""
+
+    def __call__(self, *values):
+        value, grads = GradFunction.__call__(self, *values)
+        return np.asarray(value), tuple(np.asarray(g) for g in grads)
+
+
+def _numpy_out(f):
+    if f.backend == "numpy":
+        return f
+    out = copy.copy(f)
+    out.__class__ = _NumpyOut
+    return out
 
 
 def run_check(args):
@@ -229,7 +263,7 @@ def run_codegen(args):
     if args.output is not None:
         check_target(args.output, force=args.force)
     _, expr, wrt, data = _problem(args)
-    f = value_and_grad(expr, wrt, data)
+    f = value_and_grad(expr, wrt, data, backend=args.backend)
     if args.output is None:
         print(f.source, end="")
         return 0
@@ -246,6 +280,11 @@ def run_verify(args):
     points = None if args.points is None else integer(args.points, "--points", 1, 1000)
     budget = number(args.budget, "--budget", 0, 600, low_open=False)     # 0: sampling only
     formulas = Formulas(args.matrix, index_notation(args.hand, args.reference, args.grad_of))
+    if args.steps is not None:
+        return run_steps_file(args, formulas, (seed, budget, points))
+    if args.hand is None:
+        raise ArgumentError("give HAND and REFERENCE (or --grad-of EXPR --wrt NAME), or "
+                            "--steps FILE")
     hand = formulas.expr(args.hand, "HAND")
     if args.grad_of is not None:
         if args.reference is not None:
@@ -335,7 +374,7 @@ def run_fit(args):
     columns = load_csv(args.data, names) if names else {}
     data = {arrays.get(n) or sp.Symbol(n, real=True): columns[n] for n in names}
     res = fit(loss, params, data, optimizer, steps, validation=validation,
-                    early_stopping=patience, seed=seed)
+                    early_stopping=patience, seed=seed, backend=args.backend)
     for symbol, value in res.params.items():
         print("%s = %s" % (symbol, _format(value)))
     line = "final loss = %.10g after %d steps" % (res.final_loss, len(res.history))
@@ -367,7 +406,8 @@ def _csv_arrays(loss):
 
 def run_prove(args):
     paths = list(args.paths) if args.paths else shipped_proofs()
-    return run_proofs(paths=paths, report=args.report, force=args.force)
+    limit = {} if args.timeout is None else {"timeout": number(args.timeout, "--timeout", 0, 1e5)}
+    return run_proofs(paths=paths, report=args.report, force=args.force, **limit)
 
 
 def shipped_proofs() -> list:

@@ -22,6 +22,7 @@ import warnings
 
 from .. import __version__
 from .commands import COMMANDS
+from .steps import add_derive_options, add_verify_options
 from ..parse.tables import CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, MAX_ARGS, arity_text
 from ..errors import ParseError, ProofFailure, SymgradError, TrainingDiverged
 
@@ -102,12 +103,14 @@ def _formula_help():
 _EXAMPLES = {
     "derive": ["symgrad derive '(w*x + b - y)**2' --wrt w b",
                "symgrad derive 'sum((X @ W - Y)**2)/n' --wrt W --matrix X:n,d W:d,k Y:n,k --latex",
+               "symgrad derive 'sum((X @ W - Y)**2)/n' --wrt W --matrix X:n,d W:d,k Y:n,k --steps",
                "symgrad derive 'Sum((Sum(w[j]*x[i, j], (j, 0, d - 1)) - y[i])**2, (i, 0, n - 1))' "
                "--wrt w"],
     "check": ["symgrad check 'log(1 + exp(w*x))' --wrt w --values w=0.5 x=2"],
     "codegen": ["symgrad codegen '(w*x + b - y)**2' --wrt w b -o model_grad.py"],
     "verify": ["symgrad verify 'sqrt(x**2)' 'x' --assume 'x > 0'",
-               "symgrad verify '2*x*(w*x - y)' --grad-of '(w*x - y)**2' --wrt w"],
+               "symgrad verify '2*x*(w*x - y)' --grad-of '(w*x - y)**2' --wrt w",
+               "symgrad verify --steps derivation.txt   (one formula per line: see --steps)"],
     "fit": ["symgrad fit '(w*x + b - y)**2' --params w=0 b=0 --data line.csv --lr 0.01 "
             "--steps 1000",
             "symgrad fit '(w*x + b - y)**2' --params w=0 b=0 --data line.csv --optimizer newton "
@@ -136,6 +139,11 @@ def _formula_options(p, wrt=True, args=True, matrix=True):
                        help="declare matrices, e.g. X:n,d W:d,k (dimensions: names or numbers)")
 
 
+def _backend_option(p, what):
+    p.add_argument("--backend", default="numpy", choices=["numpy", "jax", "torch"],
+                   help=what + " (default numpy; jax and torch need pip install symgrad[jax|torch])")
+
+
 def build_parser():
     """The argparse parser of the ``symgrad`` command (errors raise ParseError)."""
     parser = _Parser(prog="symgrad", allow_abbrev=False,
@@ -161,11 +169,13 @@ def build_parser():
     style = p.add_mutually_exclusive_group()
     style.add_argument("--latex", action="store_true", help="print LaTeX")
     style.add_argument("--pretty", action="store_true", help="print 2-D text")
-    p.add_argument("--code", action="store_true", help="also print the generated NumPy module")
+    p.add_argument("--code", action="store_true", help="also print the generated module")
+    _backend_option(p, "the array library of the generated code, checked three ways")
     p.add_argument("--stable", action="store_true",
                    help="also print the numerically stable form the generated code computes")
     p.add_argument("--no-check", action="store_true", help="skip the three-way check")
     p.add_argument("--seed", default="0", metavar="N", help="seed of the check's random points")
+    add_derive_options(p)
 
     p = command("check", "compare symbolic, finite-difference and generated gradients of EXPR")
     p.add_argument("expr", metavar="EXPR", help="the loss")
@@ -175,15 +185,16 @@ def build_parser():
     p.add_argument("--seed", default="0", metavar="N", help="seed of the random points")
     p.add_argument("--points", default="3", metavar="N", help="random points (1 to 100)")
 
-    p = command("codegen", "write the standalone NumPy module of EXPR and its gradients")
+    p = command("codegen", "write the standalone NumPy (or JAX, torch) module of EXPR and its gradients")
     p.add_argument("expr", metavar="EXPR", help="the loss")
     _formula_options(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: print)")
     p.add_argument("--force", action="store_true", help="overwrite an existing FILE")
+    _backend_option(p, "the array library the module uses")
 
     p = command("verify", "decide whether HAND equals (or bounds) REFERENCE: "
                           "proven, probable or refuted")
-    p.add_argument("hand", metavar="HAND", help="the hand-derived expression")
+    p.add_argument("hand", metavar="HAND", nargs="?", help="the hand-derived expression")
     p.add_argument("reference", metavar="REFERENCE", nargs="?",
                    help="what it should equal (or give --grad-of)")
     p.add_argument("--grad-of", metavar="EXPR", help="compare HAND with the gradient of EXPR")
@@ -199,6 +210,7 @@ def build_parser():
     p.add_argument("--budget", default="5", metavar="SECONDS",
                    help="time for the symbolic proof routes (default 5, at most 600; "
                         "0: random points only)")
+    add_verify_options(p)
 
     p = command("fit", "train the parameters of a loss on a CSV file (gradient descent, "
                        "Newton, L-BFGS, ...)")
@@ -223,6 +235,7 @@ def build_parser():
                    help="stop after this many steps without a new best loss")
     p.add_argument("--seed", default="0", metavar="N", help="seed of the split and the batches")
     p.add_argument("--out", metavar="FILE.json", help="write the parameters and loss history")
+    _backend_option(p, "run the steps on it (jax: jitted lax.scan over the steps)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
     p = command("prove", "run the machine-checked derivations in proofs/")
@@ -230,6 +243,8 @@ def build_parser():
                                                            "(default: proofs/)")
     p.add_argument("--report", metavar="FILE", help="also write the report here")
     p.add_argument("--force", action="store_true", help="overwrite an existing report")
+    p.add_argument("--timeout", metavar="SECONDS", help="stop a claim after this long (default: "
+                                                        "4 times its budget + 30 s)")
     return parser
 
 

@@ -32,10 +32,15 @@ class Backend:
     axis: str = "axis"                  # keyword of a reduction's axis
     keepdims: str = "keepdims"
     special_header: tuple = ()          # extra import when scipy.special names are used
+    refused: Dict[str, str] = field(default_factory=dict)    # NumPy name -> why not translated
 
     def call(self, fname: str) -> str:
         if self.name == "numpy":
             return fname
+        if fname in self.refused:
+            raise UnsupportedExpression("%s is not translated for symgrad's %s backend: %s; use the "
+                                        "numpy backend for this expression"
+                                        % (fname, self.name, self.refused[fname]))
         if fname in self.names:
             return self.names[fname]
         if fname in HELPERS and fname in self.helpers:
@@ -54,6 +59,13 @@ class Backend:
         if HELPERS.get(name, "").startswith("from symgrad.ops.user import implementation"):
             return HELPERS[name]        # a registered function: its NumPy implementation
         raise UnsupportedExpression("the %s backend has no version of helper %s" % (self.name, name))
+
+    def broadcast(self, text: str, shape: str, like: str) -> str:
+        """``text`` broadcast to ``shape``; torch's takes the dtype of the array named ``like``
+        (a number alone would become a float64 or float32 tensor, whatever the arguments are)."""
+        if self.name == "torch":
+            return "_broadcast_to(%s, %s, %s)" % (text, shape, like)
+        return "%s(%s, %s)" % (self.call("np.broadcast_to"), text, shape)
 
     def reduce(self, fname: str, text: str, axis: Optional[int] = None, keepdims: bool = False) -> str:
         parts = [text]
@@ -83,11 +95,44 @@ def _exists(backend_name, dotted):
     return True
 
 
+# j1(x) = sum_k (-1)^k 2(k+1) x^(2k+1) / (2k+3)!: nine terms reach float64's last digit for |x| < 1
+_J1_DENOMINATORS = (3, -30, 840, -45360, 3991680, -518918400, 93405312000, -22230464256000,
+                    6758061133824000)
+
+
+def _spherical_jn(lib, ones):
+    """A helper for scipy's spherical_jn of order 1 (sinc's derivative is -j1): the series where
+    |x| < 1, where (sin x/x - cos x)/x cancels, and that quotient elsewhere (no x*x to overflow).
+    The quotient reads a safe x (1 where the series is selected), so neither branch makes NaN,
+    nor a NaN gradient under autodiff."""
+    series = "1/%d" % _J1_DENOMINATORS[-1]
+    for d in reversed(_J1_DENOMINATORS[:-1]):
+        series = "1/%d + x2*(%s)" % (d, series)
+    return f'''def _spherical_jn(n, x):
+    """The spherical Bessel function j_n for n = 1, stable at 0, near 0 and far out."""
+    if n != 1:
+        raise ValueError("symgrad's {lib} spherical_jn has order 1 only")
+    small = {lib}.abs(x) < 1
+    z = {lib}.where(small, {ones}, x)
+    x2 = x*x
+    return {lib}.where(small, x*({series}), ({lib}.sin(z)/z - {lib}.cos(z))/z)'''
+
+
+def _exprel(lib):
+    """scipy's exprel, (e^x - 1)/x with 1 at 0, from expm1 (no cancellation anywhere)."""
+    return f'''def _exprel(x):
+    """(exp(x) - 1)/x, 1 at x = 0; expm1 keeps every digit near 0."""
+    z = {lib}.where(x == 0, 1.0, x)
+    return {lib}.where(x == 0, 1.0, {lib}.expm1(z)/z)'''
+
+
 _JAX_HELPERS = {
+    "_exprel": _exprel("jnp"),
+    "_spherical_jn": _spherical_jn("jnp", "1.0"),
     "_sech2": '''def _sech2(u):
-    """1/cosh(u)**2 without overflow (cosh(u)**2 is inf past |u| = 355, and 1/inf = 0 is right)."""
-    c = jnp.cosh(u)
-    return 1/(c*c)''',
+    """1/cosh(u)**2 = 4e/(1 + e)**2 with e = exp(-2|u|) <= 1: one exponential, no overflow."""
+    e = jnp.exp(-2*jnp.abs(u))
+    return 4*e/((1 + e)*(1 + e))''',
     "_softplus": '''def _softplus(z):
     """log(1 + exp(z)) without overflow."""
     return jnp.logaddexp(0, z)''',
@@ -113,6 +158,8 @@ _JAX_HELPERS = {
 }
 
 _TORCH_HELPERS = {
+    "_exprel": _exprel("torch"),
+    "_spherical_jn": _spherical_jn("torch", "torch.ones_like(x)"),
     # torch's functions take tensors: numbers among the arguments are made tensors first
     "_maximum": '''def _maximum(a, b):
     return torch.maximum(torch.as_tensor(a), torch.as_tensor(b))''',
@@ -121,12 +168,16 @@ _TORCH_HELPERS = {
     "_heaviside": '''def _heaviside(x, h0):
     x = torch.as_tensor(x)
     return torch.heaviside(x, torch.as_tensor(h0, dtype=x.dtype))''',
+    "_broadcast_to": '''def _broadcast_to(x, shape, like):
+    """x broadcast to shape; a number becomes a tensor of like's dtype (float64 if like is none)."""
+    dtype = like.dtype if torch.is_tensor(like) else torch.float64
+    return torch.broadcast_to(x if torch.is_tensor(x) else torch.tensor(x, dtype=dtype), shape)''',
     "_mean": '''def _mean(x):
     return torch.as_tensor(x, dtype=torch.float64).mean() if not torch.is_tensor(x) else x.mean()''',
     "_sech2": '''def _sech2(u):
-    """1/cosh(u)**2 without overflow (cosh(u)**2 is inf past |u| = 355, and 1/inf = 0 is right)."""
-    c = torch.cosh(u)
-    return 1/(c*c)''',
+    """1/cosh(u)**2 = 4e/(1 + e)**2 with e = exp(-2|u|) <= 1: one exponential, no overflow."""
+    e = torch.exp(-2*torch.abs(u))
+    return 4*e/((1 + e)*(1 + e))''',
     "_softplus": '''def _softplus(z):
     """log(1 + exp(z)) without overflow."""
     return torch.logaddexp(torch.zeros_like(z), z)''',
@@ -165,13 +216,18 @@ _TORCH_NAMES = {
     "special.erfcx": "torch.special.erfcx", "special.log_ndtr": "torch.special.log_ndtr",
     "special.ndtr": "torch.special.ndtr", "np.sinc": "torch.sinc", "np.pi": "torch.pi",
     "np.e": "torch.e", "np.inf": "torch.inf", "np.nan": "torch.nan",
+    "special.spherical_jn": "_spherical_jn", "special.exprel": "_exprel",
 }
 
 BACKENDS = {
     "numpy": Backend("numpy", ("import numpy as np",), errstate=True,
                      special_header=("from scipy import special",)),
     "jax": Backend("jax", ("import jax", "import jax.numpy as jnp", "import jax.scipy.special as jsp"),
-                   names={"special.psi": "jsp.digamma"}, helpers=_JAX_HELPERS,
+                   names={"special.psi": "jsp.digamma", "special.spherical_jn": "_spherical_jn",
+                          "special.exprel": "_exprel"},
+                   helpers=_JAX_HELPERS,
+                   refused={"special.hyp1f1": "jax.scipy.special.hyp1f1(2, 3, -50) is 4.8, not "
+                                              "0.0008 (its series fails for negative arguments)"},
                    prefixes=(("np.", "jnp."), ("special.", "jsp."))),
     "torch": Backend("torch", ("import torch",), names=_TORCH_NAMES, helpers=_TORCH_HELPERS,
                      prefixes=(("np.", "torch."),), axis="dim", keepdims="keepdim"),

@@ -22,6 +22,7 @@ import sympy as sp
 from ..errors import ShapeMismatch, UnsupportedExpression
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts
 from ..ops import BUILTIN, entries, is_elementwise, lookup
+from ..rewrite.linalg_nodes import LUFactor, LULogDet, LUSolve, Solve
 from .printer import ATOM, Code, CodePrinter, precedence_of as _precedence
 
 __all__ = ["Program", "sanitize_names"]
@@ -33,7 +34,18 @@ CHEAP_LIMIT, CHEAP_USES = 3, 4   # recompute tiny sums/products of inputs rather
 UNDERFLOWS = re.compile(r"(?<![\w.])(%s)\(" % "|".join(sorted(
     re.escape(op.numpy) for op in entries() if op.underflows and isinstance(op.numpy, str))))
 DEL_AFTER = 40            # in functions longer than this, free temporaries after their last use
-RESERVED = {"np", "special", "loss", "value", "value_and_grad", "self"}
+RESERVED = {"np", "special", "scipy", "loss", "value", "value_and_grad", "self"}
+LINALG = (Solve, LUFactor, LUSolve, LULogDet)   # built by the speed passes (rewrite/linalg_nodes.py)
+LINALG_HELPERS = {
+    "_logdet_lu": """def _logdet_lu(factors):
+    \"\"\"log(det(A)) from scipy.linalg.lu_factor(A); NaN where det(A) <= 0, as _logdet.\"\"\"
+    lu, pivots = factors
+    diagonal = np.diag(lu)
+    swaps = np.count_nonzero(pivots != np.arange(len(pivots)))
+    negative = np.count_nonzero(diagonal < 0) + swaps
+    logabsdet = np.sum(np.log(np.abs(diagonal)))
+    return logabsdet if negative % 2 == 0 and np.all(diagonal != 0) else np.nan""",
+}
 
 
 
@@ -116,8 +128,10 @@ class _Function:
                 self.inline.add(n.id)
 
     def _cheap(self, n, size):
-        """Recomputing a little arithmetic on inputs beats storing it (an allocation)."""
+        """Recomputing a little arithmetic on inputs beats storing it (an allocation); not a
+        matrix's (X - mu used four times is four passes over X)."""
         return (n.op in (sp.Add, sp.Mul) and size <= CHEAP_LIMIT
+                and (self.p.per_sample or n.shape == () or self.uses.get(n.id, 0) <= 1)
                 and self.uses.get(n.id, 0) <= CHEAP_USES
                 and all(a.op in (Leaf, Const) or a.id in self.inline and a.op in (sp.Add, sp.Mul)
                         for a in n.args))
@@ -174,9 +188,12 @@ class _Function:
         if op is SumTo:
             return self._sum_to(n, a[0][0])
         if op is Broadcast:
-            return "%s(%s, %s)" % (self.api.call("np.broadcast_to"), a[0][0], self.shape(n.shape)), CALL
+            # torch's helper takes its dtype from an argument (all share one after prepare)
+            return self.api.broadcast(a[0][0], self.shape(n.shape), self.names[self.p.inputs[0]]), CALL
         if op is Fill:
             return "%s(%s)" % (self.api.call("np.eye"), self.dim(n.shape[0])), CALL
+        if op in LINALG:
+            return self._linalg(n, [x[0] for x in a])
         raise UnsupportedExpression("no NumPy printer for graph op %s" % getattr(op, "__name__", op))
 
     def _sum(self, n):
@@ -214,6 +231,18 @@ class _Function:
         if b.op is sp.MatMul and a.op is not sp.MatMul and b.id in self.inline:
             a, b = b, a      # the product first: its result's memory is reused, not faulted in
         return "%s*%s" % (_wrap(self.ref(a), MUL), _wrap(self.ref(b), MUL + 1)), MUL
+
+    def _linalg(self, n, a):
+        """A solve, an LU factorization, a solve with it, a log det from it."""
+        if n.op is Solve:
+            return "%s(%s, %s)" % (self.api.call("np.linalg.solve"), a[0], a[1]), CALL
+        if n.op is LUFactor:
+            return "scipy.linalg.lu_factor(%s)" % a[0], CALL
+        if n.op is LUSolve:
+            trans = ", trans=1" if n.extra == "T" else ""
+            return "scipy.linalg.lu_solve(%s, %s%s)" % (a[0], a[1], trans), CALL
+        self.helpers.add("_logdet_lu")
+        return "_logdet_lu(%s)" % a[0], CALL
 
     def _helper(self, name, arg):
         self.helpers.add(name)

@@ -9,26 +9,33 @@ functions call in front of them.
 import re
 
 from ..graph.ir import ancestors
+from ..rewrite.speed import speed
 from .backends import BACKENDS, backend as _backend_named
-from .emit import _Function
+from .emit import LINALG_HELPERS, _Function
 
 __all__ = ["generate"]
 
 
-def generate(program, backend=None):
+def generate(program, backend=None, exclude=()):
     """The source text of a module with ``value`` and ``value_and_grad`` functions (and
     ``value_grad_hessian`` when the program carries Hessian blocks), for NumPy or the
-    array library ``backend`` names (see ``backends.py``)."""
+    array library ``backend`` names (see ``backends.py``). The speed passes
+    (``symgrad.rewrite.names("speed")``) run on what is printed, without ``exclude``."""
     api = _backend(backend)
     names = program.names
-    forward = {n.id for n in ancestors([program.loss])}
+    flat = [h for row in program.hessian for h in row] if program.hessian is not None else []
+    exclude = list(exclude) + ([] if api.name == "numpy" else ["one_factorization_per_matrix"])
+    loss, *outs = speed(program.graph, [program.loss] + list(program.grads) + flat, exclude)
+    grads, flat = outs[:len(program.grads)], outs[len(program.grads):]
+    forward = {n.id for n in ancestors([loss])}
     grad_names = _grad_names(program)
-    functions = [(_Function(program, [program.loss], forward, api), "value", ["loss"], None),
-                 (_Function(program, [program.loss] + list(program.grads), forward, api),
+    alone = speed(program.graph, [program.loss], exclude)   # the loss without the gradients' needs
+    functions = [(_Function(program, alone, forward | {n.id for n in ancestors(alone)}, api),
+                  "value", ["loss"], None),
+                 (_Function(program, [loss] + grads, forward, api),
                   "value_and_grad", ["loss"] + grad_names, None)]
     if program.hessian is not None:
-        flat = [h for row in program.hessian for h in row]
-        functions.append((_Function(program, [program.loss] + list(program.grads) + flat, forward, api),
+        functions.append((_Function(program, [loss] + grads + flat, forward, api),
                           "value_grad_hessian",
                           ["loss"] + grad_names + ["h%d" % i for i in range(len(flat))],
                           program.hessian))
@@ -54,7 +61,10 @@ def generate(program, backend=None):
               '"""'] + list(api.header)
     if special and api.special_header:
         header += list(api.special_header)
-    parts = ["\n".join(header)] + [api.helper(h) for h in sorted(helpers)] + bodies
+    if "scipy.linalg." in text:
+        header.append("import scipy.linalg")
+    parts = ["\n".join(header)] + [LINALG_HELPERS.get(h) or api.helper(h)
+                                   for h in sorted(helpers)] + bodies
     return "\n\n\n".join(parts) + "\n"
 
 

@@ -8,6 +8,9 @@ Three forms of the Hessian:
   expression in closed form, by forward accumulation of the Jacobian of the gradient
   (``jacobian.py``); a diagonal stays a row scaling (``DiagMatrix(v)*X``), never an
   n x n matrix;
+* matrix parameters W (p x q, neither dimension 1), symbolic sizes allowed: the pq x pq
+  Hessian over row-major vec(W) in Kronecker form (``kronecker.py``), read off the
+  Hessian-vector product; several parameters give a BlockMatrix of such blocks;
 * ``direction=V``: the Hessian-vector product, shaped like the parameter.
 """
 
@@ -15,14 +18,17 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..errors import ShapeMismatch, UnsupportedExpression
+from ..errors import ArgumentError, ShapeMismatch, UnsupportedExpression
 from ..graph.ir import Const
 from ..graph.lower import Lowering, as_expression
 from ..graph.raising import Raising
-from .jacobian import forward_jacobian, length
-from .reverse import _indexed, backward, check_wrt, scalar_loss, tidy, zero_like
+from .jacobian import MatrixIntermediate, forward_jacobian, length
+from .kronecker import display, hessian_terms, transpose_terms
+from ..ops.display import shown
+from ..ops.vec import Vec
+from .reverse import _indexed, backward, check_wrt, grad, scalar_loss, tidy, zero_like
 
-__all__ = ["hessian", "jacobian"]
+__all__ = ["hessian", "jacobian", "kronecker_blocks"]
 
 
 def _closed_form(w):
@@ -32,25 +38,74 @@ def _closed_form(w):
 
 
 def jacobian(expr: "sp.Expr | sp.MatrixExpr", wrt: "sp.Symbol | sp.MatrixSymbol") -> sp.MatrixExpr:
-    """The Jacobian d expr / d wrt as a matrix expression (symbolic dimensions kept).
+    """The Jacobian d vec(expr) / d vec(wrt) as a matrix expression (symbolic dimensions kept).
 
-    ``expr`` is a column (m x 1), a row or a scalar; ``wrt`` a vector MatrixSymbol of
-    shape (d, 1) or (1, d), or a Symbol. The result is m x d (1 x d for a scalar).
+    ``expr`` is a scalar or a matrix expression of shape (r, c); ``wrt`` one Symbol or
+    MatrixSymbol of shape (p, q). The result is rc x pq (1 x pq for a scalar), vec row-major
+    (``ops/vec.py``): for vectors a plain matrix expression (a diagonal kept as a row
+    scaling), for matrices a Kronecker form.
 
     >>> import sympy as sp
-    >>> m, d = sp.symbols("m d", integer=True, positive=True)
+    >>> m, d, k = sp.symbols("m d k", integer=True, positive=True)
     >>> A, w = sp.MatrixSymbol("A", m, d), sp.MatrixSymbol("w", d, 1)
     >>> jacobian(A*w, w)
     A
+    >>> jacobian(A*sp.MatrixSymbol("W", d, k), sp.MatrixSymbol("W", d, k))
+    A ⊗ I
     """
-    (w,), _ = check_wrt([wrt])
+    w = _one_parameter(wrt)
+    expr = as_expression(expr)
     lowering = Lowering()
-    out = lowering(as_expression(expr))
-    if length(out.shape) is None:
-        raise ShapeMismatch("jacobian needs a vector or scalar expression; this one has shape "
-                            "(%s, %s)" % out.shape)
-    j = forward_jacobian(lowering, out, lowering.leaf(w))
-    return _show(lowering, j, (length(out.shape), length(_shape(w))))
+    out = lowering(expr)
+    rows = out.shape[0] * out.shape[1] if out.shape else sp.S.One
+    if length(out.shape) is not None and length(_shape(w)) is not None:
+        try:
+            j = forward_jacobian(lowering, out, lowering.leaf(w))
+            return _show(lowering, j, (length(out.shape), length(_shape(w))))
+        except MatrixIntermediate:
+            pass                                  # a matrix inside: the Kronecker form below
+    if not isinstance(w, sp.MatrixSymbol):
+        raise ShapeMismatch("jacobian of the %s x %s matrix %s with respect to the scalar %s: "
+                            "pass a MatrixSymbol parameter, or differentiate each entry"
+                            % (out.shape[0], out.shape[1], _short(expr), w))
+    if out.shape in ((), (1, 1)):                 # a scalar: the gradient, as a row
+        g = grad(expr, w)
+        return sp.ZeroMatrix(1, rows_w(w)) if getattr(g, "is_ZeroMatrix", False) else \
+            shown(sp.Transpose(Vec(g)))
+    u = sp.MatrixSymbol("U_%s" % w.name, *out.shape)
+    vjp = _vjp(lowering, out, w, u)
+    terms = [] if getattr(vjp, "is_ZeroMatrix", False) else transpose_terms(hessian_terms(vjp, u))
+    return display(terms, (rows, rows_w(w)))
+
+
+def rows_w(w):
+    return w.shape[0] * w.shape[1]
+
+
+def _one_parameter(wrt):
+    if isinstance(wrt, (list, tuple)):
+        raise ArgumentError("jacobian takes one parameter, got the %s %s; call jacobian once per "
+                            "parameter" % (type(wrt).__name__, list(wrt)))
+    if not isinstance(wrt, (sp.Symbol, sp.MatrixSymbol)):
+        raise ArgumentError("jacobian differentiates with respect to a Symbol or MatrixSymbol, got %s "
+                            "(%s); pass the symbol itself" % (_short(wrt), type(wrt).__name__))
+    (w,), _ = check_wrt([wrt])
+    return w
+
+
+def _short(e):
+    text = str(e)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _vjp(lowering, out, w, u):
+    """grad_w <out, u>: linear in u, its linear map is the transposed Jacobian."""
+    g = lowering.graph
+    inner = g.sum_to(g.apply(sp.Mul, out, lowering.leaf(u)), ())
+    (vjp,) = backward(lowering, inner, [lowering.leaf(w)])
+    if vjp.op is Const and vjp.value == 0:
+        return zero_like(w)
+    return tidy(Raising(lowering.user)(vjp))
 
 
 def _shape(w):
@@ -78,8 +133,12 @@ def _closed_hessian(expr, items):
     leaves = [lowering.leaf(w) for w in items]
     grads = backward(lowering, out, leaves)
     sizes = [length(_shape(w)) for w in items]
-    blocks = [[_show(lowering, forward_jacobian(lowering, gi, leaf), (si, sj))
-               for leaf, sj in zip(leaves, sizes)] for gi, si in zip(grads, sizes)]
+    try:
+        blocks = [[_show(lowering, forward_jacobian(lowering, gi, leaf), (si, sj))
+                   for leaf, sj in zip(leaves, sizes)] for gi, si in zip(grads, sizes)]
+    except MatrixIntermediate as e:
+        raise UnsupportedExpression("%s (pass numeric dimensions for an entrywise Hessian, or "
+                                    "direction=V for a Hessian-vector product)" % e) from None
     if len(items) == 1:
         return blocks[0][0]
     return sp.BlockMatrix(blocks)
@@ -120,6 +179,8 @@ def hessian(expr: sp.Expr, wrt: "sp.Symbol | sp.MatrixSymbol | list",
     if direction is not None:
         return _hessian_vector(expr, wrt, direction)
     items, _ = check_wrt(wrt)
+    if any(_matrix_parameter(w) for w in items):
+        return _kronecker_hessian(expr, items)
     if any(_closed_form(w) for w in items):
         return _closed_hessian(expr, items)
     back = {}
@@ -168,6 +229,51 @@ def _entries(expr, items):
     return explicit, out, back
 
 
+def _matrix_parameter(w):
+    """A matrix MatrixSymbol (neither dimension 1) with a symbolic dimension."""
+    return isinstance(w, sp.MatrixSymbol) and length(tuple(w.shape)) is None and \
+        not all(sp.sympify(d).is_Integer for d in w.shape)
+
+
+def _kronecker_hessian(expr, items):
+    """Blocks d2 L / d vec(W_i) d vec(W_j) in Kronecker form (every parameter a MatrixSymbol)."""
+    blocks = kronecker_blocks(expr, items)
+    sizes = [w.shape[0] * w.shape[1] for w in items]
+    shown_ = [[display(blocks[i][j], (sizes[i], sizes[j])) for j in range(len(items))]
+              for i in range(len(items))]
+    return shown_[0][0] if len(items) == 1 else sp.BlockMatrix(shown_)
+
+
+def kronecker_blocks(expr: sp.Expr, items: list) -> list:
+    """[[terms of d2 L / d vec(W_i) d vec(W_j)]] (``kronecker.Term`` lists) for MatrixSymbol
+    parameters of any shape (row-major vec); numeric dimensions are kept as given."""
+    for w in items:
+        if not isinstance(w, sp.MatrixSymbol):
+            raise UnsupportedExpression(
+                "the Kronecker-form Hessian takes MatrixSymbol parameters only; %s is a scalar: "
+                "write it as a 1 x 1 MatrixSymbol, or take the Hessian of the matrices alone" % w)
+    expr = as_expression(expr)
+    directions = [sp.MatrixSymbol("V_%s" % w.name, *w.shape) for w in items]
+    blocks = [[None] * len(items) for _ in items]
+    for j, (wj, v) in enumerate(zip(items, directions)):
+        for i, wi in enumerate(items):
+            hv = _mixed_hvp(expr, wi, wj, v)
+            blocks[i][j] = [] if getattr(hv, "is_ZeroMatrix", False) else hessian_terms(hv, v)
+    return blocks
+
+
+def _mixed_hvp(expr, wi, wj, v):
+    """d/dt grad_wi L(wj + t v) at t = 0, shaped like wi."""
+    lowering = Lowering()
+    out = scalar_loss(lowering, expr)
+    (g,) = backward(lowering, out, [lowering.leaf(wj)])
+    inner = lowering.graph.sum_to(lowering.graph.apply(sp.Mul, g, lowering.leaf(v)), ())
+    (hv,) = backward(lowering, inner, [lowering.leaf(wi)])
+    if hv.op is Const and hv.value == 0:
+        return zero_like(wi)
+    return tidy(Raising(lowering.user)(hv))
+
+
 def _hessian_vector(expr, wrt, direction):
     if isinstance(wrt, (list, tuple)) and len(wrt) == 1:
         wrt = wrt[0]                      # hessian(L, [X], direction=V) means hessian(L, X, ...)
@@ -178,13 +284,4 @@ def _hessian_vector(expr, wrt, direction):
     if getattr(w, "shape", ()) != getattr(v, "shape", ()) or isinstance(w, sp.MatrixSymbol) != \
             isinstance(v, sp.MatrixSymbol):
         raise ShapeMismatch("direction %s must have the shape of %s (%s)" % (v, w, getattr(w, "shape", "scalar")))
-    lowering = Lowering()
-    graph = lowering.graph
-    out = scalar_loss(lowering, expr)
-    leaf = lowering.leaf(w)
-    (g,) = backward(lowering, out, [leaf])
-    inner = graph.sum_to(graph.apply(sp.Mul, g, lowering.leaf(v)), ())
-    (hv,) = backward(lowering, inner, [leaf])
-    if hv.op is Const and hv.value == 0:
-        return zero_like(w)
-    return tidy(Raising(lowering.user)(hv))
+    return _mixed_hvp(expr, w, w, v)

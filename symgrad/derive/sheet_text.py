@@ -60,13 +60,27 @@ class SheetText:
         return "\\begin{aligned}\n%s\n\\end{aligned}" % " \\\\\n".join(rows)
 
     def markdown(self):
-        """The sheet as Markdown: a list of forward steps, then of adjoints, each in $...$."""
+        """The sheet as Markdown: a list of forward steps, then of adjoints, each in $...$,
+        then how the steps were checked (when they were)."""
         parts = []
         for title, steps in self._sections():
             parts.append("**%s**\n" % title.capitalize())
             parts += ["- $%s$" % self.step_latex(name) for name, _ in steps]
             parts.append("")
+        if self.checks:
+            parts += ["*%s*" % self.check_summary(), ""]
         return "\n".join(parts)
+
+    def check_summary(self):
+        """One line on how the steps were checked against ``grad``: how many are the same
+        expression as grad's, how many were decided by ``verify`` (and how)."""
+        same = sum(1 for _, how in self.checks if isinstance(how, str))
+        decided = {}
+        for _, how in self.checks:
+            if not isinstance(how, str):
+                decided[how.status] = decided.get(how.status, 0) + 1
+        rest = "".join(", %d %s by verify" % (decided[s], s) for s in sorted(decided))
+        return "each step checked against grad: %d the same expression%s" % (same, rest)
 
     def _repr_latex_(self):
         return "$$%s$$" % self.latex()

@@ -290,7 +290,11 @@ def judge(problem, point):
         raise Undefined("the sides have shapes %s and %s at this point" % (L.shape, R.shape))
     if problem.relation != "==" and problem.order == "loewner":
         state, exact, detail, v = compare_loewner(L, R, problem.relation)
-        return _with(Judgement(state, exact, L, R, detail), v, "v^T S v")
+        judged = _with(Judgement(state, exact, L, R, detail), v, "v^T S v")
+        if exact and state == "violated":
+            judged = replace(judged, enclosure="the symmetric part of %s fails an exact LDL^T "
+                             "test" % ("lhs - rhs" if problem.relation in (">=", ">") else "rhs - lhs"))
+        return judged
     states, all_exact, suspect = [], True, None
     for i in range(L.rows):
         for j in range(L.cols):

@@ -31,9 +31,10 @@ from flint import acb, arb, ctx, fmpq, fmpz
 
 from ..ops import lookup
 from ..ops.balls import UNDEFINED, power, product, total
+from .deadline import check as check_deadline
 from .exact import HugePower, Undefined, closed_form
 
-__all__ = ["Tape", "Ball", "enclose", "excludes_zero", "accurate_to", "evaluate", "evaluate_at",
+__all__ = ["Tape", "Ball", "apply_fact", "enclose", "excludes_zero", "accurate_to", "evaluate", "evaluate_at",
            "MIN_BITS", "MAX_BITS", "ball_of"]
 
 MIN_BITS = 64
@@ -90,6 +91,7 @@ class Tape:
     def _compile(self, e):
         if e in self._slots:
             return self._slots[e]
+        check_deadline()
         if self.parent is not None and e.args and not self._uses_index(e):
             self.hoisted.append(self.parent._compile(e))       # computed once, outside the loop
             return self._emit(e, "hoisted", len(self.hoisted) - 1)
@@ -168,7 +170,9 @@ class Tape:
 
     def _run(self, values, arrays, hoisted=()):
         out = []
-        for kind, payload, args in self.code:
+        for step, (kind, payload, args) in enumerate(self.code):
+            if not step % 64:
+                check_deadline()             # a caller's budget holds inside one run
             if kind == "hoisted":
                 out.append(hoisted[payload])
                 continue
@@ -206,24 +210,33 @@ class Tape:
 
     def _apply(self, payload, vals, out):
         fact, domain, lazy, name = payload
-        if not lazy and any(v is UNDEFINED for v in vals):
-            return UNDEFINED
-        try:
-            v = fact(*vals)
-        except (ValueError, ZeroDivisionError, TypeError, ArithmeticError, AttributeError):
-            return arb.nan()                  # the balls cannot tell (or acb lacks the function)
-        if v is NotImplemented:               # a person's function that cannot run on balls
-            self.missing.append(name)
-            return arb.nan()
-        if v is UNDEFINED or v is None or isinstance(v, bool) or lazy:
-            return v
-        if not v.is_finite():
-            balls = [x for x in vals if isinstance(x, (arb, acb))]
-            if balls and all(x.is_exact() for x in balls):
-                return UNDEFINED              # exact arguments and no finite value: log(0), 1/0
-            if any(isinstance(out[d], arb) and out[d] < 0 for d in domain or ()):
-                return UNDEFINED              # certainly outside the domain
+        return apply_fact(fact, vals, lazy, [out[d] for d in domain or ()], name, self.missing)
+
+
+def apply_fact(fact, vals, lazy=False, guards=(), name="", missing=None):
+    """One registry ``arb`` fact on balls, as a Tape applies it: UNDEFINED in (unless the
+    fact is ``lazy``, a Piecewise) gives UNDEFINED out; a non-finite value is UNDEFINED when
+    its arguments are exact or a domain ``guard`` ball is certainly negative. (Also used
+    entry by entry by the array evaluator, ``numeric.arrays``.)"""
+    if not lazy and any(v is UNDEFINED for v in vals):
+        return UNDEFINED
+    try:
+        v = fact(*vals)
+    except (ValueError, ZeroDivisionError, TypeError, ArithmeticError, AttributeError):
+        return arb.nan()                  # the balls cannot tell (or acb lacks the function)
+    if v is NotImplemented:               # a person's function that cannot run on balls
+        if missing is not None:
+            missing.append(name)
+        return arb.nan()
+    if v is UNDEFINED or v is None or isinstance(v, bool) or lazy:
         return v
+    if not v.is_finite():
+        balls = [x for x in vals if isinstance(x, (arb, acb))]
+        if balls and all(x.is_exact() for x in balls):
+            return UNDEFINED              # exact arguments and no finite value: log(0), 1/0
+        if any(isinstance(g, arb) and g < 0 for g in guards):
+            return UNDEFINED              # certainly outside the domain
+    return v
 
 
 def _integer(v):
@@ -274,6 +287,7 @@ def _indexed_step(tape, kind, payload, vals, values, arrays, out=()):
     hoisted = [out[slot] for slot in payload.hoisted]
     acc = arb(0 if kind == "sum" else 1)
     for k in range(lo, hi + 1):
+        check_deadline()
         term = payload._run(values + [arb(k)], arrays, hoisted)
         if term is UNDEFINED:
             return UNDEFINED

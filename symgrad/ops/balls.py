@@ -23,7 +23,7 @@ from __future__ import annotations
 from flint import acb, arb, fmpq
 
 __all__ = ["UNDEFINED", "increasing", "decreasing", "total", "product", "power", "reciprocal",
-           "hull", "relation", "both", "either", "negate", "heaviside", "sign", "delta",
+           "hull", "interval", "relation", "both", "either", "negate", "heaviside", "sign", "delta",
            "maximum", "minimum", "piecewise", "logsumexp", "log_softmax", "xlogy", "log",
            "is_wide", "real_part", "arb_nan", "atan2", "interval_fact"]
 
@@ -46,6 +46,19 @@ def hull(*balls):
     return out
 
 
+def interval(*balls):
+    """A ball holding all of ``balls`` whose end nearer to 0 is exact: Arb stores a radius with
+    30 bits, so a plain hull of [0, 1] starts at -1e-9; here it starts at 0, so a bound that
+    touches 0 (a monotone derivative at its zero) is still certified."""
+    if not all(isinstance(b, arb) and b.is_finite() for b in balls):
+        return hull(*balls)
+    lo, hi = balls[0].lower(), balls[0].upper()
+    for b in balls[1:]:
+        lo, hi = lo.min(b.lower()), hi.max(b.upper())
+    step = arb(0, (hi - lo).upper()).nonnegative_part()
+    return lo + step if abs(lo) <= abs(hi) else hi - step
+
+
 def _ends(x):
     return x.lower(), x.upper()
 
@@ -55,7 +68,7 @@ def increasing(f):
     def fact(x):
         if is_wide(x):
             lo, hi = _ends(x)
-            return hull(f(lo), f(hi))
+            return interval(f(lo), f(hi))
         return f(x)
     return fact
 
@@ -87,7 +100,7 @@ def _mul(a, b):
     if is_wide(a) or is_wide(b):
         al, ah = _ends(a) if is_wide(a) else (a, a)
         bl, bh = _ends(b) if is_wide(b) else (b, b)
-        return hull(al * bl, al * bh, ah * bl, ah * bh)
+        return interval(al * bl, al * bh, ah * bl, ah * bh)
     return a * b
 
 
@@ -102,7 +115,7 @@ def reciprocal(x):
     """1/x; NaN where x may be 0."""
     if is_wide(x) and (x > 0 or x < 0):
         lo, hi = _ends(x)
-        return hull(1 / lo, 1 / hi)
+        return interval(1 / lo, 1 / hi)
     return 1 / x
 
 
@@ -126,7 +139,7 @@ def _nonnegative_power(x, n):
         lo, hi = _ends(base)
         if n % 2 == 0 and lo < 0:
             lo = lo * 0
-        return hull(lo**n, hi**n)
+        return interval(lo**n, hi**n)
     return x**n
 
 
@@ -146,7 +159,7 @@ def power(x, e):
         if is_wide(x) or is_wide(e):
             lo, hi = _ends(x)
             corners = [a ** b for a in (lo, hi) for b in ((e.lower(), e.upper()) if is_wide(e) else (e,))]
-            return hull(*corners)
+            return interval(*corners)
         return x ** e
     if x < 0:
         return UNDEFINED                   # SymPy's x**e is not real here

@@ -269,17 +269,20 @@ elementwise(sp.polygamma, lambda g, ans, n, x: (UNKNOWN_DERIVATIVE, g * sp.polyg
             mp.polygamma, arity=(2, 2), positive=(1,), arb=_arb_polygamma)
 elementwise(sp.beta, lambda g, ans, a, b: (g * ans * (sp.polygamma(0, a) - sp.polygamma(0, a + b)),
                                             g * ans * (sp.polygamma(0, b) - sp.polygamma(0, a + b))),
-            "special.beta", mp.beta, arity=(2, 2), positive=(0, 1))
+            "special.beta", mp.beta, arity=(2, 2), positive=(0, 1),
+            arb=lambda a, b: (a.lgamma() + b.lgamma() - (a + b).lgamma()).exp())
 elementwise(sp.besseli, lambda g, ans, nu, x: (UNKNOWN_DERIVATIVE,
                                                g * (sp.besseli(nu - 1, x) + sp.besseli(nu + 1, x)) / 2),
-            "special.iv", mp.besseli, arity=(2, 2), underflows=True)
+            "special.iv", mp.besseli, arity=(2, 2), underflows=True,
+            arb=lambda nu, x: x.bessel_i(nu))
 elementwise(sp.factorial, lambda g, ans, x: (g * ans * sp.polygamma(0, x + 1),),
             lambda p, x: (p.call("special.gamma", x + 1), CALL), lambda x: mp.gamma(x + 1),
-            positive=(0,))
+            positive=(0,), arb=lambda x: (x + 1).gamma())
 elementwise(sp.binomial, lambda g, ans, n, k: (
     g * ans * (sp.polygamma(0, n + 1) - sp.polygamma(0, n - k + 1)),
     g * ans * (sp.polygamma(0, n - k + 1) - sp.polygamma(0, k + 1))),
-    "special.binom", mp.binomial, arity=(2, 2), positive=(0,))
+    "special.binom", mp.binomial, arity=(2, 2), positive=(0,),
+    arb=lambda n, k: (n + 1).gamma() / ((k + 1).gamma() * (n - k + 1).gamma()))
 
 # --- conditions (no gradient flows) ---
 RELATIONAL = (sp.StrictGreaterThan, sp.GreaterThan, sp.StrictLessThan, sp.LessThan,

@@ -146,7 +146,8 @@ class TextbookCommon:
             elif value == 1:
                 terms.append(Iverson(where))
             elif value != 0 and where != sp.false:
-                terms.append(sp.Mul(value, Iverson(where), evaluate=False))
+                factors = value.args if value.is_Mul and not self._varies(value) else (value,)
+                terms.append(sp.Mul(*factors, Iverson(where), evaluate=False))   # x*y*[c]
             earlier.append(cond)
         if not terms:
             return self._print(sp.S.Zero)
@@ -250,7 +251,7 @@ class TextbookStr(TextbookCommon, StrPrinter):
         num, den = sp.fraction(-coeff if sign else coeff)
         text = "*".join(self.parenthesize(m, MUL, strict=False) for m in matrices)
         if num != 1:
-            text = "%s*%s" % (self.parenthesize(num, MUL), text)
+            text = "%s*%s" % (self.parenthesize(num, MUL, strict=True), text)   # 2*lam*W
         if den != 1:
             text = "%s/%s" % (text, self.parenthesize(den, MUL, strict=False))
         return sign + text

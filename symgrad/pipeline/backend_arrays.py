@@ -35,7 +35,9 @@ def require(name: str):
 def to_backend(name: str, arrays: list) -> list:
     module = require(name)
     if name == "torch":
-        return [module.as_tensor(np.ascontiguousarray(a)) for a in arrays]
+        # a copy only when not C-contiguous (np.ascontiguousarray would make a 0-d array 1-d)
+        return [module.as_tensor(np.asarray(a) if np.asarray(a).flags.c_contiguous
+                                 else np.array(a, order="C")) for a in arrays]
     return [module.asarray(a) for a in arrays]
 
 

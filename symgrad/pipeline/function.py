@@ -61,7 +61,7 @@ def value_and_grad(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
     expr = as_expression(expr)
     if _indexed(expr, wrt, args):
         from .index_function import index_value_and_grad    # the index-notation route
-        return index_value_and_grad(expr, wrt, args)
+        return index_value_and_grad(expr, wrt, args, backend=backend)
     return GradFunction(expr, build_program(expr, wrt, args, stable=stable), stable=stable,
                         backend=backend)
 
@@ -89,7 +89,7 @@ def compile_expression(expr: sp.Expr, args: Symbols, *, stable: bool = True,
 
 
 def value_grad_hessian(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
-                       stable: bool = True) -> "HessianFunction":
+                       stable: bool = True, backend: str = "numpy") -> "HessianFunction":
     """Compile the loss, its gradients and its Hessian into one generated NumPy function.
 
     ``f2 = value_grad_hessian(expr, wrt=[...], args=[...])`` returns a callable:
@@ -100,6 +100,7 @@ def value_grad_hessian(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
     H. Parameters are scalar Symbols (per-sample mode: H is the mean over the samples)
     or vector MatrixSymbols of shape (d, 1) or (1, d), d symbolic or not; the blocks are
     closed forms sharing their work with the gradient, with the same stable rewrites.
+    ``backend="jax"`` or ``"torch"`` prints the same program for that library (its arrays out).
 
     >>> import sympy as sp
     >>> w, b, x, y = sp.symbols("w b x y")
@@ -113,8 +114,10 @@ def value_grad_hessian(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
         raise UnsupportedExpression("value_grad_hessian does not take index notation (Sum over "
                                     "Indexed terms) yet; write the loss with MatrixSymbols, a "
                                     "(d, 1) MatrixSymbol for a vector parameter")
+    if any(isinstance(w, sp.MatrixSymbol) and 1 not in w.shape for w in check_args(wrt, args)[0]):
+        return HessianFunction.kronecker(expr, wrt, args, stable=stable)
     return HessianFunction(expr, build_program(expr, wrt, args, stable=stable, hessian=True),
-                           stable=stable)
+                           stable=stable, backend=backend)
 
 
 class CompiledExpression:
@@ -149,8 +152,8 @@ class GradFunction:
 
     ``value, grads = f(*values)``; ``f.value(*values)`` is the loss alone.
     ``f.raw`` and ``f.raw_value`` are the generated functions themselves, with
-    no argument checks, for loops over arrays already passed through ``f.prepare``;
-    ``f.namespace`` is the compiled module (``value_grad_hessian`` too, when the
+    no argument checks, for loops over arrays already passed through ``f.prepare``
+    (``jax.jit`` of them with ``backend="jax"``); ``f.namespace`` is the compiled module (``value_grad_hessian`` too, when the
     program carries Hessian blocks).
     """
 
@@ -164,6 +167,9 @@ class GradFunction:
         namespace = self.namespace = compile_source(self.source)
         self.raw = namespace["value_and_grad"]
         self.raw_value = namespace["value"]
+        if self.backend == "jax":                  # jit-compatible by construction: compiled once
+            import jax
+            self.raw, self.raw_value = jax.jit(self.raw), jax.jit(self.raw_value)
         self.wrt = list(program.wrt)
         self.inputs = list(program.inputs)
         self.args = [s for s in self.inputs if s not in set(self.wrt)]
@@ -199,13 +205,16 @@ class GradFunction:
     def __call__(self, *values) -> tuple:
         arrays, dtype = self.prepare(values)
         if self.backend != "numpy":
-            value, grads = self.raw(*to_backend(self.backend, arrays))
-            return from_backend(self.backend, value), tuple(
-                from_backend(self.backend, g, np.shape(values[i])) for i, g in enumerate(grads))
+            return self.shaped(*self.raw(*to_backend(self.backend, arrays)), values)
         value, grads = self.raw(*arrays)
         # each gradient has the shape its parameter was given in (a 1-D vector stays 1-D)
         return finish(value, dtype), tuple(finish(g, dtype, np.shape(values[i]))
                                            for i, g in enumerate(grads))
+
+    def shaped(self, value, grads, values) -> tuple:
+        """(value, grads) from a JAX or torch run, each gradient shaped like its parameter."""
+        return from_backend(self.backend, value), tuple(
+            from_backend(self.backend, g, np.shape(values[i])) for i, g in enumerate(grads))
 
     def value(self, *values) -> np.ndarray | np.generic:
         """The loss alone (a forward pass, no gradients)."""
@@ -227,12 +236,32 @@ class HessianFunction:
     ``value_grad_hessian`` with no argument checks.
     """
 
-    def __init__(self, expr: sp.Expr, program: Program, *, stable: bool = True):
-        self.gradient = GradFunction(expr, program, stable=stable)
+    def __init__(self, expr: sp.Expr, program: Program, *, stable: bool = True,
+                 backend: str = "numpy"):
+        self.gradient = GradFunction(expr, program, stable=stable, backend=backend)
+        self.backend = self.gradient.backend
         self.expr, self.program, self.source = expr, program, self.gradient.source
         self.raw = self.gradient.namespace["value_grad_hessian"]
+        if self.backend == "jax":
+            import jax
+            self.raw = jax.jit(self.raw)
         self.wrt, self.args, self.inputs = self.gradient.wrt, self.gradient.args, self.gradient.inputs
         self.per_sample = self.gradient.per_sample
+
+    @classmethod
+    def kronecker(cls, expr: sp.Expr, wrt: Symbols, args: Symbols, *, stable: bool = True):
+        """Matrix parameters: the gradient's module and the Kronecker-form Hessian as einsum
+        calls over compiled operands (``kron_function.py``)."""
+        from .kron_function import KroneckerHessian
+        self = cls.__new__(cls)
+        self.gradient = value_and_grad(expr, wrt, args, stable=stable)
+        kron = KroneckerHessian(expr, self.gradient, stable)
+        self.expr, self.program, self.raw = expr, self.gradient.program, kron.raw
+        self.source = "\n\n".join([self.gradient.source, kron.source] +
+                                   ["# operand %d\n%s" % (k, c.source) for k, c in enumerate(kron.compiled)])
+        self.wrt, self.args, self.inputs = self.gradient.wrt, self.gradient.args, self.gradient.inputs
+        self.per_sample = self.gradient.per_sample
+        return self
 
     def __repr__(self):
         return "<value_grad_hessian of %d parameter(s): %s>" % (len(self.wrt),
@@ -243,6 +272,10 @@ class HessianFunction:
 
     def __call__(self, *values) -> tuple:
         arrays, dtype = self.prepare(values)
+        if self.backend != "numpy":
+            value, grads, hessian = self.raw(*to_backend(self.backend, arrays))
+            return (*self.gradient.shaped(value, grads, values),
+                    from_backend(self.backend, hessian, hessian.shape))
         value, grads, hessian = self.raw(*arrays)
         return (finish(value, dtype),
                 tuple(finish(g, dtype, np.shape(values[i])) for i, g in enumerate(grads)),

@@ -47,9 +47,11 @@ import sympy as sp
 from ..errors import ArgumentError
 from .match import _const, _factors, _terms
 
-__all__ = ["Rewrite", "Rewriter", "register", "names", "describe", "run", "PHASES"]
+__all__ = ["Rewrite", "Rewriter", "register", "register_pass", "names", "describe", "run",
+           "run_passes", "PHASES", "SPEED"]
 
 PHASES = ("stabilize", "cleanup")
+SPEED = "speed"     # whole-graph passes for fast code, run by codegen on what it prints
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,34 @@ def register(*ops, within=None, phases: Iterable[str] = PHASES) -> Callable:
                 _INDEX[phase][within].setdefault(op, []).append(fn)
         return fn
     return add
+
+
+def register_pass(fn: Callable) -> Callable:
+    """Decorator: add a whole-graph pass of phase "speed", ``fn(graph, outs) -> outs``.
+
+    Speed passes change how the loss and gradients are computed, never what: the order of
+    a matrix chain, one node for a matrix and its transpose, a solve for an inverse.
+    They run in registration order on the nodes codegen prints (``run_passes``)."""
+    if any(rw.name == fn.__name__ for rw in _DATABASE):
+        raise ArgumentError("a rewrite named %s is registered already; pick another name"
+                            % fn.__name__)
+    if not fn.__doc__:
+        raise ArgumentError("rewrite %s has no docstring; say its pattern and why" % fn.__name__)
+    _DATABASE.append(Rewrite(fn.__name__, fn, (), None, (SPEED,)))
+    return fn
+
+
+def run_passes(graph, outs: list, exclude: Iterable[str] = ()) -> list:
+    """The speed passes, in order, on the nodes ``outs`` (without those named in ``exclude``)."""
+    exclude = set(exclude)
+    unknown = sorted(exclude - set(names()))
+    if unknown:
+        raise ArgumentError("no rewrite is named %r; symgrad.rewrite.names() lists them"
+                            % unknown[0])
+    for rw in _DATABASE:
+        if SPEED in rw.phases and rw.name not in exclude:
+            outs = rw.fn(graph, list(outs))
+    return outs
 
 
 def names(phase: Optional[str] = None) -> list:

@@ -23,12 +23,14 @@ step, and the stability limit below comes from the same generated gradient.
 import numpy as np
 import sympy as sp
 
+from ..codegen.backends import backend as _backend
 from ..errors import ArgumentError, TrainingDiverged
 from ..graph.index_ir import has_indices
 from ..graph.lower import as_expression
 from ..pipeline.function import GradFunction, HessianFunction, value_and_grad, value_grad_hessian
 from ..pipeline.index_function import IndexGradFunction
 from .data import Batches, sample_axis, split
+from .accelerated import backend_run
 from .diverge import explain, growing
 from .loop import FitResult, Progress, Run
 from .newton import LineSearch
@@ -41,7 +43,7 @@ __all__ = ["fit", "FitResult"]
 def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
         optimizer: Optimizer | None = None, steps: int = 1000, *,
         validation: float | dict | None = None, early_stopping: int | None = None, seed: int = 0,
-        progress: bool | None = None) -> FitResult:
+        progress: bool | None = None, backend: str | None = None) -> FitResult:
     """Minimise ``loss`` over ``params`` on ``data``; return a :class:`FitResult`.
 
     ``params`` maps each parameter (Symbol or MatrixSymbol, or its name) to its
@@ -63,6 +65,9 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
     ``wrt`` and ``args``. A loss in index notation (IndexedBases such as ``w[i]``,
     ``x[n, i]`` in ``sp.Sum``; or an ``IndexGradFunction``) is evaluated as written on the
     full batch: no per-sample mean, no mini-batches or validation fraction, no Newton.
+    ``backend="jax"`` runs the steps jitted in ``lax.scan`` (data sharded over the samples when
+    there are several devices; ``np.memmap`` data streamed window by window with mini-batches),
+    ``"torch"`` on tensors (see ``accelerated.py``); None takes a GradFunction's own backend.
 
     >>> import sympy as sp
     >>> w, b, x, y = sp.symbols("w b x y")
@@ -78,7 +83,11 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
     steps = _count("steps", steps)
     patience = None if early_stopping is None else _count("early_stopping", early_stopping)
     searching = isinstance(optimizer, LineSearch)
-    f, loss, params, data = _compiled(loss, params, data, hessian=searching and optimizer.uses_hessian)
+    f, loss, params, data = _compiled(loss, params, data, hessian=searching and optimizer.uses_hessian,
+                                      backend=backend)
+    if f.backend != "numpy" and searching:
+        raise ArgumentError("%r runs on the numpy backend only; use GD, Momentum, Nesterov or Adam "
+                            "with backend=%r" % (optimizer, f.backend))
     arrays, _ = f.prepare(list(params.values()) + list(data.values()))
     start = [a[()] if a.ndim == 0 else a for a in arrays[:len(params)]]
     train = arrays[len(params):]
@@ -104,8 +113,12 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
     if searching:
         hessian = f.namespace["value_grad_hessian"] if optimizer.uses_hessian else None
         run = SearchRun(f, optimizer, start, train, val, patience, Progress(progress, steps), hessian)
+    elif f.backend != "numpy":
+        run = backend_run(f, optimizer, start, train, val, batches, patience, Progress(progress, steps))
     else:
         run = Run(f, optimizer, start, train, val, batches, patience, Progress(progress, steps))
+    if f.backend == "torch":
+        train = run.train                 # the generated torch code takes tensors
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             run.loop(steps)
@@ -129,23 +142,31 @@ def _count(name, value):
     return int(value)
 
 
-def _compiled(loss, params, data, hessian=False):
+def _compiled(loss, params, data, hessian=False, backend=None):
     """(f, loss expression, params, data): the GradFunction given as ``loss``, with params and
-    data in its order, or one compiled now; params and data are checked against the loss.
-    ``hessian``: f's module must also hold value_grad_hessian (for Newton)."""
+    data in its order, or one compiled now (for ``backend``); params and data are checked
+    against the loss. ``hessian``: f's module must also hold value_grad_hessian (for Newton)."""
     f = loss.gradient if isinstance(loss, HessianFunction) else \
         loss if isinstance(loss, (GradFunction, IndexGradFunction)) else None
     expr = f.expr if f is not None else as_expression(loss, "loss")
     if isinstance(f, IndexGradFunction) or (f is None and _index_form(expr, params, data)):
+        if backend not in (None, "numpy"):
+            raise ArgumentError("a loss in index notation trains on the numpy backend only; "
+                                "leave backend out or write the loss with MatrixSymbols")
         return _compiled_index(f, expr, params, data, hessian)
+    if f is not None and backend is not None and _backend(backend).name != f.backend:
+        raise ArgumentError("the GradFunction was compiled for backend %r, not %r; leave backend "
+                            "out, or pass the loss expression" % (f.backend, backend))
+    backend = backend or "numpy"
     params = _resolve(expr, params, "params")
     if not params:
         raise ArgumentError("params is empty; pass {symbol: starting value} for each parameter")
     data = _resolve(expr, data or {}, "data")
     _check_symbols(expr, params, data)
     if f is None:
-        f = value_grad_hessian(expr, wrt=list(params), args=list(data)).gradient if hessian \
-            else value_and_grad(expr, wrt=list(params), args=list(data))
+        f = value_grad_hessian(expr, wrt=list(params), args=list(data), backend=backend).gradient \
+            if hessian \
+            else value_and_grad(expr, wrt=list(params), args=list(data), backend=backend)
         return f, expr, params, data
     if hessian and "value_grad_hessian" not in f.namespace:
         raise ArgumentError("Newton needs the Hessian, and this GradFunction has none: pass the "

@@ -207,7 +207,7 @@ def first_bad(symbols, values):
     if values is None:
         return None
     for s, v in zip(symbols, values):
-        if not np.all(np.isfinite(v)):
+        if not np.all(np.isfinite(np.asarray(v))):      # NumPy, JAX or torch
             return s
     return None
 

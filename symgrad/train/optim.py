@@ -62,6 +62,20 @@ class Optimizer:
 
     def start(self, params: list) -> Callable:
         """A fresh update function ``update(params, grads) -> new params`` for one run."""
+        state = [self.initial(params, np)]
+
+        def update(params, grads):
+            state[0], new = self.step(state[0], params, grads, np)
+            return new
+        return update
+
+    def initial(self, params: list, xp=np) -> tuple:
+        """The optimizer's state before the first step, in array module ``xp`` (NumPy, jax.numpy
+        or torch): ``start`` for NumPy, and jitted JAX steps (``fit(..., backend="jax")``)."""
+        return ()
+
+    def step(self, state: tuple, params: list, grads: list, xp=np) -> tuple:
+        """One update as a pure function: (state, params, grads) -> (new state, new params)."""
         raise NotImplementedError
 
     def stable_lr(self, curvature: float) -> float | None:
@@ -85,12 +99,9 @@ class GD(Optimizer):
     def __init__(self, lr: float = 0.01):
         self.lr = _number("GD", "lr", lr, 0, None)
 
-    def start(self, params: list) -> Callable:
+    def step(self, state: tuple, params: list, grads: list, xp=np) -> tuple:
         lr = self.lr
-
-        def update(params, grads):
-            return [p - lr * g for p, g in zip(params, grads)]
-        return update
+        return state, [p - lr * g for p, g in zip(params, grads)]
 
     def stable_lr(self, curvature: float) -> float | None:
         return 2.0 / curvature
@@ -123,15 +134,13 @@ class Momentum(Optimizer):
         self.momentum = _number("Momentum", "momentum", momentum, 0, 1, low_open=False)
         self.batch_size = _batch("Momentum", batch_size)
 
-    def start(self, params: list) -> Callable:
-        lr, mu = self.lr, self.momentum
-        velocity = [np.zeros_like(np.asarray(p, dtype=float)) for p in params]
+    def initial(self, params: list, xp=np) -> tuple:
+        return ([_zeros(p, xp) for p in params],)
 
-        def update(params, grads):
-            for i, g in enumerate(grads):
-                velocity[i] = mu * velocity[i] + g
-            return [p - lr * v for p, v in zip(params, velocity)]
-        return update
+    def step(self, state: tuple, params: list, grads: list, xp=np) -> tuple:
+        lr, mu = self.lr, self.momentum
+        velocity = [mu * v + g for v, g in zip(state[0], grads)]
+        return (velocity,), [p - lr * v for p, v in zip(params, velocity)]
 
     def stable_lr(self, curvature: float) -> float | None:
         return 2.0 * (1.0 + self.momentum) / curvature
@@ -150,17 +159,10 @@ class Nesterov(Momentum):
         self.momentum = _number("Nesterov", "momentum", momentum, 0, 1, low_open=False)
         self.batch_size = _batch("Nesterov", batch_size)
 
-    def start(self, params: list) -> Callable:
+    def step(self, state: tuple, params: list, grads: list, xp=np) -> tuple:
         lr, mu = self.lr, self.momentum
-        velocity = [np.zeros_like(np.asarray(p, dtype=float)) for p in params]
-
-        def update(params, grads):
-            out = []
-            for i, (p, g) in enumerate(zip(params, grads)):
-                velocity[i] = mu * velocity[i] + g
-                out.append(p - lr * (g + mu * velocity[i]))
-            return out
-        return update
+        velocity = [mu * v + g for v, g in zip(state[0], grads)]
+        return (velocity,), [p - lr * (g + mu * v) for p, g, v in zip(params, grads, velocity)]
 
     def stable_lr(self, curvature: float) -> float | None:
         mu = self.momentum
@@ -183,22 +185,23 @@ class Adam(Optimizer):
         self.eps = _number("Adam", "eps", eps, 0, None)
         self.batch_size = _batch("Adam", batch_size)
 
-    def start(self, params: list) -> Callable:
-        lr, b1, b2, eps = self.lr, self.beta1, self.beta2, self.eps
-        m = [np.zeros_like(np.asarray(p, dtype=float)) for p in params]
-        s = [np.zeros_like(np.asarray(p, dtype=float)) for p in params]
-        t = [0]
+    def initial(self, params: list, xp=np) -> tuple:
+        return 0, [_zeros(p, xp) for p in params], [_zeros(p, xp) for p in params]
 
-        def update(params, grads):
-            t[0] += 1
-            c1, c2 = 1.0 - b1**t[0], 1.0 - b2**t[0]
-            out = []
-            for i, (p, g) in enumerate(zip(params, grads)):
-                m[i] = b1 * m[i] + (1.0 - b1) * g
-                s[i] = b2 * s[i] + (1.0 - b2) * (g * g)
-                out.append(p - lr * (m[i] / c1) / (np.sqrt(s[i] / c2) + eps))
-            return out
-        return update
+    def step(self, state: tuple, params: list, grads: list, xp=np) -> tuple:
+        lr, b1, b2, eps = self.lr, self.beta1, self.beta2, self.eps
+        t, m, s = state
+        t = t + 1
+        c1, c2 = 1.0 - b1**t, 1.0 - b2**t
+        m = [b1 * mi + (1.0 - b1) * g for mi, g in zip(m, grads)]
+        s = [b2 * si + (1.0 - b2) * (g * g) for si, g in zip(s, grads)]
+        return (t, m, s), [p - lr * (mi / c1) / (xp.sqrt(si / c2) + eps)
+                           for p, mi, si in zip(params, m, s)]
+
+
+def _zeros(p, xp):
+    """A zero state shaped like parameter ``p``: float64 in NumPy, ``p``'s own dtype otherwise."""
+    return np.zeros_like(np.asarray(p, dtype=float)) if xp is np else xp.zeros_like(p)
 
 
 OPTIMIZERS = {"gd": GD, "sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}

@@ -8,9 +8,11 @@ The work is split by step, one helper module each:
     routes.py           symbolic proof routes (expand, cancel, ..., PSD tests)
     prove.py            the proof set-up and its time budget (a forked child)
     search.py           special, kink and critical points (with roots.py)
+    cost.py, guard.py   the budget: matrix sizes that fit it, a worker killed past it
 
-Sampling runs first: a certified counterexample ends the search at once. Then
-the proof routes get the time budget. A claim still undecided gets the targeted
+The proof routes start in a child process, and sampling runs beside them: a
+certified counterexample ends everything at once. Then the routes get what is
+left of their share of the budget. A claim still undecided gets the targeted
 search, which looks where random points rarely land (near an extremum, on a
 tie, far out). Only a route that reaches an exact certificate makes a claim
 "proven"; agreement at random points alone makes it "probable", never "proven".
@@ -18,26 +20,35 @@ tie, far out). Only a route that reaches an exact certificate makes a claim
 
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
 from ..numeric.certify import shown
+from .display import VerdictDisplay
 from .problem import build_problem
-from .prove import prove
+from .prove import finish_proof, start_proof
 from .sample import Search, search
+from .guard import run_guarded
 from .search import targeted
 from ..errors import ArgumentError, SymgradError
 
 __all__ = ["verify", "Verdict"]
 
 STATUSES = ("proven", "probable", "refuted")
-SAMPLE_SECONDS = 2.0      # sampling may run for max(budget, this) before deciding with fewer points
+FIRST_POINTS = 8          # points judged before the proof routes start (most refutations)
+FIRST_SHARE = 0.1         # ... or this share of the planned time, whichever comes first
+SAMPLE_SHARE = 0.4        # sampling stops drawing at this share of the planned time
+PROVE_SHARE = 0.75        # the proof routes end by this share (the targeted search gets the rest)
+HARD_SHARE = 1.5          # past this share (plus GRACE) the worker is killed
+GRACE = 0.25
 SEARCH_SECONDS = 3.0      # the targeted search stops drawing after this long
+NO_PROOF_SECONDS = 2.0    # budget=0 (no proof): sampling and the search still get this long
+MIN_SECONDS = 0.25        # the least time planned for a positive budget
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Verdict(VerdictDisplay):
     """The outcome of :func:`verify`.
 
     status          "proven", "probable" or "refuted"
@@ -174,16 +185,21 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
     where rational, else with the sign of lhs - rhs certified at up to 240
     digits: a certified failure gives ``status="refuted"`` with a
     ``counterexample`` covering every free symbol (dimension symbols as ints)
-    and both sides' values there. Otherwise the proof routes get ``budget``
-    seconds in a child process: a route reaching an exact certificate gives
-    ``"proven"`` (``method`` names it). A claim still undecided gets a targeted
-    search (special values, points exactly on kinks and ties, far-out values,
-    critical points of lhs - rhs; at most 3 s), judged the same way; only then
-    is it ``"probable"`` (``note`` says why). A difference seen only on the values
-    of a function registered without an mpmath implementation (float64 values) is
-    never a certified counterexample: the claim stays ``"probable"`` and ``note``
-    names the point and the function. Sampling stops drawing after
-    max(budget, 2) s and decides with the points it has.
+    and both sides' values there. Otherwise the proof routes run in a child process: a
+    route reaching an exact certificate gives ``"proven"`` (``method`` names it). A claim
+    still undecided gets a targeted search (special values, points exactly on kinks and
+    ties, far-out values, critical points of lhs - rhs, structured matrices up to 8 x 8),
+    judged the same way; only then is it ``"probable"`` (``note`` says why). A
+    difference seen only on the values of a function registered without an mpmath
+    implementation (float64 values) is never a certified counterexample: the claim stays
+    ``"probable"`` and ``note`` names the point and the function.
+    ``budget`` bounds the whole call, in seconds: the proof routes run from the start,
+    beside sampling, which stops drawing at 40% of it; the proof ends by 75%, the
+    targeted search by 100% (at most 3 s); each deadline is
+    checked inside every evaluation, matrix sizes are kept to those whose measured cost
+    fits, and the whole decision runs in a forked child killed at 1.5 x budget + 0.25 s
+    (budget=0: no proof, 2 s for the rest, sampling to 75%). Running out of time is ``"probable"`` with
+    the reason in ``note``, never a refutation or a proof.
     Raises ``ShapeMismatch`` for sides of different shapes and ``SymgradError``
     when too few admissible points can be found.
 
@@ -197,36 +213,104 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
     >>> verify(sp.sqrt(x**2), x, assumptions=[x > 0]).method
     'structural'
     """
+    _check_sides(lhs, rhs)
+    if relation != "==":
+        import scipy.optimize  # noqa: F401  (the search's minimizer; imported once, not per child)
+    start = time.monotonic()
+    total = _total(budget)
+    args = (lhs, rhs, relation, assumptions, seed, budget, start, total, points, order, max_tries)
+    state, value = run_guarded(_decide, args, start + HARD_SHARE * total + GRACE - time.monotonic())
+    if state == "unavailable" or (state == "unpicklable" and not value):
+        state, value = "done", _decide(*args[:6], time.monotonic(), *args[7:])
+    if state == "raised":
+        raise value
+    if state == "unpicklable":
+        raise SymgradError(value)
+    if state == "timeout":
+        return Verdict("probable", "stopped at the time limit", relation, 0, lhs, rhs,
+                       note="verify's time (%.3g s for budget=%r) ran out inside one step that "
+                            "cannot be interrupted (a SymPy call); no counterexample and no "
+                            "proof were found before it; raise budget= to decide"
+                       % (HARD_SHARE * total + GRACE, budget))
+    return replace(value, lhs=lhs, rhs=rhs)
+
+
+def _check_sides(lhs, rhs):
     for side, what in ((lhs, "lhs"), (rhs, "rhs")):
+        if isinstance(side, str):
+            raise ArgumentError("verify() takes SymPy expressions, not text (%s=%r); parse text "
+                                "with symgrad's parser first (sg.parse)" % (what, side))
         if isinstance(side, (bool, sp.logic.boolalg.Boolean)) and not isinstance(side, sp.Symbol):
             raise ArgumentError("verify compares two expressions; %s is the condition %s. Pass its "
                                 "sides instead, e.g. verify(a, b, relation=\"<=\")" % (what, side))
+
+
+def _total(budget):
+    """The seconds verify plans to take for ``budget`` (see verify's docstring)."""
+    if not budget or budget <= 0:
+        return NO_PROOF_SECONDS
+    return max(float(budget), MIN_SECONDS)
+
+
+def _decide(lhs, rhs, relation, assumptions, seed, budget, start, total, points, order,
+            max_tries):
+    """The verdict (its lhs and rhs left out: the caller puts the user's back), each step
+    within its share of ``total`` seconds from ``start``."""
     problem = build_problem(lhs, rhs, relation, assumptions, order)
     want = points if points is not None else (20 if relation == "==" else 60)
     if want < 1:
         raise SymgradError("points must be at least 1, got %r" % (points,))
     rng = random.Random(seed)
-    found = search(problem, rng, want, max_tries if max_tries is not None else 20 * want + 100,
-                   time.monotonic() + max(budget or 0, SAMPLE_SECONDS))
-    if found.counterexample is not None:
-        return _refuted(problem, relation, lhs, rhs, found, found.points)
-    if found.points == 0 and found.suspect is None:
-        _no_points(problem, found, want)
-    route, note = prove(problem, budget)
+    tries = max_tries if max_tries is not None else 20 * want + 100
+    found = search(problem, rng, min(want, FIRST_POINTS), tries, start + FIRST_SHARE * total)
+    if found.counterexample is not None:          # most refutations: no proof started
+        return _refuted(problem, relation, None, None, found, found.points)
+    proof = start_proof(problem, budget)          # the routes run while sampling goes on
+    try:
+        share = SAMPLE_SHARE if proof is not None else PROVE_SHARE    # no proof: more points
+        found = search(problem, rng, want, tries, start + share * total, found)
+        if found.counterexample is not None:
+            return _refuted(problem, relation, None, None, found, found.points)
+        if found.points == 0 and found.suspect is None and not found.timed_out \
+                and not found.oversized:
+            _no_points(problem, found, want)
+        end = start + PROVE_SHARE * total
+        route, note = finish_proof(proof, problem, min(end, start + budget) - time.monotonic())
+    finally:
+        if proof is not None:
+            proof.cancel()
     if route is not None:
-        return Verdict("proven", route, relation, found.points, lhs, rhs)
+        return Verdict("proven", route, relation, found.points)
+    if found.points == 0 and found.oversized and not found.timed_out:
+        _too_large(problem, found)
+    if note == "no proof found" and (problem.lhs.has(sp.Inverse) or problem.rhs.has(sp.Inverse)):
+        note = ("no proof found: a matrix identity with inverses, and its noncommutative "
+                "canonical form (also times each inverted matrix, once or twice) did not reach 0")
     extra = targeted(problem, rng, Search(points=0, tries=0, exact=True),
-                     time.monotonic() + SEARCH_SECONDS)
+                     min(start + total, time.monotonic() + SEARCH_SECONDS))
     if extra.counterexample is not None:
-        return _refuted(problem, relation, lhs, rhs, extra, found.points + extra.points)
+        return _refuted(problem, relation, None, None, extra, found.points + extra.points)
     suspect = found.suspect or extra.suspect
     if suspect is not None:
-        return _uncertified(problem, relation, lhs, rhs, suspect, found.points, note)
+        return _uncertified(problem, relation, None, None, suspect, found.points, note)
     if found.points < want and not found.timed_out:
         _no_points(problem, found, want)
     if found.timed_out:
-        note = "; ".join(filter(None, [note, "sampling stopped at the time limit after %d points"
-                                       % found.points]))
+        note = "; ".join(filter(None, [note, "sampling stopped at the time limit after %d points%s"
+                                       % (found.points, _slow(found))]))
     how = "exact rational arithmetic" if found.exact else "ball arithmetic (Arb)"
-    return Verdict("probable", "random points, %s" % how, relation, found.points, lhs, rhs,
-                   note=note)
+    return Verdict("probable", "random points, %s" % how, relation, found.points, note=note)
+
+
+def _slow(found):
+    if not found.sizes_capped:
+        return ""
+    return (" (matrix sizes kept at most %d: one point took %.2g s there, so larger ones "
+            "would not fit the budget)" % (found.sizes_capped, found.slowest))
+
+
+def _too_large(problem, found):
+    raise SymgradError(
+        "verify cannot sample this claim: %s; verify writes matrices out entry by entry, so "
+        "give the matrices symbolic dimensions (MatrixSymbol('A', n, n)) to check it at small "
+        "sizes" % found.last_error)

@@ -17,7 +17,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.matrices.expressions.matexpr import MatrixExpr
 
-from ..errors import ParseError, ShapeMismatch, SymgradError, UnsupportedExpression
+from ..errors import ArgumentError, ParseError, ShapeMismatch, SymgradError, UnsupportedExpression
 from ..graph.ir import dims_equal
 from ..numeric.dims import dimension_symbols
 from ..numeric.indices import index_symbols, labels
@@ -61,7 +61,7 @@ class Problem:
 
 def _as_sympy(value, name):
     if isinstance(value, str):
-        raise ParseError("verify() takes SymPy expressions, not text (%s=%r); parse text "
+        raise ArgumentError("verify() takes SymPy expressions, not text (%s=%r); parse text "
                          "with symgrad's parser first" % (name, value))
     if isinstance(value, (list, tuple)) or type(value).__module__ == "numpy":
         value = sp.ImmutableMatrix(value.tolist() if hasattr(value, "tolist") else value)
@@ -76,7 +76,6 @@ def _as_sympy(value, name):
     if undefined:
         raise UnsupportedExpression("%s contains the undefined function %s, which cannot be "
                                     "sampled; give it a definition" % (name, undefined[0]))
-    _supported(expr, name)
     return to_standard(expr)
 
 
@@ -196,6 +195,8 @@ def build_problem(lhs, rhs, relation, assumptions, order):
     rename, dims, scalars = _realify([lhs, rhs] + items, sizes, indices)
     user_matrices = _matrix_symbols([lhs, rhs] + items)
     lhs, rhs = _doit_derivatives(lhs.xreplace(rename)), _doit_derivatives(rhs.xreplace(rename))
+    _supported(lhs, "lhs")
+    _supported(rhs, "rhs")
     items = [a.xreplace(rename) for a in items]
     to_user = {rename.get(s, s): s for s in dims + scalars + indices}
     for m in user_matrices:

@@ -14,7 +14,7 @@ those places
 and yields rationals there: a rational root itself, else roundings to 1, 2, 3,
 4, 6, ..., 32 significant digits (around a zero of f also the next rationals on
 either side), simplest first, then the ends of the interval and the far
-points. Only values where f looks violated (exactly, or at 50 digits) are
+points (log-scaled: 30 ... 1000, then 10^4 ... 10^12). Only values where f looks violated (exactly, or at 50 digits) are
 yielded; the caller judges each in full, so this module only proposes.
 """
 
@@ -24,6 +24,7 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
+from ..numeric.deadline import check as check_deadline
 from ..numeric.exact import substitute
 from .sample import inside, rational_end
 
@@ -32,8 +33,9 @@ EPS = sp.Rational(1, 10**40)
 MAX_DEGREE = 40
 WORK = 50                   # mpmath digits for the numeric path
 BRACKETS = 8                # sign changes refined per line
-LARGE = tuple(sp.Integer(v) for v in (30, 50, 100, 1000))
-NEAR = tuple(sp.Rational(1, 10**k) for k in (3, 8, 20)) + (sp.Rational(1, 2), sp.S.One)
+LARGE = tuple(sp.Integer(v) for v in (30, 50, 70, 100, 200, 1000)) + tuple(
+    sp.Integer(10)**k for k in range(4, 13)) + tuple(3 * sp.Integer(10)**k for k in range(3, 12))
+NEAR = tuple(sp.Rational(1, 10**k) for k in (3, 8, 12, 20, 30)) + (sp.Rational(1, 2), sp.S.One)
 STEPS = tuple(sp.Rational(k, 8) for k in range(1, 25)) + tuple(
     sp.Integer(v) for v in (4, 5, 6, 7, 8, 10, 12, 15, 20, 25, 30, 40, 50, 70, 100, 200, 500, 1000))
 
@@ -104,9 +106,34 @@ def _unique(values):
 
 # --- exact: rational functions ---------------------------------------------------------
 
+def _degree_bound(e, s, limit):
+    """An upper bound on the degree in s of the numerator and denominator of the rational
+    function e, read off its tree without expanding (above ``limit``: limit + 1)."""
+    if not e.has(s):
+        return 0
+    if e == s:
+        return 1
+    if isinstance(e, sp.Pow) and e.exp.is_Integer:
+        return min(limit + 1, abs(int(e.exp)) * _degree_bound(e.base, s, limit))
+    if isinstance(e, (sp.Add, sp.Mul)):
+        total = 0
+        for a in e.args:
+            total += _degree_bound(a, s, limit)   # a sum of fractions: degrees add up too
+            if total > limit:
+                return limit + 1
+        return total
+    return limit + 1                              # not a rational function of s
+
+
+def degree_at_most(e, s, limit=MAX_DEGREE) -> bool:
+    """Whether e is a rational function of s of degree at most ``limit`` (numerator plus
+    denominator, bounded before anything is expanded or cancelled)."""
+    return _degree_bound(e, s, limit) <= limit
+
+
 def _rational_parts(f, s):
     try:
-        if not f.is_rational_function(s):
+        if not degree_at_most(f, s) or not f.is_rational_function(s):
             return None
         num, den = sp.fraction(sp.cancel(sp.together(f)))
         P, Q = sp.Poly(num, s), sp.Poly(den, s)
@@ -135,6 +162,7 @@ def _exact_values(P, Q, box, strict):
 
 def _real(fn, t):
     """fn(t) as a finite real mpf, or None."""
+    check_deadline()
     try:
         v = fn(t if isinstance(t, mpmath.mpf) else mpmath.mpf(t.p) / t.q)
     except Exception:                          # outside the domain, or a name mpmath lacks

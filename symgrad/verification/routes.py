@@ -19,6 +19,7 @@ from ..graph.index_normal import index_zero
 from ..numeric.certify import rational_psd
 from ..numeric.kinks import has_kinks
 from .assumptions import Interval, relation_bound
+from .noncommutative import nc_route
 
 
 # --- changes of variable --------------------------------------------------------------
@@ -185,7 +186,18 @@ def _is_zero_matrix(C):
 
 
 def matrix_zero_route(D, cheap=False):
-    """Routes for a matrix-valued difference, or a scalar one made of matrix atoms."""
+    """Routes for a matrix-valued difference, or a scalar one made of matrix atoms; with
+    inverses or determinants, the noncommutative canonical form after the others."""
+    name = _canonical_route(D, cheap)
+    if name is None and not cheap and D.has(sp.Inverse, sp.Determinant):
+        try:
+            name = nc_route(D)
+        except Exception:                      # a form the algebra cannot read: no proof
+            name = None
+    return name
+
+
+def _canonical_route(D, cheap):
     C = matrix_canonical(D)
     if _is_zero_matrix(C):
         return "matrix canonical form"

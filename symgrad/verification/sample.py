@@ -3,10 +3,11 @@
 Every draw comes from one ``random.Random(seed)``, so the same problem and seed
 give the same points. A point gives:
 
-* each dimension symbol a small integer (1..4, within its bounds), the same
-  for every matrix that shares it;
+* each dimension symbol a small integer (1..8, mostly at most 4, within its
+  bounds), the same for every matrix that shares it;
 * each sampled scalar a modest rational p/q (|p/q| <= 3 half the time, else
-  |p| <= 50; q <= 10), inside its interval, an integer for integer symbols,
+  |p| <= 50; q <= 10), one time in ten a log-scaled one (m 10^k, |k| <= 12),
+  inside its interval, an integer for integer symbols,
   sometimes a special value (0, +-1, +-1/2, 2) and sometimes a value just on, left or right of a *boundary*: a
   Piecewise condition, the kink of Abs/Max/Min/sign/Heaviside, or the edge of
   the domain of log, sqrt or a division;
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..numeric import kinks
+from ..numeric.deadline import OutOfTime, until
+from .cost import oversized, record_cost, size_cap
 from ..numeric.certify import Undefined, judge
 from ..numeric.dims import sizes
 from ..numeric.indices import array_shapes, free_index_ranges
@@ -48,6 +51,9 @@ class Search:
     last_error: str = ""
     timed_out: bool = False     # stopped drawing at the deadline
     admitted: int = 0           # admissible points judged, agreeing or not
+    oversized: bool = False     # some draw had a matrix of more than MAX_ENTRIES entries
+    sizes_capped: int = 0       # matrix sizes were kept at most this (cost), 0 if never
+    slowest: float = 0.0        # seconds of the slowest point judged
 
 
 # --- boundaries -----------------------------------------------------------------
@@ -97,10 +103,25 @@ def rational_end(v):
     return v if v is None or v.is_Rational else sp.Rational(str(sp.N(v, 20)))
 
 
+def log_scaled(rng):
+    """m 10^k for a random digit m and a random k in [-12, 12]: far out or near 0."""
+    return sp.Rational(rng.randint(1, 9)) * sp.Rational(10) ** rng.randint(-12, 12)
+
+
 def _draw_real(rng, box):
     lo, hi = rational_end(box.lo), rational_end(box.hi)
-    if rng.random() < 0.15:
+    r = rng.random()
+    if r < 0.15:
         v = rng.choice(SPECIAL)
+        if inside(v, box):
+            return v
+    elif r < 0.25:
+        if lo is not None and hi is not None:
+            v = lo + (hi - lo) * sp.Rational(1, 10**rng.randint(1, 12)) * rng.choice((1, 1, -1))
+            v = v if v >= lo else hi + v - lo
+        else:
+            v = (lo if lo is not None else hi if hi is not None else 0) + \
+                (1 if hi is None else -1) * log_scaled(rng)
         if inside(v, box):
             return v
     if lo is not None and hi is not None:
@@ -129,12 +150,20 @@ def _draw_integer(rng, box, default=(-10, 10)):
     return sp.Integer(rng.randint(lo, hi)) if lo <= hi else None
 
 
-def _draw_dim(rng, box):
-    allowed = [k for k in (1, 2, 2, 3, 3, 4) if inside(sp.Integer(k), box)]
+DIMENSIONS = (1, 2, 2, 3, 3, 4, 4, 5, 6, 8)
+
+
+def _draw_dim(rng, box, cap=None):
+    allowed = [k for k in DIMENSIONS if inside(sp.Integer(k), box)]
     if not allowed and box.lo is not None:
         lo = max(1, _integer_end(box.lo, box.lo_strict, True))
         allowed = [k for k in range(lo, lo + 3) if inside(sp.Integer(k), box)]
-    return dimension(rng, allowed) if allowed else None
+    if not allowed:
+        return None
+    k = dimension(rng, allowed)
+    if cap is not None and k > cap:             # the same draws, sizes kept within the cap
+        k = max([v for v in allowed if v <= cap] or [min(allowed)])
+    return sp.Integer(k)
 
 
 # --- matrices ---------------------------------------------------------------------------
@@ -166,7 +195,7 @@ def draw_point(problem, rng, bounds, scalar=draw_scalar, move=None):
     """
     values = {}
     for d in problem.dims:
-        values[d] = _draw_dim(rng, problem.intervals[d])
+        values[d] = _draw_dim(rng, problem.intervals[d], size_cap(problem))
         if values[d] is None:
             return None
     for s in problem.scalars:
@@ -193,6 +222,11 @@ def complete_point(problem, rng, values):
                 (s in problem.integers and not v.is_Integer):
             return None
         values[s] = v
+    if problem.has_matrices:
+        big = oversized(problem, values)
+        if big:
+            problem.memo["oversized"] = big
+            return None
     for m in problem.matrices:
         shape = sizes(m, values)
         if shape is None:
@@ -300,20 +334,51 @@ def examine(problem, point, found):
     return False
 
 
-def search(problem, rng, want, max_tries, deadline=None):
+def search(problem, rng, want, max_tries, deadline=None, found=None):
     """Evaluate up to ``want`` agreeing points; stop at the first certified violation.
 
-    No new point is drawn after ``deadline`` (a ``time.monotonic()`` value).
+    No new point is drawn after ``deadline`` (a ``time.monotonic()`` value), and an
+    evaluation still running then is stopped (``numeric.deadline``). ``found`` (a
+    Search) continues an earlier search.
     """
-    found = Search(points=0, tries=0, exact=True)
-    bounds = boundaries(problem)
-    while found.points < want and found.tries < max_tries:
-        if deadline is not None and time.monotonic() > deadline:
-            found.timed_out = True
-            break
-        found.tries += 1
-        if examine(problem, draw_point(problem, rng, bounds), found):
-            break
-        if found.suspect is not None and found.admitted >= want:
-            break                               # enough points, none of them certifiable
+    found = found if found is not None else Search(points=0, tries=0, exact=True)
+    found.timed_out = False
+    if "boundaries" not in problem.memo:
+        problem.memo["boundaries"] = boundaries(problem)
+    bounds = problem.memo["boundaries"]
+    with until(deadline):
+        while found.points < want and found.tries < max_tries:
+            if deadline is not None and time.monotonic() > deadline:
+                found.timed_out = True
+                break
+            found.tries += 1
+            if _timed_examine(problem, rng, bounds, found, deadline):
+                break
+            if found.suspect is not None and found.admitted >= want:
+                break                           # enough points, none of them certifiable
+    if problem.memo.get("oversized"):
+        found.oversized = True
+        found.last_error = found.last_error or problem.memo["oversized"]
     return found
+
+
+def _timed_examine(problem, rng, bounds, found, deadline):
+    """Draw and judge one point, learning its cost; True when the search is over."""
+    began = time.monotonic()
+    point = None
+    try:
+        point = draw_point(problem, rng, bounds)
+        if examine(problem, point, found):
+            return True
+    except OutOfTime:
+        found.timed_out = True
+        return True
+    finally:
+        seconds = time.monotonic() - began
+        if point is not None:
+            found.slowest = max(found.slowest, seconds)
+            record_cost(problem, point, seconds, deadline)
+            cap = size_cap(problem)
+            if problem.dims and cap < max(DIMENSIONS):
+                found.sizes_capped = cap
+    return False

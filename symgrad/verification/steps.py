@@ -15,6 +15,7 @@ import sympy as sp
 from ..derive.sheet import Derivation, build_sheet
 from ..errors import ArgumentError, SymgradError
 from .api import verify
+from .display import StepsDisplay
 
 __all__ = ["verify_steps", "StepsVerdict", "derivation", "check_sheet"]
 
@@ -22,7 +23,7 @@ RELATIONS = ("==", "<=", "<", ">=", ">")
 
 
 @dataclass(frozen=True)
-class StepsVerdict:
+class StepsVerdict(StepsDisplay):
     """The outcome of :func:`verify_steps`.
 
     steps        the expressions e0, e1, ... as given
@@ -66,6 +67,8 @@ class StepsVerdict:
                       "  counterexample: %s" % (at or "(no free symbols)"),
                       "  step %d = %s, step %d = %s" % (k, _one_line(v.lhs_value), k + 1,
                                                         _one_line(v.rhs_value))]
+            if v.enclosure:
+                lines.append("  certified: %s" % v.enclosure)
         return "\n".join(lines)
 
 
