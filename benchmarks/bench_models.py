@@ -14,7 +14,7 @@ Threads: each thread count runs in a fresh child process that sets OPENBLAS_NUM_
 OMP_NUM_THREADS and MKL_NUM_THREADS before NumPy loads; the parent prints one table with
 a column per thread count. Target: every ratio <= 1.2.
 
-Run:  python benchmarks/bench_models.py --clock cpu           (1 and 2 threads; ~4 min)
+Run:  python benchmarks/bench_models.py                       (1 and 2 threads; ~5 min)
       python benchmarks/bench_models.py --quick               (smoke run: few rounds)
       python benchmarks/bench_models.py --only GP ridge        (models whose name has a word)
 """
@@ -123,9 +123,10 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 25; --quick 5)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                         help="BLAS thread counts, one child process each (default 1 2)")
-    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+    parser.add_argument("--clock", choices=["auto", "wall", "cpu"], default="auto",
                         help="wall: time.perf_counter; cpu: time.process_time (steadier on a busy "
-                             "machine with one thread)")
+                             "machine, but with several threads it counts their spinning too); "
+                             "auto (default): cpu with 1 thread, wall with more")
     parser.add_argument("--only", nargs="+", help="models whose name contains one of these words")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -133,14 +134,17 @@ def main(argv=None):
     if args.child:
         set_threads(args.child)
         sys.path.insert(0, HERE)
-        child(args.child, rounds, args.clock, args.only)
+        clock = args.clock if args.clock != "auto" else ("cpu" if args.child == 1 else "wall")
+        child(args.child, rounds, clock, args.only)
         return
     tail = ["--rounds", str(rounds), "--clock", args.clock] + (["--only"] + args.only if args.only else [])
     sys.path.insert(0, HERE)
     from _timing import command_line, environment, markdown_table
     print("# Matrix models: symgrad loss + gradients against expert hand NumPy\n")
     print("Command: `%s`\n" % command_line())
-    print(environment(["clock: %s" % args.clock, "rounds: %d interleaved" % rounds]) + "\n")
+    clock = {"auto": "CPU time (time.process_time) with 1 thread, wall time with more",
+             "cpu": "CPU time (time.process_time)", "wall": "wall time (time.perf_counter)"}[args.clock]
+    print(environment(["clock: " + clock, "rounds: %d interleaved" % rounds]) + "\n")
     results = run_children(args.threads, tail)
     names = list(dict.fromkeys(name for name, _ in results))
     rows, worst = [], 0.0

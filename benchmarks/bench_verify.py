@@ -4,7 +4,8 @@
     python benchmarks/bench_verify.py --before /tmp/main    # and a checkout of main, interleaved
 
 The claims are those of tests/verify_corpus.py (each at its own budget),
-tests/verify_ml_corpus.py (budget 2 s, as its test) and every proof file in proofs/
+tests/verify_ml_corpus.py (each claim's budget, as its test;
+BENCH_VERIFY_ML_BUDGET=2 gives them all one) and every proof file in proofs/
 (each claim at its own budget, as ``symgrad prove`` runs them), all read from this
 checkout. Each symgrad version runs in its own worker process (the symgrad of that
 checkout on its path); the two workers take each claim in turn, alternating which goes
@@ -27,7 +28,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-ML_BUDGET = 2.0
+ML_BUDGET = float(os.environ.get("BENCH_VERIFY_ML_BUDGET", "0")) or None   # None: each claim's own
 
 
 # --- the claims (read in each worker, from this checkout's files) ----------------------------
@@ -46,8 +47,8 @@ def rows():
     ml = _module(os.path.join(ROOT, "tests", "verify_ml_corpus.py"), "bench_verify_ml_corpus")
     out = [("verify corpus", c.name, c.lhs, c.rhs, c.relation, c.assumptions, c.budget, 0,
             c.expected != "refuted", c.expected) for c in corpus.CASES]
-    out += [("ML corpus", c.name, c.lhs, c.rhs, c.relation, c.assumptions, ML_BUDGET, 0,
-             c.truth, None) for c in ml.CLAIMS]
+    out += [("ML corpus", c.name, c.lhs, c.rhs, c.relation, c.assumptions,
+             ML_BUDGET or getattr(c, "budget", 2.0), 0, c.truth, None) for c in ml.CLAIMS]
     for path in sorted(glob.glob(os.path.join(ROOT, "proofs", "*.py"))):
         module = _module(path, "bench_proof_" + os.path.basename(path)[:-3])
         out += [("proofs", "%s: %s" % (os.path.basename(path), c.statement), c.lhs, c.rhs,
@@ -115,10 +116,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", help="a checkout (directory holding symgrad/) to compare with")
     ap.add_argument("--json", help="write every row to this file")
+    ap.add_argument("--only", choices=("verify corpus", "ML corpus", "proofs"),
+                    help="run one corpus only")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--list", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         return worker()
+    if args.list:
+        return print(json.dumps([i for i, r in enumerate(rows()) if r[0] == args.list]))
     versions = {"after": ROOT}
     if args.before:
         versions = {"before": os.path.abspath(args.before), "after": ROOT}
@@ -126,7 +132,10 @@ def main():
     count = next(iter(workers.values()))[1]["count"]
     results = {k: [] for k in versions}
     names = list(versions)
-    for i in range(count):
+    wanted = range(count) if not args.only else json.loads(subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--list", args.only], cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, check=True).stdout)
+    for i in wanted:
         for k in (names if i % 2 == 0 else names[::-1]):
             results[k].append(_ask(workers[k][0], i))
         row = {k: results[k][-1] for k in names}

@@ -103,7 +103,7 @@ def _ridge_lambda_hand(lam_, X_, y_, Xv_, yv_):
     c = cho_factor(A)
     wl = cho_solve(c, X_.T @ y_)
     r = Xv_ @ wl - yv_
-    return (r * r).sum(), -2 * (Xv_.T @ r).T @ cho_solve(c, wl)
+    return (r * r).sum(), -2 * ((Xv_.T @ r).T @ cho_solve(c, wl))[0, 0]
 
 
 model("ridge: validation loss by lambda", sqnorm(Xv * _ridge_w - yv), [lam], [X, y, Xv, yv],

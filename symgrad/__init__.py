@@ -12,8 +12,8 @@ from .pipeline.function import (CompiledExpression, GradFunction, HessianFunctio
                                 value_and_grad, value_grad_hessian)
 from .derive.reverse import grad
 from .derive.second import hessian, jacobian
-from .errors import (ArgumentError, FileExists, MissingDependency, NoText, ParseError, ProofFailure,
-                     RuleMismatch, ShapeMismatch, SymgradError, TrainingDiverged,
+from .errors import (ArgumentError, BudgetExceeded, FileExists, MissingDependency, NoText,
+                     ParseError, ProofFailure, RuleMismatch, ShapeMismatch, SymgradError, TrainingDiverged,
                      UnsupportedExpression)
 from .zoo import losses, models
 from .ops.nodes import logsumexp, mean, msum, sigmoid, softmax, softplus
@@ -42,4 +42,5 @@ __all__ = [
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean", "logit", "register_function",
     "SymgradError", "UnsupportedExpression", "ShapeMismatch", "ParseError", "NoText", "ArgumentError",
     "FileExists", "MissingDependency", "TrainingDiverged", "ProofFailure", "RuleMismatch",
+    "BudgetExceeded",
 ]

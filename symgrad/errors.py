@@ -18,6 +18,7 @@ __all__ = [
     "TrainingDiverged",
     "ProofFailure",
     "RuleMismatch",
+    "BudgetExceeded",
 ]
 
 
@@ -91,3 +92,7 @@ class RuleMismatch(SymgradError, ValueError):
     def __init__(self, message, point=None, expected=None, got=None):
         super().__init__(message)
         self.point, self.expected, self.got = point, expected, got
+
+
+class BudgetExceeded(SymgradError, TimeoutError):
+    """A long operation (check_grad's budget=) ran past its time budget."""

@@ -188,7 +188,7 @@ WRONG = [
 
 @pytest.mark.parametrize("name, steps, relation, assumptions", RIGHT, ids=[r[0] for r in RIGHT])
 def test_right_derivations_pass_with_proofs(name, steps, relation, assumptions):
-    result = sg.verify_steps(steps, relation, assumptions, budget=2)
+    result = sg.verify_steps(steps, relation, assumptions, budget=10)
     assert result.first_wrong is None and result.ok and result.counterexample is None
     assert len(result.verdicts) == len(steps) - 1
     assert all(v.status == "proven" for v in result.verdicts), str(result)
@@ -210,7 +210,7 @@ def _differs(v, relation):
 @pytest.mark.parametrize("name, steps, relation, assumptions, wrong", WRONG,
                          ids=[r[0] for r in WRONG])
 def test_wrong_derivations_name_the_first_wrong_step(name, steps, relation, assumptions, wrong):
-    result = sg.verify_steps(steps, relation, assumptions, budget=2)
+    result = sg.verify_steps(steps, relation, assumptions, budget=10)
     assert result.first_wrong == wrong, str(result)
     assert not result.ok and len(result.verdicts) == len(steps) - 1
     v = result.verdicts[wrong]

@@ -87,14 +87,14 @@ def test_plot_without_a_path_returns_a_figure_of_the_curves(tmp_path):
 def test_verdict_html_and_markdown_show_the_status_and_the_counterexample():
     z = sp.Symbol("z")
     s = 1 / (1 + sp.exp(-z))
-    wrong = sg.verify(sp.diff(s, z), s * (1 + s), budget=1)
+    wrong = sg.verify(sp.diff(s, z), s * (1 + s), budget=10)
     page = wrong._repr_html_()
     assert '<b style="color:#cf222e">refuted</b>' in page
     assert "<tr><th>counterexample</th><td>z = -17</td></tr>" in page
     assert "<th>certified</th><td>lhs - rhs in [" in page
     md = wrong._repr_markdown_()
     assert md.startswith("**refuted**: `exp(-z)/(1 + exp(-z))**2 == ") and "- counterexample: z = -17" in md
-    right = sg.verify(sp.diff(s, z), s * (1 - s), budget=1)
+    right = sg.verify(sp.diff(s, z), s * (1 - s), budget=10)
     assert '<b style="color:#1a7f37">proven</b>' in right._repr_html_()
     assert "counterexample" not in right._repr_html_() and "- method: " in right._repr_markdown_()
 
@@ -111,7 +111,7 @@ def test_verdict_html_escapes_and_prints_textbook_matrices():
 
 def test_steps_verdict_marks_the_first_wrong_step():
     z = sp.Symbol("z")
-    r = sg.verify_steps([(z + 1) ** 2, z ** 2 + 2 * z + 1, z ** 2 + 1, z ** 2 + 1], budget=1)
+    r = sg.verify_steps([(z + 1) ** 2, z ** 2 + 2 * z + 1, z ** 2 + 1, z ** 2 + 1], budget=10)
     page = r._repr_html_()
     assert page.count("<tr") == 4 and page.count('style="background:#ffebe9"') == 1
     assert '<tr style="background:#ffebe9"><td>1 → 2</td>' in page
@@ -120,7 +120,7 @@ def test_steps_verdict_marks_the_first_wrong_step():
     assert md[:2] == ["| step | claim | verdict | method |", "|---|---|---|---|"]
     assert md[2] == "| 0 → 1 | `(z + 1)**2 == z**2 + 2*z + 1` | proven | expand |"
     assert md[3].startswith("| 1 → 2 | `z**2 + 2*z + 1 == z**2 + 1` | **refuted** |")
-    ok = sg.verify_steps([sp.Abs(z) ** 2, z ** 2], budget=1)
+    ok = sg.verify_steps([sp.Abs(z) ** 2, z ** 2], budget=10)
     assert "every step holds" in ok._repr_html_() and "`|z|**2 == z**2`" not in ok._repr_markdown_()
     assert "\\|z\\|**2 == z**2" in ok._repr_markdown_()
 

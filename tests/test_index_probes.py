@@ -101,6 +101,6 @@ def test_index_losses_are_stable_at_extreme_inputs(name, scale):
 def test_the_stable_forms_are_in_the_code_and_not_in_what_grad_shows():
     from test_index import MODELS
     expr, wrt, args, _ = MODELS["softmax regression"]
-    assert "special.logsumexp(" in sg.value_and_grad(expr, wrt, args).source
+    assert "_logsumexp(" in sg.value_and_grad(expr, wrt, args).source
     assert sg.grad(expr, wrt[0]).has(sp.exp) and not sg.grad(expr, wrt[0]).atoms(sp.Function) - \
         set(sg.grad(expr, wrt[0]).atoms(sp.exp, sp.log))

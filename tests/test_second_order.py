@@ -174,6 +174,31 @@ def _matrix_point(expr, params, rng):
     return values
 
 
+def _numeric_kron(e, values):
+    """A Kronecker-form result at 40 digits: each operand evaluated by _numeric first, then
+    combined with SymPy's kronecker_product (row-major vec, K from its definition)."""
+    from symgrad.ops.vec import Commutation, Diag, Kron
+    if isinstance(e, sp.BlockMatrix):
+        return sp.Matrix(sp.BlockMatrix([[_numeric_kron(b, values) for b in row]
+                                         for row in e.blocks.tolist()]).as_explicit())
+    if isinstance(e, sp.MatAdd):
+        return sum((_numeric_kron(a, values) for a in e.args[1:]), _numeric_kron(e.args[0], values))
+    if isinstance(e, sp.MatMul):
+        mats = [_numeric_kron(a, values) for a in e.args if getattr(a, "is_Matrix", False)]
+        scale = sp.Mul(*[_numeric(a, values)[0, 0] for a in e.args if not getattr(a, "is_Matrix", False)])
+        out = mats[0]
+        for q in mats[1:]:
+            out = out * q
+        return scale * out
+    if isinstance(e, Kron):
+        return sp.kronecker_product(*[_numeric_kron(a, values) for a in e.args])
+    if isinstance(e, Diag):
+        return sp.diag(*_numeric_kron(e.args[0].args[0], values))    # entries row by row
+    if isinstance(e, (Commutation, sp.Identity)):
+        return sp.Matrix(e.xreplace(SIZES).doit().as_explicit())
+    return _numeric(e, values)
+
+
 @pytest.mark.parametrize("name", sorted(MATRIX_MODELS))
 def test_kronecker_hessian_of_matrix_parameters_equals_entrywise(name):
     global SIZES
@@ -186,7 +211,7 @@ def test_kronecker_hessian_of_matrix_parameters_equals_entrywise(name):
     saved, SIZES = SIZES, MATRIX_SIZES
     try:
         values = _matrix_point(expr, params, random.Random(name))
-        mine = _numeric(H, values)
+        mine = _numeric_kron(H, values)
         numeric = {s: sp.MatrixSymbol(s.name, *(sp.sympify(q).xreplace(SIZES) for q in s.shape))
                    for s in expr.atoms(sp.MatrixSymbol)}
         concrete = expr.xreplace(SIZES).xreplace(numeric)
@@ -206,3 +231,39 @@ def test_kronecker_hessian_of_matrix_parameters_equals_entrywise(name):
 def test_kronecker_forms_read_as_the_textbook_writes_them():
     assert str(sg.hessian(sp.log(sp.Determinant(B)), B)) == "-(Bᵀ⁻¹ ⊗ B⁻¹)*K(d,d)"
     assert str(sg.hessian(sg.msum(sp.HadamardPower(U * F.T - M, 2)), U)) == "2*(I ⊗ (Fᵀ*F))"
+
+
+def test_jacobian_of_matrices_in_kronecker_form():
+    assert str(sg.jacobian(X * W, W)) == "X ⊗ I"
+    assert str(sg.jacobian(W.T, W)) == "K(d,k)"
+    assert str(sg.jacobian(sp.Inverse(B), B)) == "-(B⁻¹ ⊗ Bᵀ⁻¹)"
+    J = sg.jacobian((X * W).applyfunc(sp.tanh), W)               # diag(vec(1 - tanh²)) (X ⊗ I)
+    assert J.shape == (n * k, d * k)
+    saved_sizes = dict(SIZES)
+    SIZES.update(MATRIX_SIZES)
+    try:
+        values = _matrix_point(X * W, [W], random.Random(5))
+        mine = _numeric_kron(J, values)
+    finally:
+        SIZES.clear()
+        SIZES.update(saved_sizes)
+    Z = values[X] * values[W]
+    for (i, a), (j, b) in [((0, 1), (1, 1)), ((2, 0), (0, 0)), ((1, 2), (1, 1))]:
+        want = (1 - sp.tanh(Z[i, a])**2) * values[X][i, j] * (1 if a == b else 0)
+        assert abs(mine[i * 3 + a, j * 3 + b] - want) < 1e-30
+
+
+@pytest.mark.parametrize("wrt, message", [
+    ([w, w], r"jacobian takes one parameter, got the list \[w, w\]; call jacobian once"),
+    (2 * w, r"got 2\*w \(MatMul\); pass the symbol itself"),
+])
+def test_jacobian_bad_input_names_it_and_says_what_to_do(wrt, message):
+    with pytest.raises(sg.ArgumentError, match=message):
+        sg.jacobian(X * w, wrt)
+
+
+def test_a_matrix_inside_a_vector_hessian_is_named_as_the_expression():
+    v = sp.MatrixSymbol("v", d, 1)
+    with pytest.raises(sg.UnsupportedExpression, match=r"the d x d matrix w\*vᵀ depends on the "
+                                                       r"parameter.*direction=V"):
+        sg.hessian(sp.Trace((w * v.T).applyfunc(sp.sin) * B), w)

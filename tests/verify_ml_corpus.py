@@ -6,6 +6,11 @@ thin regions (a disk of radius 1e-3 around an irrational point), failures far ou
 claim is true on the stated domain; every false claim has a counterexample (noted).
 ``expected`` is what a sound verify may answer: "true" claims must never be refuted,
 "false" claims must never be proven (and should be refuted).
+
+``budget`` is what a user would give verify for the claim: 1 s by default; 5 s where
+the claim itself says its failure hides (categories "thin" and "far out", names that
+say where it fails: "fails past ...", "fails for n >= 5", "on the tie") or where a proof
+needs the slower routes (SEARCH and PROOF below).
 """
 
 from dataclasses import dataclass
@@ -25,17 +30,32 @@ class Claim:
     truth: bool
     relation: str = "=="
     assumptions: tuple = ()
+    budget: float = 1.0
 
 
 TRUE, FALSE = [], []
 
 
+SEARCH = ("thin", "far out")
+HIDDEN = ("fails", "minimum is", "on the tie", "10^-")
+PROOF = ("p(1 - p) >= 0 on [0, 1]", "push-through (I + PQ)^-1 P = P (I + QP)^-1",
+         "Woodbury identity", "matrix determinant lemma", "binary cross-entropy >= 0",
+         "logit(sigmoid(z)) = z for z in [-30, 30]")
+
+
+def _budget(category, name):
+    hidden = category in SEARCH or any(h in name for h in HIDDEN) or name in PROOF
+    return 5.0 if hidden else 1.0
+
+
 def true(category, name, lhs, rhs, relation="==", assumptions=()):
-    TRUE.append(Claim(name, category, lhs, rhs, True, relation, tuple(assumptions)))
+    TRUE.append(Claim(name, category, lhs, rhs, True, relation, tuple(assumptions),
+                      _budget(category, name)))
 
 
 def false(category, name, lhs, rhs, relation="==", assumptions=()):
-    FALSE.append(Claim(name, category, lhs, rhs, False, relation, tuple(assumptions)))
+    FALSE.append(Claim(name, category, lhs, rhs, False, relation, tuple(assumptions),
+                       _budget(category, name)))
 
 
 x, y, z, t, u, a, b, p, q, r, m = sp.symbols("x y z t u a b p q r m")

@@ -2,57 +2,74 @@
 
 At each sample point ``check_grad`` compares
 
-- the symbolic gradient (``grad``) evaluated exactly at dyadic rational points,
-  to 50 significant digits (the working precision doubles until two evaluations
-  agree, so cancellation such as 1 - sigma(1000) cannot pass for the value);
-- central differences of the generated loss with one Richardson step, whose own
-  error estimate sets how closely they must agree;
-- the generated NumPy gradient;
-- where the expression is analytic (no Abs, Max, Piecewise, ...), the
-  complex-step derivative Im f(w + ih)/h of the loss as written, exact to
-  rounding because nothing is subtracted; skipped with a note where Re f(w + ih)
-  is not the generated loss (the form as written cancels there).
+- the symbolic gradient, the derived graph run on Arb balls over whole arrays
+  (``reference.py``, ``numeric.arrays``): certified to 50 digits, the precision rising
+  until every ball has them, so cancellation such as 1 - sigma(1000) cannot pass for the value;
+- central differences of the generated loss with Richardson steps, whose own error
+  estimate sets how closely they must agree (steps and tolerances follow the dtype the code
+  runs in: float64, float32, float16);
+- the generated gradient, at every entry;
+- where the expression is analytic (no Abs, Max, Piecewise, ...), the complex-step
+  derivative Im f(w + ih)/h of the loss as written, exact to rounding because nothing is
+  subtracted; skipped with a note where Re f(w + ih) is not the generated loss.
 
-``order=2`` checks second derivatives the same way (see ``hessian.py``).
+Differences and complex steps run entry by entry (``mode="full"``) or along random
+directions v, comparing v . grad (``mode="directional"``), so a 784 x 128 weight is checked
+whole; ``mode="auto"`` takes entries for parameters of at most MAX_FD_ENTRIES entries.
+When a pair disagrees, ``blame.py`` names the node where the derivation goes wrong.
 
-Points where the expression is not differentiable (a zero under Abs or sign, a
-Max/Min tie, a Piecewise boundary) are listed in the report and not compared.
+Points where the expression is not differentiable (a zero under Abs or sign, a Max/Min tie,
+a Piecewise boundary in the parameters) are drawn again, or listed when the caller fixed them.
+A condition on data alone (Eq(y, 0)) is no kink: data is drawn on both of its sides.
+A report is OK only when it compared something.
 """
+
+import math
 
 import numpy as np
 import sympy as sp
 
 from ..errors import ArgumentError, SymgradError
-from ..numeric.indices import has_indices
-from ..pipeline.index_function import IndexGradFunction
-from ..numeric.differences import richardson
+from ..numeric.arrays import Deadline, NotBallable, midpoints
+from ..numeric.differences import for_dtype, richardson
 from ..numeric.dims import sizes
-from ..numeric.kinks import kinks_at
+from ..numeric.indices import has_indices
 from ..ops import is_analytic
 from ..pipeline.function import GradFunction, reuse, value_and_grad
+from ..pipeline.index_function import IndexGradFunction
+from .blame import blame
 from .hessian import check_hessian
 from .index import check_index_grad
-from .report import (MAX_FD_ENTRIES, NEAR_KINK, RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD,
-                     GradCheckReport, Row)
-from .sampler import (Sampler, admissible_point, float64_notes, given_values, numeric,
-                      random_dims, sample_mean, split_samples)
+from .reference import Reference
+from .report import MAX_FD_ENTRIES, NEAR_KINK, GradCheckReport, Row, tolerances
+from .sampler import ATTEMPTS, FLOAT_LIMIT, Sampler, float64_notes, given_arrays, random_dims
 
 __all__ = ["check_grad", "GradCheckReport"]
 
-MAX_CHECK_ENTRIES = 2500     # entries of one matrix with numeric dimensions (50 x 50)
+MAX_CHECK_ENTRIES = 2500     # mode="full": entries of one matrix with numeric dimensions (50 x 50)
+DIRECTIONS = 2               # random directions per parameter in directional checks
+BITS = 170                   # the reference's certified bits (50 digits)
+LARGE_BITS = 64              # ... when the inputs hold more than LARGE entries (19 digits)
+LARGE = 20000
+MODES = ("auto", "full", "directional")
+
 
 def check_grad(expr: "sp.Expr | GradFunction",
                wrt: "sp.Symbol | sp.MatrixSymbol | list | None" = None,
                args: "sp.Symbol | sp.MatrixSymbol | list" = (), values: "dict | None" = None,
-               seed: int = 0, *, points: int = 3, order: int = 1) -> GradCheckReport:
+               seed: int = 0, *, points: int = 3, order: int = 1, mode: str = "auto",
+               dtype: "type | str" = np.float64,
+               budget: "float | None" = None) -> GradCheckReport:
     """Compare symbolic, finite-difference and generated gradients of ``expr``.
 
     ``values`` maps symbols to numbers (or arrays); the others are drawn at
     random inside the domain (positive under log and sqrt). Returns a
     GradCheckReport: ``report.ok`` is the verdict and ``str(report)`` a table.
-    ``order=2`` checks the Hessian instead (Hessian-vector products for
-    matrix parameters). ``expr`` may be a GradFunction from ``value_and_grad``
-    (then leave ``wrt`` and ``args`` out): its derivation and code are reused.
+    ``mode``: "full" (differences entry by entry), "directional" (along random
+    directions) or "auto". ``dtype`` runs the generated code in float32 or float16 with
+    steps and tolerances for it. ``budget`` (seconds) bounds the check: BudgetExceeded
+    past it. ``order=2`` checks the Hessian instead. ``expr`` may be a GradFunction
+    from ``value_and_grad`` (leave ``wrt`` and ``args`` out): its code is reused.
 
     >>> import sympy as sp
     >>> w, x = sp.symbols("w x")
@@ -70,24 +87,34 @@ def check_grad(expr: "sp.Expr | GradFunction",
         return check_hessian(expr, wrt, args, values, seed, points)
     if order != 1:
         raise SymgradError("check_grad order must be 1 or 2, got %r" % (order,))
-    _small_enough(wrt + args)
+    if mode not in MODES:
+        raise ArgumentError("check_grad mode must be one of %s, got %r" % (", ".join(MODES), mode))
+    dtype = _float_type(dtype)
+    deadline = Deadline(_budget(budget))
+    if mode == "full":
+        _small_enough(wrt + args)
     f = f or value_and_grad(expr, wrt, args)
-    complex_step = _complex_version(expr, f)
-    symbolic = f.symbolic_grads
-    inputs = wrt + args
-    given, dims, notes = given_values(values or {}, inputs, f.per_sample)
-    notes = float64_notes(expr) + notes
-    dims = random_dims(inputs, dims, seed)
-    sampler = Sampler(expr, seed)
-    data = set(args) if f.per_sample else set()
-    rows = [Row(str(w)) for w in wrt]
-    kinks = []
-    count = 1 if all(s in given for s in inputs) else points
-    for k in range(count):
-        point, values = admissible_point(sampler, inputs, data, given, dims, expr, symbolic)
-        _compare(f, complex_step, expr, values, inputs, wrt, point, dims, rows, kinks, k, notes)
-    ok = all(r.ok for r in rows)
-    return GradCheckReport(ok, rows, count, kinks, notes)
+    deadline.check("deriving and compiling")
+    return _Check(f, expr, wrt, args, seed, mode, dtype, deadline).run(values, points)
+
+
+def _float_type(dtype):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != "f" or dt.itemsize > 8:
+        raise ArgumentError("check_grad dtype must be float64, float32 or float16, got %r" % (dtype,))
+    return dt.type
+
+
+def _budget(budget):
+    if budget is None:
+        return None
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
+        raise ArgumentError("check_grad budget must be a positive number of seconds, got %r"
+                            % (budget,))
+    return float(budget)
 
 
 def _with_indices(expr, wrt, args):
@@ -102,79 +129,199 @@ def _with_indices(expr, wrt, args):
 
 
 def _small_enough(inputs):
-    """check_grad evaluates every entry exactly: refuse matrices too large for that."""
+    """mode="full" differentiates every entry: refuse matrices too large for that."""
     for s in inputs:
         shape = sizes(s, {}) if isinstance(s, sp.MatrixSymbol) else None
         if shape and shape[0] * shape[1] > MAX_CHECK_ENTRIES:
             raise SymgradError(
-                "check_grad evaluates %s exactly, and its %s x %s = %d entries are more than %d; "
-                "check at small or symbolic dimensions (the gradient's formula does not depend "
-                "on them)" % (s, shape[0], shape[1], shape[0] * shape[1], MAX_CHECK_ENTRIES))
+                "check_grad mode=\"full\" differentiates %s entry by entry, and its %s x %s = %d "
+                "entries are more than %d; use mode=\"directional\" (or \"auto\"), or check at "
+                "small or symbolic dimensions" % (s, shape[0], shape[1], shape[0] * shape[1],
+                                                  MAX_CHECK_ENTRIES))
 
 
-def _compare(f, complex_step, expr, exact_values, inputs, wrt, point, dims, rows, kinks, k, notes):
-    on_kink, near_kink = _kinks_near(expr, [{**s, **dims} for s in split_samples(point)])
-    if on_kink:
-        kinks.append("point %d: on %s (not differentiable there; not compared)"
-                     % (k + 1, sorted(set(on_kink))[0]))
-        return
-    exact_grads = [sample_mean([sample[i] for sample in exact_values]) for i in range(len(wrt))]
-    arrays = [numeric(point[s]) for s in inputs]
-    with np.errstate(all="ignore"):
-        loss, generated = f(*arrays)
-    if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in generated)):
-        notes.append("point %d: the generated float64 code gives inf or NaN (overflow?) where the "
-                     "exact values are finite" % (k + 1))
-    scale = 1 + abs(float(loss)) + max((float(np.max(np.abs(g))) if np.size(g) else 0.0)
-                                       for g in generated)
-    floor = 1e-6 * scale     # an entry this small is compared in absolute terms
-    complex_skipped = False
-    for i, (w, row) in enumerate(zip(wrt, rows)):
-        ex = np.array(exact_grads[i].tolist(), dtype=object) if isinstance(exact_grads[i], sp.MatrixBase) \
-            else np.array(exact_grads[i], dtype=object)
-        gen = np.asarray(generated[i], dtype=float)
-        entries = list(np.ndindex(*np.shape(gen))) or [()]
-        if len(entries) > MAX_FD_ENTRIES:
-            rng = np.random.default_rng(k)
-            picked = rng.choice(len(entries), MAX_FD_ENTRIES, replace=False)
-            entries = [entries[j] for j in sorted(picked)]
-            notes.append("%s: finite differences on %d of %d entries" % (w, MAX_FD_ENTRIES, gen.size))
-        for idx in entries:
-            s_val, g_val = sp.Float(ex[idx], 50), float(gen[idx])
-            size = max(abs(float(s_val)), floor)
-            row.record("symbolic~generated", sp.Float(g_val, 50), s_val, RTOL_GENERATED * size)
+class _Check:
+    """One check_grad run: the reference, the sampler and the rows it fills."""
+
+    def __init__(self, f, expr, wrt, args, seed, mode, dtype, deadline):
+        self.f, self.expr, self.wrt, self.args = f, expr, wrt, args
+        self.inputs = wrt + args
+        self.seed, self.mode, self.dtype, self.deadline = seed, mode, dtype, deadline
+        self.tol = tolerances(dtype)
+        self.steps = for_dtype(dtype)
+        self.ref = Reference(expr, wrt, args, f.symbolic_grads)
+        self.complex_step = _complex_version(expr, f) if dtype is np.float64 else None
+        self.rows = [Row(str(w)) for w in wrt]
+        self.kinks, self.notes, self.outcomes = [], [], {}
+        self.failed = None           # the first point where a pair disagreed (for blame)
+        self.rng = np.random.default_rng(seed + 11)
+
+    def run(self, values, points):
+        given, dims, notes = given_arrays(values or {}, self.inputs, self.f.per_sample)
+        self.notes = float64_notes(self.expr) + notes
+        self.dims = random_dims(self.inputs, dims, self.seed)
+        self.given = given
+        entries = sum(int(np.prod(sizes(s, self.dims))) if isinstance(s, sp.MatrixSymbol) else 1
+                      for s in self.inputs)
+        self.bits = BITS if entries <= LARGE else LARGE_BITS
+        sampler = Sampler(self.expr, self.seed)
+        data = set(self.args) if self.f.per_sample else set()
+        pinned = all(s in given for s in self.inputs)
+        count = 1 if pinned else points
+        boundary = {s: v for s, v in self.ref.boundary_values().items() if s not in given}
+        for k in range(count):
+            point, ev = self._admissible(sampler, data, pinned, boundary, k)
+            self._compare(point, ev, k)
+        return self._report(count, pinned)
+
+    def _admissible(self, sampler, data, pinned, boundary, k):
+        """A point where the loss and gradients are finite, real and within float64's range,
+        off every kink unless the caller fixed it there."""
+        for attempt in range(ATTEMPTS):
+            self.deadline.check("drawing points")
+            point = sampler.arrays(self.inputs, data, self.given, self.dims, attempt + k,
+                                   boundary if (k + attempt) % 2 == 0 else None)
+            try:
+                ev = self.ref.evaluation(point, self.dims, self.bits, self.deadline)
+            except NotBallable as exc:
+                raise SymgradError("check_grad cannot evaluate the symbolic gradient: %s" % exc) \
+                    from None
+            on, _ = ev.kinks(NEAR_KINK)
+            if on and pinned:
+                return point, ev              # listed as a kink, not compared
+            if not ev.finite_within(FLOAT_LIMIT) or (on and attempt < ATTEMPTS - 1):
+                continue
+            return point, ev
+        raise SymgradError("check_grad found no point where %s and its gradient are finite, real and "
+                           "within float64's range; pass values={symbol: value} inside the domain"
+                           % sp.sstr(self.expr)[:80])
+
+    def _compare(self, point, ev, k):
+        on_kink, near_kink = ev.kinks(NEAR_KINK)
+        if on_kink:
+            self.kinks.append("point %d: on %s (not differentiable there; not compared)"
+                              % (k + 1, sorted(set(on_kink))[0]))
+            return
+        for text, seen in ev.outcomes().items():
+            self.outcomes.setdefault(text, set()).update(seen)
+        if ev.uncertified:
+            self.notes.append("%s has no ball evaluator: the reference runs it in mpmath "
+                              "(not certified)" % ", ".join(ev.uncertified))
+        arrays = [self._cast(point[s]) for s in self.inputs]
+        with np.errstate(all="ignore"):
+            loss, generated = self.f(*arrays)
+        generated = [np.asarray(g, dtype=float) for g in generated]
+        if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in generated)):
+            self.notes.append("point %d: the generated %s code gives inf or NaN (overflow?) where "
+                              "the exact values are finite" % (k + 1, self.dtype.__name__))
+        scale = 1 + abs(float(loss)) + max((float(np.max(np.abs(g))) if np.size(g) else 0.0)
+                                           for g in generated)
+        floor = self.tol.floor * scale
+        for i, (w, row) in enumerate(zip(self.wrt, self.rows)):
+            exact = ev.gradient(i, np.shape(generated[i]))
+            size = np.maximum(np.abs(exact), floor)
+            row.record_many("symbolic~generated", generated[i], exact, self.tol.generated * size)
             if near_kink:
                 continue
-            fd, est = _richardson(f, arrays, inputs.index(w), idx)
-            if est > UNRELIABLE_FD * size:
-                notes.append("point %d, %s%s: finite differences unreliable (error estimate %.1e, "
-                             "a jump or kink nearby?); not compared" % (k + 1, w, list(idx) or "", est))
+            self.deadline.check("finite differences")
+            if self._directional(generated[i]):
+                self._directions(i, arrays, exact, generated[i], float(loss), scale, k)
+            else:
+                self._entries(i, arrays, exact, generated[i], float(loss), floor, k)
+        if near_kink:
+            self.notes.append("point %d is within %.0e of a kink: finite differences skipped there"
+                              % (k + 1, NEAR_KINK))
+        if self.failed is None and not all(r.ok for r in self.rows):
+            self.failed = point
+
+    def _cast(self, v):
+        if isinstance(v, np.ndarray):
+            return v.astype(self.dtype)
+        return self.dtype(v) if self.dtype is not np.float64 else v
+
+    def _directional(self, g):
+        """Directions for a parameter of more than MAX_FD_ENTRIES entries, or for every
+        parameter of a large model (more than LARGE input entries), in mode "auto"."""
+        return self.mode == "directional" or (self.mode == "auto" and (
+            np.size(g) > MAX_FD_ENTRIES or self.bits == LARGE_BITS))
+
+    def _entries(self, i, arrays, exact, gen, loss, floor, k):
+        row, position = self.rows[i], self.inputs.index(self.wrt[i])
+        entries = list(np.ndindex(*np.shape(gen))) or [()]
+        skipped = False
+        row.how = row.how or "%d entr%s: generated vs reference, fd and complex step at each" % (
+            len(entries), "y" if len(entries) == 1 else "ies")
+        for idx in entries:
+            self.deadline.check("finite differences")
+            s_val, g_val = float(exact[idx]), float(gen[idx])
+            size = max(abs(s_val), floor)
+            fd, est = _richardson(self.f, arrays, position, idx, self.steps)
+            if est > self.tol.unreliable * size:
+                self.notes.append("point %d, %s%s: finite differences unreliable (error estimate "
+                                  "%.1e, a jump or kink nearby?); not compared"
+                                  % (k + 1, self.wrt[i], list(idx) or "", est))
                 continue
-            tol_fd = 10 * est + RTOL_FD * size
-            row.record("symbolic~fd", sp.Float(fd, 50), s_val, tol_fd)
-            row.record("fd~generated", sp.Float(g_val, 50), sp.Float(fd, 50), tol_fd)
-            step = _complex_step(complex_step, arrays, inputs.index(w), idx, float(loss))
-            if step is None and complex_step is not None and not complex_skipped:
-                complex_skipped = True
-                notes.append("point %d: the complex step's loss differs from the generated "
-                             "loss (cancellation in the form as written); not compared" % (k + 1))
+            tol_fd = 10 * est + self.tol.fd * size
+            row.record("symbolic~fd", fd, s_val, tol_fd)
+            row.record("fd~generated", g_val, fd, tol_fd)
+            unit = np.zeros(np.shape(gen))
+            unit[idx] = 1.0
+            step = _complex_step(self.complex_step, arrays, position, unit, loss)
+            if step is None and self.complex_step is not None and not skipped:
+                skipped = True
+                self._complex_note(k)
             elif step is not None:
-                row.record("symbolic~complex", sp.Float(step, 50), s_val, RTOL_GENERATED * size)
-    if near_kink:
-        notes.append("point %d is within %.0e of a kink: finite differences skipped there"
-                     % (k + 1, NEAR_KINK))
+                row.record("symbolic~complex", step, s_val, self.tol.generated * size)
 
+    def _directions(self, i, arrays, exact, gen, loss, scale, k):
+        row, position = self.rows[i], self.inputs.index(self.wrt[i])
+        row.how = ("%d entries: generated vs reference at every entry; fd and complex step along "
+                   "%d random directions v (v . grad) per point" % (np.size(gen), DIRECTIONS))
+        for _ in range(DIRECTIONS):
+            self.deadline.check("directional differences")
+            v = self.rng.standard_normal(np.shape(gen))
+            v /= np.max(np.abs(v))
+            s_dot = math.fsum((v * exact).ravel())
+            g_dot = math.fsum((v * gen).ravel())
+            size = max(abs(s_dot), self.tol.floor * (scale + math.fsum(np.abs(v * exact).ravel())))
+            fd, est = _richardson(self.f, arrays, position, v, self.steps)
+            if est > self.tol.unreliable * size:
+                self.notes.append("point %d, %s: directional differences unreliable (error "
+                                  "estimate %.1e); not compared" % (k + 1, self.wrt[i], est))
+                continue
+            tol_fd = 10 * est + self.tol.fd * size
+            row.record("symbolic~fd", fd, s_dot, tol_fd)
+            row.record("fd~generated", g_dot, fd, tol_fd)
+            step = _complex_step(self.complex_step, arrays, position, v, loss)
+            if step is None and self.complex_step is not None:
+                self._complex_note(k)
+            elif step is not None:
+                row.record("symbolic~complex", step, s_dot, self.tol.generated * size)
 
-def _kinks_near(expr, points):
-    """(descriptions of the kinks the points lie on, whether one lies within NEAR_KINK)."""
-    on_kink, near_kink = [], False
-    for subs in points:
-        for desc, u in kinks_at(expr, subs):
-            if u == 0:
-                on_kink.append(desc)
-            elif abs(u) < NEAR_KINK:
-                near_kink = True
-    return on_kink, near_kink
+    def _complex_note(self, k):
+        text = ("point %d: the complex step's loss differs from the generated loss (cancellation "
+                "in the form as written); not compared" % (k + 1))
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def _report(self, count, pinned):
+        compared = any(r.compared for r in self.rows)
+        vacuous = not compared and pinned and bool(self.kinks)
+        ok = all(r.ok for r in self.rows) and (compared or vacuous)
+        if not compared and not vacuous:
+            self.notes.append("nothing was compared (no point off every kink); not OK")
+        for text, seen in sorted(self.outcomes.items()):
+            missing = {True, False} - seen
+            if missing:
+                self.notes.append("the data condition %s was never %s at the compared points: "
+                                  "that branch is untested" % (text, missing.pop()))
+            else:
+                self.notes.append("the data condition %s was compared on both sides" % text)
+        blamed = [] if ok else blame(self)
+        return GradCheckReport(ok, self.rows, count, self.kinks, self.notes, blame=blamed,
+                               reference="symbolic (Arb balls, certified to %d digits)"
+                               % int(self.bits * 0.30103),
+                               dtype=self.dtype.__name__, vacuous=vacuous)
 
 
 def _complex_version(expr, f):
@@ -184,20 +331,18 @@ def _complex_version(expr, f):
     return f.as_written
 
 
-def _complex_step(f, arrays, position, idx, loss):
-    """Im f(w + ih)/h: a derivative with no subtraction, so no cancellation.
+def _complex_step(f, arrays, position, direction, loss):
+    """Im f(w + ih v)/h: a derivative along v with no subtraction, so no cancellation.
 
-    Only as accurate as the real parts along the way: None when Re f(w + ih),
+    Only as accurate as the real parts along the way: None when Re f(w + ih v),
     computed by the form as written, is not the generated (stable) ``loss``.
     """
     if f is None:
         return None
     base = np.asarray(arrays[position], dtype=complex)
-    h = 1e-30 * max(1.0, abs(float(base[idx].real)))
+    h = 1e-30 * max(1.0, float(np.max(np.abs(base.real))) if base.size else 1.0)
     moved = list(arrays)
-    a = base.copy()
-    a[idx] += 1j * h
-    moved[position] = a
+    moved[position] = base + 1j * h * np.asarray(direction).reshape(base.shape)
     try:
         with np.errstate(all="ignore"):
             value = f(*moved)
@@ -210,21 +355,24 @@ def _complex_step(f, arrays, position, idx, loss):
     return derivative
 
 
-def _richardson(f, arrays, position, idx):
-    """Central difference with Richardson steps of the generated loss along one entry, and
-    an estimate of its error (``numeric.differences``)."""
-    base = arrays[position]
-    x0 = float(base[idx]) if idx else float(base)
+def _richardson(f, arrays, position, where, steps):
+    """Central difference with Richardson steps of the generated loss along one entry (an
+    index) or one direction (an array), and an estimate of its error."""
+    base = np.asarray(arrays[position])
+    dtype = base.dtype.type if base.dtype.kind == "f" else np.float64
+    if isinstance(where, tuple):
+        direction = np.zeros(base.shape)
+        direction[where] = 1.0
+        x0 = abs(float(base[where]))
+    else:
+        direction = np.asarray(where, dtype=float)
+        x0 = float(np.max(np.abs(base))) if base.size else 0.0
 
     def at(t):
         moved = list(arrays)
-        if idx:
-            a = np.array(base, dtype=float)
-            a[idx] = x0 + t
-            moved[position] = a
-        else:
-            moved[position] = x0 + t
+        moved[position] = dtype(base + t * direction) if base.ndim == 0 else \
+            (base + t * direction).astype(dtype)
         with np.errstate(all="ignore"):       # overflow shows in the report, not as warnings
             return float(f.value(*moved))
 
-    return richardson(at, abs(x0))
+    return richardson(at, x0, steps=steps)

@@ -20,7 +20,7 @@ from ..numeric.exact import exact, float_only_ops, is_finite_real
 from ..numeric.kinks import positive_symbols, spd_matrices
 from ..numeric.sampling import DENOMINATOR, dyadic, matrix, positive_definite
 
-__all__ = ["Sampler", "random_dims", "given_values", "split_samples", "sample_mean",
+__all__ = ["Sampler", "random_dims", "given_values", "given_arrays", "split_samples", "sample_mean",
            "admissible_point", "numeric", "float64_notes"]
 
 MAX_SYMBOLIC_SAMPLES = 8  # per-sample data: exact side uses at most this many samples
@@ -34,6 +34,7 @@ class Sampler:
     def __init__(self, expr, seed=0, samples=4):
         self.expr = expr
         self.rng = random.Random(seed)
+        self.np_rng = np.random.default_rng(seed)
         self.samples = samples
         self.positive = positive_symbols(expr)
         self.spd = spd_matrices(expr)
@@ -57,6 +58,32 @@ class Sampler:
             return positive_definite(self.rng, rows, lambda r: dyadic(r, -128, 128), skew=True)
         low = DENOMINATOR // 8 if m in self.positive or attempt % 3 == 2 else -DENOMINATOR
         return matrix(self.rng, rows, cols, lambda r: dyadic(r, low, DENOMINATOR))
+
+    def arrays(self, symbols, data, given, dims, attempt, boundary=None):
+        """A point as float64 (exact dyadic) values: floats, ints, arrays of samples and
+        matrices; ``boundary`` {data symbol: value} puts half of that symbol's entries on a
+        data condition's boundary, so both of its branches are taken."""
+        out = {}
+        for s in symbols:
+            if s in given:
+                out[s] = given[s]
+            elif isinstance(s, sp.MatrixSymbol):
+                out[s] = self.matrix_array(s, dims, attempt)
+            elif s in data:
+                out[s] = np.array([float(self.number(s, attempt)) for _ in range(self.samples)])
+            else:
+                v = self.number(s, attempt)
+                out[s] = int(v) if v.is_Integer and s.is_integer else float(v)
+            if boundary and s in boundary and s not in given:
+                out[s] = _on_boundary(out[s], float(boundary[s]), attempt)
+        return out
+
+    def matrix_array(self, m, dims, attempt):
+        rows, cols = sizes(m, dims)
+        if m in self.spd:
+            return np.array(self.matrix(m, dims, attempt).tolist(), dtype=float)
+        low = DENOMINATOR // 8 if m in self.positive or attempt % 3 == 2 else -DENOMINATOR
+        return self.np_rng.integers(low, DENOMINATOR, size=(rows, cols)) / DENOMINATOR
 
     def point(self, symbols, data, given, dims, attempt):
         """Exact values: scalars for symbols, lists of `samples` values for data symbols."""
@@ -85,12 +112,21 @@ def float64_notes(expr):
             "register_function for an exact reference" % name for name in float_only_ops(expr)]
 
 
-def given_values(values, inputs, per_sample):
-    """Exact values for the symbols the caller fixed, the dimensions their arrays give, notes."""
+def given_arrays(values, inputs, per_sample):
+    """The values the caller fixed as float64 arrays (exact: each float is a dyadic rational),
+    the dimensions their shapes give, and notes. Keys must be the symbols themselves."""
+    if not isinstance(values, dict):
+        raise ArgumentError("values must be a dict {symbol: number or array}, got %s"
+                            % type(values).__name__)
     given, dims, notes = {}, {}, []
+    names = {str(s): s for s in inputs}
     for s, v in values.items():
+        if isinstance(s, str):
+            hint = " (values={%s: ...})" % names[s] if s in names else ""
+            raise ArgumentError("values has the string key %r: use the symbol itself as the key%s; "
+                                "strings are never parsed" % (s, hint))
         if s not in inputs:
-            raise SymgradError("values names %s, which is in neither wrt nor args" % s)
+            raise ArgumentError("values names %s, which is in neither wrt nor args" % s)
         try:
             a = np.asarray(v, dtype=float)
         except (TypeError, ValueError):
@@ -104,9 +140,9 @@ def given_values(values, inputs, per_sample):
                 raise ShapeMismatch("values[%s] has shape %s; %s is a %s x %s matrix"
                                     % (s, a.shape, s, *s.shape))
             bind_dimensions(s, a.shape, dims)
-            given[s] = exact(a)
+            given[s] = a
         elif a.ndim == 0:
-            given[s] = exact(a)
+            given[s] = float(a)
         else:
             a = a.ravel()
             if a.size > MAX_SYMBOLIC_SAMPLES:
@@ -114,8 +150,26 @@ def given_values(values, inputs, per_sample):
                              "digits, generated code and differences alike)"
                              % (s, MAX_SYMBOLIC_SAMPLES, a.size))
                 a = a[:MAX_SYMBOLIC_SAMPLES]
-            given[s] = [exact(x) for x in a]
+            given[s] = a
     return given, dims, notes
+
+
+def given_values(values, inputs, per_sample):
+    """Exact values for the symbols the caller fixed, the dimensions their arrays give, notes."""
+    given, dims, notes = given_arrays(values, inputs, per_sample)
+    for s, a in given.items():
+        given[s] = [exact(x) for x in a] if isinstance(a, np.ndarray) and a.ndim == 1 \
+            else exact(a)
+    return given, dims, notes
+
+
+def _on_boundary(value, c, attempt):
+    """Half the entries of a data value (every other one) at c; a scalar on alternate attempts."""
+    if isinstance(value, np.ndarray):
+        a = value.copy()
+        a.reshape(-1)[::2] = c
+        return a
+    return c if attempt % 2 == 0 else value
 
 
 def split_samples(point):

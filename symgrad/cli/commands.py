@@ -163,11 +163,11 @@ def _line(label, expr, style):
 
 
 def run_derive(args):
+    if args.steps is not None:                     # the sheet instead (cli/steps.py)
+        return _sheet(args)
     style = "latex" if args.latex else "pretty" if args.pretty else "plain"
     seed = integer(args.seed, "--seed", 0, MAX_SEED)
     _, expr, wrt, data = _problem(args)
-    if args.steps is not None:
-        return _sheet(args, expr, wrt, seed)
     compiled = value_and_grad(expr, wrt, data, backend=args.backend)   # bad input fails here
     grads = compiled.symbolic_grads                # derived once; check_grad reuses them
     print(_line("f", expr, style))
@@ -207,9 +207,12 @@ def run_derive(args):
     return 1
 
 
-def _sheet(args, expr, wrt, seed):
+def _sheet(args):
+    seed = integer(args.seed, "--seed", 0, MAX_SEED)
+    _, expr, wrt, _ = _problem(args)
     given = [o for o, on in (("--latex", args.latex), ("--pretty", args.pretty),
-                             ("--code", args.code), ("--stable", args.stable)) if on]
+                             ("--code", args.code), ("--stable", args.stable),
+                             ("--backend", getattr(args, "backend", "numpy") != "numpy")) if on]
     if given:
         raise ArgumentError("--steps prints the derivation sheet alone; drop %s (for LaTeX "
                             "write --steps latex)" % " and ".join(given))

@@ -3,8 +3,13 @@ backpropagation sheet (``symgrad.derivation``), ``symgrad verify --steps FILE`` 
 hand-derived steps pair by pair (``symgrad.verify_steps``; the file format is in
 :mod:`symgrad.parse.steps`). User text goes through :mod:`symgrad.parse` only.
 """
+from __future__ import annotations
+
+import argparse
 import os
 import stat
+
+import sympy as sp
 
 from ..errors import ArgumentError, ParseError
 from ..parse.guards import short
@@ -18,7 +23,7 @@ __all__ = ["add_derive_options", "add_verify_options", "print_sheet", "run_steps
 SHEET_FORMATS = ("text", "markdown", "latex")
 
 
-def add_derive_options(p):
+def add_derive_options(p: "argparse.ArgumentParser") -> None:
     """``--steps [FORMAT]`` of ``symgrad derive``."""
     p.add_argument("--steps", nargs="?", const="text", choices=SHEET_FORMATS, metavar="FORMAT",
                    help="print the backpropagation sheet instead: forward definitions, then "
@@ -26,7 +31,7 @@ def add_derive_options(p):
                         "text (default), markdown or latex")
 
 
-def add_verify_options(p):
+def add_verify_options(p: "argparse.ArgumentParser") -> None:
     """``--steps FILE`` of ``symgrad verify``."""
     p.add_argument("--steps", metavar="FILE",
                    help="check a file of hand-derived steps, each against the one before: one "
@@ -36,10 +41,13 @@ def add_verify_options(p):
 
 # --- derive --steps ---------------------------------------------------------------------------
 
-def print_sheet(expr, wrt, style, seed):
+def print_sheet(expr: "sp.Expr", wrt: list, style: str, seed: int) -> None:
     """Print the checked sheet of ``expr`` (``style``: text, markdown or latex)."""
     if len(set(wrt)) != len(wrt):
         raise ArgumentError("--wrt names a parameter more than once")
+    if expr.has(sp.Indexed) or expr.has(sp.IndexedBase):
+        raise ArgumentError("--steps writes sheets for scalar and matrix formulas; a formula in "
+                            "index notation (Sum, x[i]) has none: drop --steps")
     d = derivation(expr, wrt, seed=seed)
     if style == "markdown":
         print(d.markdown(), end="")                        # it ends with the checks
@@ -51,7 +59,7 @@ def print_sheet(expr, wrt, style, seed):
 
 # --- verify --steps FILE ----------------------------------------------------------------------
 
-def read_steps_file(path):
+def read_steps_file(path: str) -> str:
     """The text of a steps file: a regular file of at most MAX_BYTES bytes of UTF-8."""
     info = os.stat(path)                                   # OSError: main prints it
     if not stat.S_ISREG(info.st_mode):
@@ -72,7 +80,7 @@ def _text(expr):
     return to_text(expr, fallback=True)
 
 
-def run_steps_file(args, formulas, options):
+def run_steps_file(args: "argparse.Namespace", formulas, options: tuple) -> int:
     """``symgrad verify --steps FILE``: the exit code (1 when a step is refuted).
     ``formulas`` holds the --matrix declarations; ``options`` is (seed, budget, points)."""
     for name in ("hand", "reference", "grad_of", "wrt"):

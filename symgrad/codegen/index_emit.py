@@ -23,9 +23,13 @@ from ..ops import is_elementwise
 from ..ops.plumbing import Const
 from .printer import ATOM, CALL, Code, CodePrinter
 
-__all__ = ["IndexProgram", "dimension_sources"]
+__all__ = ["IndexProgram", "dimension_sources", "LSE_HELPER"]
 
 MATMUL, MUL = 45, 50
+LSE_HELPER = '''def _logsumexp(z, axis):
+    """log(sum(exp(z), axis)) with a max shift: no overflow at logits of 1000."""
+    m = np.max(z, axis=axis, keepdims=True)
+    return np.squeeze(m, axis) + np.log(np.sum(np.exp(z - m), axis=axis))'''
 
 
 @dataclass
@@ -80,6 +84,7 @@ class _Emitter:
         self.printer = CodePrinter()
         self.names = dict(program.names)
         self.lines, self.text = [], {}
+        self.lse = False                   # whether the code calls _logsumexp (LSE_HELPER)
         self.count = 0
         self.uses, self.actual, self.seen = {}, {}, {}
         for n in ancestors(outputs):
@@ -237,17 +242,17 @@ class _Emitter:
         arg = n.args[0]
         while arg.op is Spread:
             arg = arg.args[0]
-        self.printer.uses_special = True
+        self.lse = True
         present = [i for i in n.extra if i in self.ax(arg)]
         missing = [i for i in n.extra if i not in self.ax(arg)]    # a broadcast axis: copies
         if not present:
             text = self.ref(arg)[0]
         elif not self.ax(n):
-            text = "special.logsumexp(%s)" % self.ref(arg)[0]
+            text = "_logsumexp(%s, None)" % self.ref(arg)[0]
         else:
             axes = tuple(self.ax(arg).index(i) for i in present)
             axis = axes[0] if len(axes) == 1 else "(%s)" % ", ".join(map(str, axes))
-            text = "special.logsumexp(%s, axis=%s)" % (self.ref(arg)[0], axis)
+            text = "_logsumexp(%s, %s)" % (self.ref(arg)[0], axis)
         if missing:
             return "%s + np.log(%s)" % (text, self.dim(self.g.size_of(missing))), 40
         return text, CALL

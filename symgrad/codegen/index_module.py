@@ -5,7 +5,7 @@ import sympy as sp
 
 from ..errors import UnsupportedExpression
 from ..ops.helpers import HELPERS
-from .index_emit import _Emitter
+from .index_emit import LSE_HELPER, _Emitter
 
 __all__ = ["generate_index"]
 
@@ -34,6 +34,8 @@ def generate_index(program):
             for k, (D, (b, axis, off)) in enumerate(program.dims.items())]
     parts = ["\n".join(header)]
     parts += [HELPERS[name] for name in sorted(value.printer.helpers | both.printer.helpers)]
+    if value.lse or both.lse:
+        parts.append(LSE_HELPER)
     for fname, body in (("value", value_lines), ("value_and_grad", both_lines)):
         lines = ["def %s(%s):" % (fname, signature)] + ["    " + x for x in dims + body]
         parts.append("\n".join(lines))

@@ -16,14 +16,15 @@ from .emit import LINALG_HELPERS, _Function
 __all__ = ["generate"]
 
 
-def generate(program, backend=None):
+def generate(program, backend=None, exclude=()):
     """The source text of a module with ``value`` and ``value_and_grad`` functions (and
     ``value_grad_hessian`` when the program carries Hessian blocks), for NumPy or the
-    array library ``backend`` names (see ``backends.py``)."""
+    array library ``backend`` names (see ``backends.py``). The speed passes
+    (``symgrad.rewrite.names("speed")``) run on what is printed, without ``exclude``."""
     api = _backend(backend)
     names = program.names
     flat = [h for row in program.hessian for h in row] if program.hessian is not None else []
-    exclude = [] if api.name == "numpy" else ["one_factorization_per_matrix"]   # scipy.linalg
+    exclude = list(exclude) + ([] if api.name == "numpy" else ["one_factorization_per_matrix"])
     loss, *outs = speed(program.graph, [program.loss] + list(program.grads) + flat, exclude)
     grads, flat = outs[:len(program.grads)], outs[len(program.grads):]
     forward = {n.id for n in ancestors([loss])}

@@ -77,7 +77,7 @@ def _contributions(lowering, n, adj):
         return [g.spread(adj, set(n.args[0].idx) | set(adj.idx))]
     if n.op is LSE:                                  # d/du log Σ exp(u) = exp(u - LSE)
         u = n.args[0]
-        shifted = g.apply(sp.Add, u, g.apply(sp.Mul, g.const(-1), n))
+        shifted = _either_order(g, sp.Add, u, _either_order(g, sp.Mul, g.const(-1), n))
         return [g.apply(sp.Mul, adj, g.apply(sp.exp, shifted))]
     if n.op is Spread:
         return [adj]
@@ -102,6 +102,13 @@ def _contributions(lowering, n, adj):
     args = [placeholder(a, "x") for a in n.args]
     return [c if c is None or c is UNKNOWN_DERIVATIVE else lowering.template(c, bindings)
             for c in op.rule(G, ans, *args)]
+
+
+def _either_order(g, op, a, b):
+    """op(a, b), or the node op(b, a) if the forward pass built that one (the softmax
+    exp(u - LSE) of the loss is then the one its derivative uses)."""
+    found = g._table.get((op, (b.id, a.id), g.order(set(a.idx) | set(b.idx)), None))
+    return found if found is not None else g.apply(op, a, b)
 
 
 # --- back to SymPy -------------------------------------------------------------------------

@@ -19,10 +19,11 @@ import sympy as sp
 
 from ..errors import UnsupportedExpression
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors
+from ..graph.raising import Raising
 from ..ops import UNKNOWN_DERIVATIVE, is_elementwise
 from .reverse import apply_rule
 
-__all__ = ["forward_jacobian", "length"]
+__all__ = ["forward_jacobian", "length", "MatrixIntermediate"]
 
 
 def length(shape):
@@ -42,8 +43,8 @@ def forward_jacobian(lowering, out, leaf):
     g = lowering.graph
     d = length(leaf.shape)
     if d is None:
-        raise UnsupportedExpression("closed-form second derivatives need a vector or scalar "
-                                    "parameter; %s has shape %s" % (leaf.extra, leaf.shape))
+        raise UnsupportedExpression("the vector-form Jacobian needs a vector or scalar parameter; "
+                                    "%s has shape %s" % (leaf.extra, leaf.shape))
     needed = ancestors([out])
     depends = {}
     for n in needed:
@@ -77,12 +78,9 @@ def _shape_of(j, d):
 
 def _rule(lowering, n, jac, depends, d):
     g = lowering.graph
-    where = " in %s" % _name(n)
+    where = " in %s" % _name(lowering, n)
     if length(n.shape) is None:
-        raise UnsupportedExpression(
-            "the %s x %s matrix %s depends on the parameter; closed-form Hessians handle "
-            "intermediates that are vectors or scalars (pass numeric dimensions for an entrywise "
-            "Hessian, or direction=V for a Hessian-vector product)" % (*n.shape, _name(n)))
+        _matrix_factor(lowering, n)
     count = length(n.shape)
     if is_elementwise(n.op):
         return _elementwise(lowering, n, jac, depends, d, count)
@@ -149,7 +147,7 @@ def _matmul(lowering, n, jac, depends, d):
             elif a.shape[0] == 1:                  # a row times a column: b^T J(a^T)
                 add(lowering.matmul(lowering.transpose(b), jac[a.id]))
             else:
-                _matrix_factor(a)
+                _matrix_factor(lowering, a)
     elif rows == 1:                                # a row: A (1 x m), B (m x c); u^T = B^T A^T
         if depends.get(a.id):
             add(lowering.matmul(lowering.transpose(b), jac[a.id]) if a.shape[1] != 1 else
@@ -158,7 +156,7 @@ def _matmul(lowering, n, jac, depends, d):
             if b.shape[0] == 1:                    # A 1 x 1, B a row: a B
                 add(g.apply(sp.Mul, _scalar(g, a), jac[b.id]))
             else:
-                _matrix_factor(b)
+                _matrix_factor(lowering, b)
     return total if total is not None else g.broadcast(g.const(0), (length(n.shape), d))
 
 
@@ -166,17 +164,23 @@ def _scalar(g, x):
     return x if x.shape == () else g.apply(sp.Trace, x, shape=())
 
 
-def _matrix_factor(x):
-    raise UnsupportedExpression(
-        "the %s x %s matrix %s depends on the parameter; closed-form Hessians handle "
-        "intermediates that are vectors or scalars" % (*x.shape, _name(x)))
+class MatrixIntermediate(UnsupportedExpression):
+    """A matrix (neither dimension 1) that depends on the parameter: the vector-form rules stop."""
 
 
-def _name(n):
+def _matrix_factor(lowering, x):
+    raise MatrixIntermediate(
+        "the %s x %s matrix %s depends on the parameter; the vector-form rules take intermediates "
+        "that are vectors or scalars" % (x.shape[0], x.shape[1], _name(lowering, x)))
+
+
+def _name(lowering, n):
+    """The node as the expression it stands for (shortened), for messages."""
     if n.op is Leaf:
         return str(n.extra)
     if n.op is Const:
         return str(n.value)
     if n.op is Fill:
         return "an identity"
-    return "a %s node" % getattr(n.op, "__name__", n.op)
+    text = str(Raising(lowering.user)(n))
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -26,7 +26,7 @@ from ..errors import UnsupportedExpression
 from ..ops.display import shown
 from ..ops.vec import Commutation, Diag, Kron, Vec
 
-__all__ = ["Factor", "Term", "linear_map", "display", "hessian_terms"]
+__all__ = ["Factor", "Term", "linear_map", "display", "hessian_terms", "transpose_terms"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,8 @@ def _not_linear(e, v):
 # --- simplification ----------------------------------------------------------------------
 
 def _identity(f):
+    if f.kind == "comm":                        # vec of a row or column is its own transpose's
+        return 1 in f.args
     return f.kind == "kron" and all(isinstance(a, sp.Identity) for a in f.args)
 
 
@@ -170,6 +172,15 @@ def collect(terms):
     for t in map(simplify, terms):
         sums[t.factors] = sums.get(t.factors, sp.S.Zero) + t.coef
     return [Term(sp.factor_terms(c), f) for f, c in sums.items() if c != 0]
+
+
+def transpose_terms(terms):
+    """The terms of Kᵀ: each chain reversed, (A ⊗ B)ᵀ = Aᵀ ⊗ Bᵀ, K(p, q)ᵀ = K(q, p)."""
+    def flip(f):
+        if f.kind == "kron":
+            return Factor("kron", tuple(_transpose(a) for a in f.args))
+        return f if f.kind == "diag" else Factor("comm", (f.args[1], f.args[0]))
+    return collect([Term(t.coef, tuple(flip(f) for f in reversed(t.factors))) for t in terms])
 
 
 def hessian_terms(hvp, v):

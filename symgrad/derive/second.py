@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..errors import ShapeMismatch, UnsupportedExpression
+from ..errors import ArgumentError, ShapeMismatch, UnsupportedExpression
 from ..graph.ir import Const
 from ..graph.lower import Lowering, as_expression
 from ..graph.raising import Raising
-from .jacobian import forward_jacobian, length
-from .kronecker import display, hessian_terms
-from .reverse import _indexed, backward, check_wrt, scalar_loss, tidy, zero_like
+from .jacobian import MatrixIntermediate, forward_jacobian, length
+from .kronecker import display, hessian_terms, transpose_terms
+from ..ops.display import shown
+from ..ops.vec import Vec
+from .reverse import _indexed, backward, check_wrt, grad, scalar_loss, tidy, zero_like
 
-__all__ = ["hessian", "jacobian"]
+__all__ = ["hessian", "jacobian", "kronecker_blocks"]
 
 
 def _closed_form(w):
@@ -36,25 +38,74 @@ def _closed_form(w):
 
 
 def jacobian(expr: "sp.Expr | sp.MatrixExpr", wrt: "sp.Symbol | sp.MatrixSymbol") -> sp.MatrixExpr:
-    """The Jacobian d expr / d wrt as a matrix expression (symbolic dimensions kept).
+    """The Jacobian d vec(expr) / d vec(wrt) as a matrix expression (symbolic dimensions kept).
 
-    ``expr`` is a column (m x 1), a row or a scalar; ``wrt`` a vector MatrixSymbol of
-    shape (d, 1) or (1, d), or a Symbol. The result is m x d (1 x d for a scalar).
+    ``expr`` is a scalar or a matrix expression of shape (r, c); ``wrt`` one Symbol or
+    MatrixSymbol of shape (p, q). The result is rc x pq (1 x pq for a scalar), vec row-major
+    (``ops/vec.py``): for vectors a plain matrix expression (a diagonal kept as a row
+    scaling), for matrices a Kronecker form.
 
     >>> import sympy as sp
-    >>> m, d = sp.symbols("m d", integer=True, positive=True)
+    >>> m, d, k = sp.symbols("m d k", integer=True, positive=True)
     >>> A, w = sp.MatrixSymbol("A", m, d), sp.MatrixSymbol("w", d, 1)
     >>> jacobian(A*w, w)
     A
+    >>> jacobian(A*sp.MatrixSymbol("W", d, k), sp.MatrixSymbol("W", d, k))
+    A ⊗ I
     """
-    (w,), _ = check_wrt([wrt])
+    w = _one_parameter(wrt)
+    expr = as_expression(expr)
     lowering = Lowering()
-    out = lowering(as_expression(expr))
-    if length(out.shape) is None:
-        raise ShapeMismatch("jacobian needs a vector or scalar expression; this one has shape "
-                            "(%s, %s)" % out.shape)
-    j = forward_jacobian(lowering, out, lowering.leaf(w))
-    return _show(lowering, j, (length(out.shape), length(_shape(w))))
+    out = lowering(expr)
+    rows = out.shape[0] * out.shape[1] if out.shape else sp.S.One
+    if length(out.shape) is not None and length(_shape(w)) is not None:
+        try:
+            j = forward_jacobian(lowering, out, lowering.leaf(w))
+            return _show(lowering, j, (length(out.shape), length(_shape(w))))
+        except MatrixIntermediate:
+            pass                                  # a matrix inside: the Kronecker form below
+    if not isinstance(w, sp.MatrixSymbol):
+        raise ShapeMismatch("jacobian of the %s x %s matrix %s with respect to the scalar %s: "
+                            "pass a MatrixSymbol parameter, or differentiate each entry"
+                            % (out.shape[0], out.shape[1], _short(expr), w))
+    if out.shape in ((), (1, 1)):                 # a scalar: the gradient, as a row
+        g = grad(expr, w)
+        return sp.ZeroMatrix(1, rows_w(w)) if getattr(g, "is_ZeroMatrix", False) else \
+            shown(sp.Transpose(Vec(g)))
+    u = sp.MatrixSymbol("U_%s" % w.name, *out.shape)
+    vjp = _vjp(lowering, out, w, u)
+    terms = [] if getattr(vjp, "is_ZeroMatrix", False) else transpose_terms(hessian_terms(vjp, u))
+    return display(terms, (rows, rows_w(w)))
+
+
+def rows_w(w):
+    return w.shape[0] * w.shape[1]
+
+
+def _one_parameter(wrt):
+    if isinstance(wrt, (list, tuple)):
+        raise ArgumentError("jacobian takes one parameter, got the %s %s; call jacobian once per "
+                            "parameter" % (type(wrt).__name__, list(wrt)))
+    if not isinstance(wrt, (sp.Symbol, sp.MatrixSymbol)):
+        raise ArgumentError("jacobian differentiates with respect to a Symbol or MatrixSymbol, got %s "
+                            "(%s); pass the symbol itself" % (_short(wrt), type(wrt).__name__))
+    (w,), _ = check_wrt([wrt])
+    return w
+
+
+def _short(e):
+    text = str(e)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _vjp(lowering, out, w, u):
+    """grad_w <out, u>: linear in u, its linear map is the transposed Jacobian."""
+    g = lowering.graph
+    inner = g.sum_to(g.apply(sp.Mul, out, lowering.leaf(u)), ())
+    (vjp,) = backward(lowering, inner, [lowering.leaf(w)])
+    if vjp.op is Const and vjp.value == 0:
+        return zero_like(w)
+    return tidy(Raising(lowering.user)(vjp))
 
 
 def _shape(w):
@@ -82,8 +133,12 @@ def _closed_hessian(expr, items):
     leaves = [lowering.leaf(w) for w in items]
     grads = backward(lowering, out, leaves)
     sizes = [length(_shape(w)) for w in items]
-    blocks = [[_show(lowering, forward_jacobian(lowering, gi, leaf), (si, sj))
-               for leaf, sj in zip(leaves, sizes)] for gi, si in zip(grads, sizes)]
+    try:
+        blocks = [[_show(lowering, forward_jacobian(lowering, gi, leaf), (si, sj))
+                   for leaf, sj in zip(leaves, sizes)] for gi, si in zip(grads, sizes)]
+    except MatrixIntermediate as e:
+        raise UnsupportedExpression("%s (pass numeric dimensions for an entrywise Hessian, or "
+                                    "direction=V for a Hessian-vector product)" % e) from None
     if len(items) == 1:
         return blocks[0][0]
     return sp.BlockMatrix(blocks)
@@ -182,21 +237,29 @@ def _matrix_parameter(w):
 
 def _kronecker_hessian(expr, items):
     """Blocks d2 L / d vec(W_i) d vec(W_j) in Kronecker form (every parameter a MatrixSymbol)."""
+    blocks = kronecker_blocks(expr, items)
+    sizes = [w.shape[0] * w.shape[1] for w in items]
+    shown_ = [[display(blocks[i][j], (sizes[i], sizes[j])) for j in range(len(items))]
+              for i in range(len(items))]
+    return shown_[0][0] if len(items) == 1 else sp.BlockMatrix(shown_)
+
+
+def kronecker_blocks(expr: sp.Expr, items: list) -> list:
+    """[[terms of d2 L / d vec(W_i) d vec(W_j)]] (``kronecker.Term`` lists) for MatrixSymbol
+    parameters of any shape (row-major vec); numeric dimensions are kept as given."""
     for w in items:
         if not isinstance(w, sp.MatrixSymbol):
             raise UnsupportedExpression(
                 "the Kronecker-form Hessian takes MatrixSymbol parameters only; %s is a scalar: "
                 "write it as a 1 x 1 MatrixSymbol, or take the Hessian of the matrices alone" % w)
+    expr = as_expression(expr)
     directions = [sp.MatrixSymbol("V_%s" % w.name, *w.shape) for w in items]
-    sizes = [w.shape[0] * w.shape[1] for w in items]
     blocks = [[None] * len(items) for _ in items]
     for j, (wj, v) in enumerate(zip(items, directions)):
         for i, wi in enumerate(items):
             hv = _mixed_hvp(expr, wi, wj, v)
-            shape = (sizes[i], sizes[j])
-            blocks[i][j] = sp.ZeroMatrix(*shape) if hv.is_ZeroMatrix else \
-                display(hessian_terms(hv, v), shape)
-    return blocks[0][0] if len(items) == 1 else sp.BlockMatrix(blocks)
+            blocks[i][j] = [] if getattr(hv, "is_ZeroMatrix", False) else hessian_terms(hv, v)
+    return blocks
 
 
 def _mixed_hvp(expr, wi, wj, v):

@@ -34,7 +34,7 @@ from ..ops.balls import UNDEFINED, power, product, total
 from .deadline import check as check_deadline
 from .exact import HugePower, Undefined, closed_form
 
-__all__ = ["Tape", "Ball", "enclose", "excludes_zero", "accurate_to", "evaluate", "evaluate_at",
+__all__ = ["Tape", "Ball", "apply_fact", "enclose", "excludes_zero", "accurate_to", "evaluate", "evaluate_at",
            "MIN_BITS", "MAX_BITS", "ball_of"]
 
 MIN_BITS = 64
@@ -210,24 +210,33 @@ class Tape:
 
     def _apply(self, payload, vals, out):
         fact, domain, lazy, name = payload
-        if not lazy and any(v is UNDEFINED for v in vals):
-            return UNDEFINED
-        try:
-            v = fact(*vals)
-        except (ValueError, ZeroDivisionError, TypeError, ArithmeticError, AttributeError):
-            return arb.nan()                  # the balls cannot tell (or acb lacks the function)
-        if v is NotImplemented:               # a person's function that cannot run on balls
-            self.missing.append(name)
-            return arb.nan()
-        if v is UNDEFINED or v is None or isinstance(v, bool) or lazy:
-            return v
-        if not v.is_finite():
-            balls = [x for x in vals if isinstance(x, (arb, acb))]
-            if balls and all(x.is_exact() for x in balls):
-                return UNDEFINED              # exact arguments and no finite value: log(0), 1/0
-            if any(isinstance(out[d], arb) and out[d] < 0 for d in domain or ()):
-                return UNDEFINED              # certainly outside the domain
+        return apply_fact(fact, vals, lazy, [out[d] for d in domain or ()], name, self.missing)
+
+
+def apply_fact(fact, vals, lazy=False, guards=(), name="", missing=None):
+    """One registry ``arb`` fact on balls, as a Tape applies it: UNDEFINED in (unless the
+    fact is ``lazy``, a Piecewise) gives UNDEFINED out; a non-finite value is UNDEFINED when
+    its arguments are exact or a domain ``guard`` ball is certainly negative. (Also used
+    entry by entry by the array evaluator, ``numeric.arrays``.)"""
+    if not lazy and any(v is UNDEFINED for v in vals):
+        return UNDEFINED
+    try:
+        v = fact(*vals)
+    except (ValueError, ZeroDivisionError, TypeError, ArithmeticError, AttributeError):
+        return arb.nan()                  # the balls cannot tell (or acb lacks the function)
+    if v is NotImplemented:               # a person's function that cannot run on balls
+        if missing is not None:
+            missing.append(name)
+        return arb.nan()
+    if v is UNDEFINED or v is None or isinstance(v, bool) or lazy:
         return v
+    if not v.is_finite():
+        balls = [x for x in vals if isinstance(x, (arb, acb))]
+        if balls and all(x.is_exact() for x in balls):
+            return UNDEFINED              # exact arguments and no finite value: log(0), 1/0
+        if any(isinstance(g, arb) and g < 0 for g in guards):
+            return UNDEFINED              # certainly outside the domain
+    return v
 
 
 def _integer(v):

@@ -114,6 +114,8 @@ def value_grad_hessian(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
         raise UnsupportedExpression("value_grad_hessian does not take index notation (Sum over "
                                     "Indexed terms) yet; write the loss with MatrixSymbols, a "
                                     "(d, 1) MatrixSymbol for a vector parameter")
+    if any(isinstance(w, sp.MatrixSymbol) and 1 not in w.shape for w in check_args(wrt, args)[0]):
+        return HessianFunction.kronecker(expr, wrt, args, stable=stable)
     return HessianFunction(expr, build_program(expr, wrt, args, stable=stable, hessian=True),
                            stable=stable, backend=backend)
 
@@ -245,6 +247,21 @@ class HessianFunction:
             self.raw = jax.jit(self.raw)
         self.wrt, self.args, self.inputs = self.gradient.wrt, self.gradient.args, self.gradient.inputs
         self.per_sample = self.gradient.per_sample
+
+    @classmethod
+    def kronecker(cls, expr: sp.Expr, wrt: Symbols, args: Symbols, *, stable: bool = True):
+        """Matrix parameters: the gradient's module and the Kronecker-form Hessian as einsum
+        calls over compiled operands (``kron_function.py``)."""
+        from .kron_function import KroneckerHessian
+        self = cls.__new__(cls)
+        self.gradient = value_and_grad(expr, wrt, args, stable=stable)
+        kron = KroneckerHessian(expr, self.gradient, stable)
+        self.expr, self.program, self.raw = expr, self.gradient.program, kron.raw
+        self.source = "\n\n".join([self.gradient.source, kron.source] +
+                                   ["# operand %d\n%s" % (k, c.source) for k, c in enumerate(kron.compiled)])
+        self.wrt, self.args, self.inputs = self.gradient.wrt, self.gradient.args, self.gradient.inputs
+        self.per_sample = self.gradient.per_sample
+        return self
 
     def __repr__(self):
         return "<value_grad_hessian of %d parameter(s): %s>" % (len(self.wrt),

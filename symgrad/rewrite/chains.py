@@ -26,7 +26,6 @@ from ..graph.ir import Broadcast, Fill, SumTo, ancestors
 from .database import register_pass
 from .linalg_nodes import Solve
 from .traces import Traces
-from .transposes import one_node_per_transpose_pair
 
 __all__ = ["Chains"]
 
@@ -48,7 +47,7 @@ def matrix_chains_by_cost(graph, outs):
         if not clash:
             break
         explicit |= clash
-    return one_node_per_transpose_pair(graph, new)    # reordered chains, shared again
+    return new
 
 
 class Chains(Traces):

@@ -7,6 +7,7 @@
                     cheap, solves instead of inverses
     associations.py one node per product however it is parenthesized
     factorizations.py  one LU factorization per matrix for its solves, inverse and log det
+    product_layout.py  a product used only transposed computed in that layout (the last pass)
 
 Unlike the stable rewrites, these run on the loss and gradients codegen prints, not on the
 program's graph as the pipeline keeps it: they add nodes to the graph (hash-consed, so
@@ -16,14 +17,16 @@ lists them; ``exclude=`` switches some off.
 
 from typing import Iterable
 
-from . import fused, transposes, chains, associations, factorizations  # noqa: F401,I001  (registers the passes, in order)
-from .database import run_passes
+from . import fused, transposes, chains, associations, factorizations, product_layout  # noqa: F401,I001
+from .database import describe, run_passes
 
 __all__ = ["speed"]
 
 
 def speed(graph, outs: list, exclude: Iterable[str] = ()) -> list:
-    """The output nodes ``outs`` rewritten by the speed passes (without ``exclude``).
+    """The output nodes ``outs`` rewritten by the speed passes (without ``exclude``); after
+    each pass that builds new products, matrices and their transposes are made one node
+    again (unless that pass is excluded too).
 
     >>> import sympy as sp
     >>> from symgrad.graph.ir import Graph
@@ -33,7 +36,13 @@ def speed(graph, outs: list, exclude: Iterable[str] = ()) -> list:
     >>> speed(g, [r])[0].op.__name__
     'Transpose'
     """
-    outs = run_passes(graph, list(outs), exclude)
-    if "one_node_per_transpose_pair" not in set(exclude):   # reordered chains, shared again
-        outs = transposes.one_node_per_transpose_pair(graph, outs)
+    exclude = set(exclude)
+    canon = transposes.one_node_per_transpose_pair.__name__
+    for rw in describe("speed"):
+        if rw.name in exclude:
+            continue
+        outs = run_passes(graph, list(outs), [n.name for n in describe("speed") if n is not rw])
+        if rw.name not in (canon, product_layout.products_in_the_layout_used.__name__) \
+                and canon not in exclude:
+            outs = transposes.one_node_per_transpose_pair(graph, outs)
     return outs

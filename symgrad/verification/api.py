@@ -8,9 +8,11 @@ The work is split by step, one helper module each:
     routes.py           symbolic proof routes (expand, cancel, ..., PSD tests)
     prove.py            the proof set-up and its time budget (a forked child)
     search.py           special, kink and critical points (with roots.py)
+    cost.py, guard.py   the budget: matrix sizes that fit it, a worker killed past it
 
-Sampling runs first: a certified counterexample ends the search at once. Then
-the proof routes get the time budget. A claim still undecided gets the targeted
+The proof routes start in a child process, and sampling runs beside them: a
+certified counterexample ends everything at once. Then the routes get what is
+left of their share of the budget. A claim still undecided gets the targeted
 search, which looks where random points rarely land (near an extremum, on a
 tie, far out). Only a route that reaches an exact certificate makes a claim
 "proven"; agreement at random points alone makes it "probable", never "proven".
@@ -25,7 +27,7 @@ import sympy as sp
 from ..numeric.certify import shown
 from .display import VerdictDisplay
 from .problem import build_problem
-from .prove import prove
+from .prove import finish_proof, start_proof
 from .sample import Search, search
 from .guard import run_guarded
 from .search import targeted
@@ -34,6 +36,8 @@ from ..errors import ArgumentError, SymgradError
 __all__ = ["verify", "Verdict"]
 
 STATUSES = ("proven", "probable", "refuted")
+FIRST_POINTS = 8          # points judged before the proof routes start (most refutations)
+FIRST_SHARE = 0.1         # ... or this share of the planned time, whichever comes first
 SAMPLE_SHARE = 0.4        # sampling stops drawing at this share of the planned time
 PROVE_SHARE = 0.75        # the proof routes end by this share (the targeted search gets the rest)
 HARD_SHARE = 1.5          # past this share (plus GRACE) the worker is killed
@@ -189,8 +193,9 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
     difference seen only on the values of a function registered without an mpmath
     implementation (float64 values) is never a certified counterexample: the claim stays
     ``"probable"`` and ``note`` names the point and the function.
-    ``budget`` bounds the whole call, in seconds: sampling stops drawing at 40% of it,
-    the proof ends by 75%, the targeted search by 100% (at most 3 s); each deadline is
+    ``budget`` bounds the whole call, in seconds: the proof routes run from the start,
+    beside sampling, which stops drawing at 40% of it; the proof ends by 75%, the
+    targeted search by 100% (at most 3 s); each deadline is
     checked inside every evaluation, matrix sizes are kept to those whose measured cost
     fits, and the whole decision runs in a forked child killed at 1.5 x budget + 0.25 s
     (budget=0: no proof, 2 s for the rest, sampling to 75%). Running out of time is ``"probable"`` with
@@ -256,15 +261,24 @@ def _decide(lhs, rhs, relation, assumptions, seed, budget, start, total, points,
     if want < 1:
         raise SymgradError("points must be at least 1, got %r" % (points,))
     rng = random.Random(seed)
-    share = SAMPLE_SHARE if budget and budget > 0 else PROVE_SHARE     # no proof: more points
-    found = search(problem, rng, want, max_tries if max_tries is not None else 20 * want + 100,
-                   start + share * total)
-    if found.counterexample is not None:
+    tries = max_tries if max_tries is not None else 20 * want + 100
+    found = search(problem, rng, min(want, FIRST_POINTS), tries, start + FIRST_SHARE * total)
+    if found.counterexample is not None:          # most refutations: no proof started
         return _refuted(problem, relation, None, None, found, found.points)
-    if found.points == 0 and found.suspect is None and not found.timed_out and not found.oversized:
-        _no_points(problem, found, want)
-    seconds = min(budget, start + PROVE_SHARE * total - time.monotonic()) if budget else 0
-    route, note = prove(problem, seconds)
+    proof = start_proof(problem, budget)          # the routes run while sampling goes on
+    try:
+        share = SAMPLE_SHARE if proof is not None else PROVE_SHARE    # no proof: more points
+        found = search(problem, rng, want, tries, start + share * total, found)
+        if found.counterexample is not None:
+            return _refuted(problem, relation, None, None, found, found.points)
+        if found.points == 0 and found.suspect is None and not found.timed_out \
+                and not found.oversized:
+            _no_points(problem, found, want)
+        end = start + PROVE_SHARE * total
+        route, note = finish_proof(proof, problem, min(end, start + budget) - time.monotonic())
+    finally:
+        if proof is not None:
+            proof.cancel()
     if route is not None:
         return Verdict("proven", route, relation, found.points)
     if found.points == 0 and found.oversized and not found.timed_out:

@@ -2,13 +2,16 @@
 
 One point of an MLP-gradient claim at 8 x 8 matrices can take far longer than at 2 x 2
 (its closed form grows with the sizes), so sizes are chosen by cost before they are
-drawn: the first point keeps every size at most FIRST_CAP; each judged point records
-its seconds per size^POWER (the worst seen), and later draws keep their sizes where that
-estimate takes at most 1/SHARE of the time left. No matrix of more than MAX_ENTRIES
+drawn: the first points keep every size at most FIRST_CAP; each judged point records
+its seconds at its size (the worst seen), and a larger size k is drawn only where the
+largest measured size s <= k, scaled by (k/s)^p with p the growth measured across sizes
+(POWER until two sizes are known), takes at most 1/SHARE of the time left, so sizes
+ramp up step by step from measured ones. No matrix of more than MAX_ENTRIES
 entries is ever written out: such a point is refused before any matrix is built
 (``oversized``), so a 100000 x 100000 MatrixSymbol costs nothing.
 """
 
+import math
 import time
 
 import sympy as sp
@@ -19,7 +22,7 @@ FIRST_CAP = 2               # sizes before any point's cost is known (the first 
                             # own cost is not counted: it pays for warming caches)
 POWER = 3                   # a point's cost grows like size^POWER (products of k x k matrices;
                             # 2 for claims in index notation, whose sums run over the sizes)
-SHARE = 4                   # a point may take at most 1/SHARE of the time left
+SHARE = 2                   # a point may take at most 1/SHARE of the time left
 MAX_ENTRIES = 4096          # no matrix with more entries is written out (none is drawn)
 
 
@@ -30,13 +33,22 @@ def size_cap(problem):
 
 def affordable(problem, k, left):
     """Whether a point at matrix size k is expected to take at most 1/SHARE of ``left``
-    seconds (cost ~ size^POWER, from the slowest point judged so far)."""
-    cost = problem.memo.get("cost")
-    return k <= FIRST_CAP if cost is None else cost * k**_power(problem) <= left / SHARE
+    seconds: the slowest point at the largest size s <= k judged so far, times (k/s)^p,
+    p the growth measured between the smallest and largest sizes judged (1 <= p <= 4;
+    POWER before two sizes are known, FIRST_CAP before any)."""
+    times = problem.memo.get("seconds at size", {})
+    below = [s for s in times if s <= k]
+    if not below:
+        return k <= FIRST_CAP
+    s = max(below)
+    return times[s] * (k / s) ** _growth(times, problem) <= left / SHARE
 
 
-def _power(problem):
-    return POWER if problem.has_matrices else 2
+def _growth(times, problem):
+    lo, hi = min(times), max(times)
+    if hi == lo or times[lo] <= 0 or times[hi] <= 0:
+        return POWER if problem.has_matrices else 2
+    return min(4.0, max(1.0, math.log(times[hi] / times[lo]) / math.log(hi / lo)))
 
 
 def record_cost(problem, point, seconds, deadline):
@@ -47,7 +59,8 @@ def record_cost(problem, point, seconds, deadline):
     if problem.memo["judged"] == 1:
         return
     size = max([int(point[d]) for d in problem.dims if d in point] or [1])
-    problem.memo["cost"] = max(problem.memo.get("cost", 0.0), seconds / size**_power(problem))
+    times = problem.memo.setdefault("seconds at size", {})
+    times[size] = max(times.get(size, 0.0), seconds)
     left = deadline - time.monotonic() if deadline is not None else float("inf")
     problem.memo["size_cap"] = max([k for k in range(1, 9) if affordable(problem, k, left)] or [1])
 

@@ -1,10 +1,11 @@
-"""verify()'s hard time limit: the whole decision runs in a forked child that is killed when
-its time is up.
+"""verify()'s hard time limit: the whole decision is interrupted, or its process killed,
+when its time is up.
 
 The evaluators check a deadline inside each evaluation (``numeric/deadline.py``), but
 one SymPy call (a ``cancel`` of a degree-10^4 polynomial, a product of two 8 x 8
 matrices of large closed forms) cannot be interrupted from inside. So ``run_guarded``
-forks: the child runs the function and writes its pickled outcome (a value, or the
+arms SIGALRM on the main thread (its handler raises ``HardLimit`` between two bytecodes
+of the SymPy call); elsewhere (another thread, someone else's alarm) it forks: the child runs the function and writes its pickled outcome (a value, or the
 exception it raised) to a pipe; the parent waits at most ``seconds`` and then kills the
 child's whole process group (the child's own children, such as the proof routes'
 forked process, go with it). Without ``os.fork`` (or when forking fails) the caller runs
@@ -17,9 +18,45 @@ import os
 import pickle
 import select
 import signal
+import threading
 import time
 
-__all__ = ["run_guarded"]
+__all__ = ["run_guarded", "HardLimit"]
+
+
+class HardLimit(BaseException):
+    """The hard time limit of ``run_guarded`` passed (raised by its SIGALRM handler; no
+    handler in verify catches it)."""
+
+
+def _alarm_free():
+    """Whether SIGALRM can bound this call: the main thread, a POSIX timer, and no one
+    else's alarm handler or running timer."""
+    return (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None)
+            and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0))
+
+
+def _on_alarm(signum, frame):
+    raise HardLimit("the hard time limit passed")
+
+
+def _run_alarmed(fn, args, seconds):
+    """fn(*args) in process, interrupted by SIGALRM after ``seconds`` (SymPy is Python code,
+    so the signal handler runs between two of its bytecodes)."""
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
+        try:
+            return "done", fn(*args)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except HardLimit:
+        return "timeout", None
+    except Exception as exc:                         # re-raised by the caller, as from a child
+        return "raised", exc
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _child(fn, args, write_end):
@@ -73,8 +110,11 @@ def run_guarded(fn, args, seconds: float):
 
     state is "done" (value: the result), "raised" (value: the exception, to re-raise),
     "timeout", "unpicklable" (value: the exception's text, or "" for a result pickle
-    cannot carry) or "unavailable" (no fork: run it in process).
+    cannot carry) or "unavailable" (no fork: run it in process). On the main thread with
+    SIGALRM free, it runs in process, bounded by the alarm (no fork, no pickling).
     """
+    if _alarm_free():
+        return _run_alarmed(fn, args, seconds)
     if not hasattr(os, "fork"):
         return "unavailable", None
     read_end, write_end = os.pipe()

@@ -134,36 +134,71 @@ def _child(fn, args, conn):
         conn.close()
 
 
+class Forked:
+    """``fn(*args)`` running in a forked child (SymPy calls cannot be interrupted in a
+    thread); ``result(seconds)`` waits for it, ``cancel()`` kills it. ``started`` is False
+    when fork is unavailable (nothing runs)."""
+
+    def __init__(self, fn, args):
+        self.child = self.receiver = None
+        try:
+            ctx = multiprocessing.get_context("fork")
+            self.receiver, sender = ctx.Pipe(duplex=False)
+            self.child = ctx.Process(target=_child, args=(fn, args, sender), daemon=True)
+            self.child.start()
+        except (ValueError, OSError, AssertionError):
+            self.child = None
+            return
+        sender.close()
+
+    @property
+    def started(self):
+        return self.child is not None
+
+    def result(self, seconds):
+        """(finished, result): finished is None when fork was unavailable, False when the
+        time ran out (the child is then killed)."""
+        if not self.started:
+            return None, None
+        try:
+            if self.receiver.poll(max(seconds, 0)):
+                return True, self.receiver.recv()
+            return False, None
+        except (EOFError, OSError):
+            return True, None
+        finally:
+            self.cancel()
+
+    def cancel(self):
+        if self.child is None:
+            return
+        self.receiver.close()
+        if self.child.is_alive():
+            self.child.kill()
+        self.child.join()
+        self.child = None
+
+
 def run_forked(fn, args, seconds):
     """(finished, result): ``fn(*args)`` run in a forked child for at most ``seconds``
     (SymPy calls cannot be interrupted in a thread); the result must be picklable.
     finished is None when fork is unavailable, False when the time ran out."""
-    try:
-        ctx = multiprocessing.get_context("fork")
-        receiver, sender = ctx.Pipe(duplex=False)
-        child = ctx.Process(target=_child, args=(fn, args, sender), daemon=True)
-        child.start()
-    except (ValueError, OSError, AssertionError):
-        return None, None
-    sender.close()
-    try:
-        if receiver.poll(seconds):
-            return True, receiver.recv()
-        return False, None
-    except (EOFError, OSError):
-        return True, None
-    finally:
-        receiver.close()
-        if child.is_alive():
-            child.kill()
-        child.join()
+    return Forked(fn, args).result(seconds)
 
 
-def prove(problem, budget):
-    """(route name or None, note): the route that proved the claim within ``budget`` seconds."""
+def start_proof(problem, budget):
+    """The proof routes started in a forked child (they run while sampling goes on), or
+    None for budget 0."""
     if budget is None or budget <= 0:
+        return None
+    return Forked(route_for, (problem,))
+
+
+def finish_proof(proof, problem, seconds):
+    """(route name or None, note): what the started proof reached within ``seconds``."""
+    if proof is None:
         return None, "no proof attempted (budget 0)"
-    finished, route = run_forked(route_for, (problem,), budget)
+    finished, route = proof.result(seconds)
     if finished is None:
         try:
             route = route_for(problem, cheap=True)
@@ -171,5 +206,11 @@ def prove(problem, budget):
             route = None
         return route, "" if route else "no proof by the cheap routes (fork unavailable)"
     if not finished:
-        return None, "no proof within the %.3g s budget" % budget
+        return None, "no proof within the time left (%.3g s of the budget after sampling)" % (
+            max(seconds, 0))
     return route, "" if route else "no proof found"
+
+
+def prove(problem, budget):
+    """(route name or None, note): the route that proved the claim within ``budget`` seconds."""
+    return finish_proof(start_proof(problem, budget), problem, budget)

@@ -15,6 +15,7 @@ from sympy.functions.elementary.hyperbolic import HyperbolicFunction
 from sympy.functions.elementary.trigonometric import TrigonometricFunction
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
+from ..graph.index_normal import index_zero
 from ..numeric.certify import rational_psd
 from ..numeric.kinks import has_kinks
 from .assumptions import Interval, relation_bound
@@ -111,6 +112,7 @@ def _piecewise(d):
 
 EQUALITY_ROUTES = (
     ("structural", lambda d: d),
+    ("index sums", lambda d: sp.S.Zero if index_zero(d, _quick_zero) else d),  # index_normal.py
     ("expand", sp.expand),
     ("cancel/together", _cancel),
     ("trigsimp", _trigsimp),
@@ -118,7 +120,7 @@ EQUALITY_ROUTES = (
     ("Piecewise folding", _piecewise),
     ("simplify", sp.simplify),
 )
-CHEAP = 3          # routes usable without a child process (fork unavailable)
+CHEAP = 4          # routes usable without a child process (fork unavailable)
 
 
 def zero_route(d, cheap=False):

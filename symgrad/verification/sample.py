@@ -334,14 +334,18 @@ def examine(problem, point, found):
     return False
 
 
-def search(problem, rng, want, max_tries, deadline=None):
+def search(problem, rng, want, max_tries, deadline=None, found=None):
     """Evaluate up to ``want`` agreeing points; stop at the first certified violation.
 
     No new point is drawn after ``deadline`` (a ``time.monotonic()`` value), and an
-    evaluation still running then is stopped (``numeric.deadline``).
+    evaluation still running then is stopped (``numeric.deadline``). ``found`` (a
+    Search) continues an earlier search.
     """
-    found = Search(points=0, tries=0, exact=True)
-    bounds = boundaries(problem)
+    found = found if found is not None else Search(points=0, tries=0, exact=True)
+    found.timed_out = False
+    if "boundaries" not in problem.memo:
+        problem.memo["boundaries"] = boundaries(problem)
+    bounds = problem.memo["boundaries"]
     with until(deadline):
         while found.points < want and found.tries < max_tries:
             if deadline is not None and time.monotonic() > deadline:

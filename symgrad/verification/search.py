@@ -3,7 +3,8 @@
 Random rationals rarely land where a claim fails only on a thin set: near an
 extremum, on a tie, far out, at a negative base with an even exponent. When
 sampling and the proof routes have both come back empty-handed, ``targeted``
-tries, in this order, within a count and a deadline:
+tries, in this order, within a count and a deadline, each phase within a fair share
+of the time left (what a phase leaves unused goes to the next):
 
 * special points: each real symbol at a simple value (0, +-1, +-2, +-1/2, ...);
   symbols in an exponent at small integers and halves, the bases of such
@@ -258,33 +259,34 @@ def targeted(problem, rng, found, deadline):
     """Judge special, kink and critical points into ``found`` until a certified violation
     (``found.counterexample``) or the ``deadline`` (a ``time.monotonic()`` value), which
     also stops an evaluation still running then (``numeric.deadline``)."""
-    phases = (_special_points, _kink_points, _critical_points,
-              lambda p, r: _structured_points(p, r, deadline),
-              lambda p, r: _array_points(p, r, deadline),
-              lambda p, r: minimized_points(p, r, deadline),
-              lambda p, r: asymptotic_points(p, r, deadline))
+    phases = (_special_points, _kink_points, _critical_points,     # these three take no deadline
+              _structured_points, _array_points, minimized_points, asymptotic_points)
     with until(deadline):
         try:
-            for phase in phases:
-                if _phase(problem, rng, phase, found, deadline):
+            for i, phase in enumerate(phases):
+                share = (deadline - time.monotonic()) / (len(phases) - i)   # a fair share each
+                end = time.monotonic() + share
+                made = phase(problem, rng, end) if i >= 3 else phase(problem, rng)
+                if _phase(problem, made, found, end):
                     return found
         except OutOfTime:
             found.timed_out = True
     return found
 
 
-def _phase(problem, rng, phase, found, deadline):
-    """Judge one phase's points; True when the search is over (refuted or out of time)."""
-    points = phase(problem, rng)
-    while True:
-        if time.monotonic() > deadline:
-            found.timed_out = True
-            return True
-        began = time.monotonic()
-        point = next(points, StopIteration)
-        if point is StopIteration:
-            return False
-        if examine(problem, point, found):
-            return True
-        if point is not None:
-            record_cost(problem, point, time.monotonic() - began, deadline)
+def _phase(problem, points, found, end):
+    """Judge one phase's points until ``end``; True when the search is over (refuted)."""
+    with until(end):
+        try:
+            while time.monotonic() <= end:
+                began = time.monotonic()
+                point = next(points, StopIteration)
+                if point is StopIteration:
+                    return False
+                if examine(problem, point, found):
+                    return True
+                if point is not None:
+                    record_cost(problem, point, time.monotonic() - began, end)
+        except OutOfTime:
+            pass                                # this phase's share is spent: the next one's turn
+    return False
