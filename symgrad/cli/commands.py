@@ -198,8 +198,8 @@ def run_derive(args):
     if args.code:
         print()
     if report.ok:                                   # the verdict, kinks and notes; no table
-        lines = str(report).replace("generated NumPy", "generated " + {
-            "numpy": "NumPy", "jax": "JAX", "torch": "PyTorch"}[compiled.backend]).splitlines()
+        lines = str(report).replace(" vs generated ", " vs generated %s" % {
+            "numpy": "", "jax": "JAX ", "torch": "PyTorch "}[compiled.backend], 1).splitlines()
         print("\n".join(lines[:1] + [line for line in lines
                                        if line.startswith(("not differentiable:", "note:"))]))
         return 0
