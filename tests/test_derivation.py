@@ -257,3 +257,25 @@ def test_the_readme_comments_in_the_derivation_section_are_what_symgrad_prints()
                                       "sg.sigmoid(z)*(1 + sg.sigmoid(z))").split()
     assert (steps.first_wrong, steps.counterexample) == (int(shown.group(2)),
                                                          {z: int(shown.group(3))})
+
+
+def test_a_step_that_no_point_checked_is_not_passed(monkeypatch):
+    """A verdict without a single evaluated point is retried with more time, and a step that
+    stays unchecked raises instead of entering d.checks."""
+    import symgrad.verification.steps as steps_module
+    d_ = build_sheet((w*x + b - y)**2, [w, b])
+    zs = d_.symbols["z"]
+    right = 2*zs*(sp.sin(w)**2 + sp.cos(w)**2)                    # right, but not grad's form
+    d_.steps = [(name, right if name == "∂L/∂z" else expr) for name, expr in d_.steps]
+    assert _canonical(d_.expanded()["∂L/∂z"]) != _canonical(d_.references["∂L/∂z"])
+    budgets = []
+
+    def starved(lhs, rhs, relation="==", assumptions=(), seed=0, *, budget=5.0, points=None):
+        budgets.append(budget)
+        return sg.Verdict("probable", "random points", "==", 0, lhs, rhs, note="out of time")
+    monkeypatch.setattr(steps_module, "verify", starved)
+    with pytest.raises(SymgradError, match="∂L/∂z could not be checked"):
+        check_sheet(d_, budget=1)
+    assert budgets == [1, 2, 4, 8]
+    monkeypatch.undo()
+    assert dict(check_sheet(d_, budget=5).checks)["∂L/∂z"].status == "proven"
