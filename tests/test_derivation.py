@@ -279,3 +279,18 @@ def test_a_step_that_no_point_checked_is_not_passed(monkeypatch):
     assert budgets == [1, 2, 4, 8]
     monkeypatch.undo()
     assert dict(check_sheet(d_, budget=5).checks)["∂L/∂z"].status == "proven"
+
+
+def test_verify_steps_retries_a_pair_no_point_was_evaluated_for(monkeypatch):
+    import symgrad.verification.steps as steps_module
+    calls = []
+
+    def slow_start(lhs, rhs, relation="==", assumptions=(), seed=0, *, budget=5.0, points=None):
+        calls.append(budget)
+        return sg.Verdict("probable", "random points", relation, 0 if budget < 4 else 20, lhs, rhs)
+    monkeypatch.setattr(steps_module, "verify", slow_start)
+    result = sg.verify_steps([x, x, x], budget=1)
+    assert calls == [1, 2, 4] * 2 and all(v.points == 20 for v in result.verdicts)
+    calls.clear()
+    sg.verify_steps([x, x], budget=0)
+    assert calls == [0]                                   # budget 0: sampling only, once
