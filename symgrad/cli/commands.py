@@ -198,8 +198,8 @@ def run_derive(args):
     if args.code:
         print()
     if report.ok:                                   # the verdict, kinks and notes; no table
-        lines = str(report).replace("generated NumPy", "generated " + {
-            "numpy": "NumPy", "jax": "JAX", "torch": "PyTorch"}[compiled.backend]).splitlines()
+        lines = str(report).replace(" vs generated ", " vs generated %s" % {
+            "numpy": "", "jax": "JAX ", "torch": "PyTorch "}[compiled.backend], 1).splitlines()
         print("\n".join(lines[:1] + [line for line in lines
                                        if line.startswith(("not differentiable:", "note:"))]))
         return 0
@@ -231,9 +231,11 @@ def run_check(args):
     for text in args.values:
         name, value = parse_assignment(text)
         symbol = formulas.symbol(name, "--values")
-        if isinstance(symbol, sp.MatrixSymbol):
-            raise ParseError("--values: %s is a matrix; --values fixes scalar symbols only "
-                             "(matrices are drawn at random)" % name)
+        if isinstance(symbol, (sp.MatrixSymbol, sp.IndexedBase)):
+            kind = ("a matrix", "matrices") if isinstance(symbol, sp.MatrixSymbol) else \
+                ("an array", "arrays")
+            raise ParseError("--values: %s is %s; --values fixes scalar symbols only (%s are "
+                             "drawn at random)" % (name, kind[0], kind[1]))
         if symbol in values:
             raise ParseError("--values: %s is given twice" % name)
         values[symbol] = float(value)

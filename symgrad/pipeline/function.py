@@ -61,7 +61,7 @@ def value_and_grad(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
     expr = as_expression(expr)
     if _indexed(expr, wrt, args):
         from .index_function import index_value_and_grad    # the index-notation route
-        return index_value_and_grad(expr, wrt, args)
+        return index_value_and_grad(expr, wrt, args, backend=backend)
     return GradFunction(expr, build_program(expr, wrt, args, stable=stable), stable=stable,
                         backend=backend)
 
