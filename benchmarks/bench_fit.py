@@ -209,10 +209,11 @@ def streamed(sizes):
 def sharded():
     runs = {}
     for count in (4, 1):
-        env = dict(os.environ, JAX_PLATFORMS="cpu",
-                   XLA_FLAGS=(os.environ.get("XLA_FLAGS", "") +
-                              " --xla_force_host_platform_device_count=%d" % count).strip())
+        env = dict(os.environ, JAX_PLATFORMS="cpu",      # the device count first: XLA stops
+                   XLA_FLAGS=("--xla_force_host_platform_device_count=%d " % count +   # at a bad flag
+                              os.environ.get("XLA_FLAGS", "")).strip())
         runs[count] = child(["--shard-child"], env=env)
+        assert runs[count]["devices"] == count, runs[count]
     gap = max(abs(p - q) for a, b in zip(runs[4]["params"], runs[1]["params"]) for p, q in zip(a, b))
     print("\n## The two-moons MLP (4096 samples) on 4 CPU devices, data sharded, against 1 device\n")
     print("| devices | test accuracy | final loss | time |\n|---|---|---|---|")

@@ -27,7 +27,7 @@ from ..parse.expr import parse_assignment, parse_expr, parse_matrix_decl, parse_
 from ..verification.claims import run as run_proofs
 from ..train.fit import fit
 from ..verification.api import verify
-from .steps import print_sheet, run_steps_file
+from .steps import run_sheet, run_steps_file
 
 __all__ = ["COMMANDS"]
 
@@ -164,7 +164,7 @@ def _line(label, expr, style):
 
 def run_derive(args):
     if args.steps is not None:                     # the sheet instead (cli/steps.py)
-        return _sheet(args)
+        return run_sheet(args, *_problem(args)[1:3], integer(args.seed, "--seed", 0, MAX_SEED))
     style = "latex" if args.latex else "pretty" if args.pretty else "plain"
     seed = integer(args.seed, "--seed", 0, MAX_SEED)
     _, expr, wrt, data = _problem(args)
@@ -198,26 +198,13 @@ def run_derive(args):
     if args.code:
         print()
     if report.ok:                                   # the verdict, kinks and notes; no table
-        lines = str(report).replace("generated NumPy", "generated " + {
-            "numpy": "NumPy", "jax": "JAX", "torch": "PyTorch"}[compiled.backend]).splitlines()
+        lines = str(report).replace(" vs generated ", " vs generated %s" % {
+            "numpy": "", "jax": "JAX ", "torch": "PyTorch "}[compiled.backend], 1).splitlines()
         print("\n".join(lines[:1] + [line for line in lines
                                        if line.startswith(("not differentiable:", "note:"))]))
         return 0
     print(report)
     return 1
-
-
-def _sheet(args):
-    seed = integer(args.seed, "--seed", 0, MAX_SEED)
-    _, expr, wrt, _ = _problem(args)
-    given = [o for o, on in (("--latex", args.latex), ("--pretty", args.pretty),
-                             ("--code", args.code), ("--stable", args.stable),
-                             ("--backend", getattr(args, "backend", "numpy") != "numpy")) if on]
-    if given:
-        raise ArgumentError("--steps prints the derivation sheet alone; drop %s (for LaTeX "
-                            "write --steps latex)" % " and ".join(given))
-    print_sheet(expr, wrt, args.steps, seed)
-    return 0
 
 
 class _NumpyOut(GradFunction):

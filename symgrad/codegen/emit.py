@@ -250,6 +250,9 @@ class _Function:
 
     def _trace(self, n, arg):
         x = n.args[0]
+        if x.shape == (1, 1) and x.op is sp.MatMul and x.id in self.inline and self.api.name == "numpy":
+            a, b = (self.ref(y)[0] for y in x.args)     # a dot product, not a BLAS matrix product
+            return "np.vdot(%s, %s)" % (a, b), CALL
         if x.shape == (1, 1):
             return "%s[0, 0]" % _wrap(arg, CALL), ATOM
         if x.op is sp.MatMul and x.id in self.inline:

@@ -191,11 +191,37 @@ def hessian(expr: sp.Expr, wrt: "sp.Symbol | sp.MatrixSymbol | list",
     leaves = [lowering.leaf(w) for w in items]
     first = backward(lowering, out, leaves)
     raise_ = Raising(lowering.user)
-    rows = []
-    for gi in first:
-        row = backward(lowering, gi, leaves) if not gi.is_const else [lowering.graph.const(0)] * len(leaves)
-        rows.append([tidy(raise_(h)).xreplace(back) for h in row])
-    return sp.Matrix(rows)
+    k = len(leaves)
+    out = [[None] * k for _ in range(k)]
+    for i, gi in enumerate(first):          # the upper triangle, mirrored: H is symmetric
+        row = backward(lowering, gi, leaves[i:]) if not gi.is_const else [lowering.graph.const(0)] * (k - i)
+        for j, h in enumerate(row, start=i):
+            out[i][j] = out[j][i] = tidy(raise_(h))
+    if back:                                # one shared memo: each sigma(z_i) is rebuilt once
+        memo = {}
+        out = [[_replace(e, back, memo) for e in row] for row in out]
+    return sp.Matrix(out)
+
+
+def _replace(e, rule, memo):
+    """``e.xreplace(rule)`` with a memo shared across calls (entries share subexpressions)."""
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    if e in rule:
+        new = rule[e]
+    elif not e.args or isinstance(e, sp.Lambda):
+        new = e.xreplace(rule) if isinstance(e, sp.Lambda) else e
+    else:
+        args = tuple(_replace(a, rule, memo) for a in e.args)
+        if args == e.args:
+            new = e
+        elif isinstance(e, sp.Function):    # a renaming cannot change what eval decided
+            new = e.func(*args, evaluate=False)
+        else:
+            new = e.func(*args)
+    memo[e] = new
+    return new
 
 
 def _entries(expr, items):

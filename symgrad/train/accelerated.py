@@ -90,7 +90,6 @@ class JaxRun(Run):
                 batches.full = self.train
         self.val = None if val is None else self.place.data(val)
         self.values = self.place.replicated([self.jnp.asarray(v) for v in start])
-        self._scans = {}
 
     # --- the loop --------------------------------------------------------------------
 
@@ -151,11 +150,15 @@ class JaxRun(Run):
 
     def _scan(self, mode, length):
         """The jitted scan for ``mode`` (JAX compiles it again per new length)."""
-        if mode not in self._scans:
+        # kept on f, so another fit of the same GradFunction reuses JAX's compiled scans
+        key = (mode, type(self.optimizer), repr(self.optimizer), self.val is not None, self.patience,
+               self.place.count, tuple(sorted(self.batches.idx)) if self.batches else ())
+        scans = self.f.__dict__.setdefault("_jitted_scans", {})
+        if key not in scans:
             from .sharding import scan_function
-            self._scans[mode] = scan_function(self.f, self.optimizer, mode, self.batches,
-                                              self.val is not None, self.place, self.patience)
-        fn = self._scans[mode]
+            scans[key] = scan_function(self.f, self.optimizer, mode, self.batches,
+                                       self.val is not None, self.place, self.patience)
+        fn = scans[key]
         if mode == "full":
             return lambda carry, xs, data, val: fn(carry, self.jnp.zeros(length), data, val)
         return fn
