@@ -212,7 +212,7 @@ class GradFunction:
         return finish(value, dtype), tuple(finish(g, dtype, np.shape(values[i]))
                                            for i, g in enumerate(grads))
 
-    def shaped(self, value, grads, values) -> tuple:
+    def shaped(self, value: object, grads: "tuple | list", values: tuple) -> tuple:
         """(value, grads) from a JAX or torch run, each gradient shaped like its parameter."""
         return from_backend(self.backend, value), tuple(
             from_backend(self.backend, g, np.shape(values[i])) for i, g in enumerate(grads))

@@ -24,6 +24,7 @@ gradient only at p.
 import inspect
 import math
 from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
 
@@ -69,12 +70,12 @@ class Optimizer:
             return new
         return update
 
-    def initial(self, params: list, xp=np) -> tuple:
+    def initial(self, params: list, xp: "ModuleType" = np) -> tuple:
         """The optimizer's state before the first step, in array module ``xp`` (NumPy, jax.numpy
         or torch): ``start`` for NumPy, and jitted JAX steps (``fit(..., backend="jax")``)."""
         return ()
 
-    def step(self, state: tuple, params: list, grads: list, xp=np) -> tuple:
+    def step(self, state: tuple, params: list, grads: list, xp: "ModuleType" = np) -> tuple:
         """One update as a pure function: (state, params, grads) -> (new state, new params)."""
         raise NotImplementedError
 
@@ -99,7 +100,7 @@ class GD(Optimizer):
     def __init__(self, lr: float = 0.01):
         self.lr = _number("GD", "lr", lr, 0, None)
 
-    def step(self, state: tuple, params: list, grads: list, xp=np) -> tuple:
+    def step(self, state: tuple, params: list, grads: list, xp: "ModuleType" = np) -> tuple:
         lr = self.lr
         return state, [p - lr * g for p, g in zip(params, grads)]
 
@@ -134,10 +135,10 @@ class Momentum(Optimizer):
         self.momentum = _number("Momentum", "momentum", momentum, 0, 1, low_open=False)
         self.batch_size = _batch("Momentum", batch_size)
 
-    def initial(self, params: list, xp=np) -> tuple:
+    def initial(self, params: list, xp: "ModuleType" = np) -> tuple:
         return ([_zeros(p, xp) for p in params],)
 
-    def step(self, state: tuple, params: list, grads: list, xp=np) -> tuple:
+    def step(self, state: tuple, params: list, grads: list, xp: "ModuleType" = np) -> tuple:
         lr, mu = self.lr, self.momentum
         velocity = [mu * v + g for v, g in zip(state[0], grads)]
         return (velocity,), [p - lr * v for p, v in zip(params, velocity)]
@@ -159,7 +160,7 @@ class Nesterov(Momentum):
         self.momentum = _number("Nesterov", "momentum", momentum, 0, 1, low_open=False)
         self.batch_size = _batch("Nesterov", batch_size)
 
-    def step(self, state: tuple, params: list, grads: list, xp=np) -> tuple:
+    def step(self, state: tuple, params: list, grads: list, xp: "ModuleType" = np) -> tuple:
         lr, mu = self.lr, self.momentum
         velocity = [mu * v + g for v, g in zip(state[0], grads)]
         return (velocity,), [p - lr * (g + mu * v) for p, g, v in zip(params, grads, velocity)]
@@ -185,10 +186,10 @@ class Adam(Optimizer):
         self.eps = _number("Adam", "eps", eps, 0, None)
         self.batch_size = _batch("Adam", batch_size)
 
-    def initial(self, params: list, xp=np) -> tuple:
+    def initial(self, params: list, xp: "ModuleType" = np) -> tuple:
         return 0, [_zeros(p, xp) for p in params], [_zeros(p, xp) for p in params]
 
-    def step(self, state: tuple, params: list, grads: list, xp=np) -> tuple:
+    def step(self, state: tuple, params: list, grads: list, xp: "ModuleType" = np) -> tuple:
         lr, b1, b2, eps = self.lr, self.beta1, self.beta2, self.eps
         t, m, s = state
         t = t + 1
