@@ -18,6 +18,7 @@ import symgrad as sg
 from symgrad import (ArgumentError, ParseError, ShapeMismatch, SymgradError, UnsupportedExpression, Verdict,
                      verify)
 from helpers import assert_counterexample, certified_sign
+from independent import NotEvaluable, fails_at
 from verify_corpus import CASES, CATEGORIES, TRUE, WRONG
 
 x, y, z = sp.symbols("x y z")
@@ -53,6 +54,10 @@ def check_counterexample(case, v):
         elif not isinstance(value, int):
             assert value.is_Rational
     assert_counterexample(case.lhs, case.rhs, case.relation, case.assumptions, v.counterexample)
+    try:                                    # and by an Arb walk that shares no code with verify
+        assert fails_at(case, v.counterexample), str(v)
+    except NotEvaluable as e:               # pragma: no cover - a gap in the independent evaluator
+        pytest.fail("the independent evaluator cannot re-check %s: %s" % (case.name, e))
 
 
 def check_verdict(case, v):

@@ -15,6 +15,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
+from independent import fails_at
 
 SLACK = 0.5           # seconds beyond 2 x budget (a fork, a kill, the report)
 
@@ -38,6 +39,10 @@ def timed(budget, lhs, rhs, relation="==", assumptions=(), allowed=("probable",)
     seconds = time.monotonic() - start
     assert seconds <= 2 * (budget or 3.0) + SLACK, (seconds, str(v))
     assert v.status in allowed, str(v)
+    if v.status == "refuted":                   # re-checked by an Arb walk independent of verify
+        claim = type("Claim", (), dict(lhs=lhs, rhs=rhs, relation=relation,
+                                       assumptions=tuple(assumptions)))
+        assert fails_at(claim, v.counterexample), str(v)
     return v
 
 
