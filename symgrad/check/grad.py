@@ -58,13 +58,14 @@ MODES = ("auto", "full", "directional")
 def check_grad(expr: "sp.Expr | GradFunction",
                wrt: "sp.Symbol | sp.MatrixSymbol | list | None" = None,
                args: "sp.Symbol | sp.MatrixSymbol | list" = (), values: "dict | None" = None,
-               seed: int = 0, *, points: int = 3, order: int = 1, mode: str = "auto",
+               seed: int = 0, *, points: "int | None" = None, order: int = 1, mode: str = "auto",
                dtype: "type | str" = np.float64,
                budget: "float | None" = None) -> GradCheckReport:
     """Compare symbolic, finite-difference and generated gradients of ``expr``.
 
     ``values`` maps symbols to numbers (or arrays); the others are drawn at
-    random inside the domain (positive under log and sqrt). Returns a
+    random inside the domain (positive under log and sqrt), at ``points`` points (3; 1 for
+    a model with more than 20000 input entries). Returns a
     GradCheckReport: ``report.ok`` is the verdict and ``str(report)`` a table.
     ``mode``: "full" (differences entry by entry), "directional" (along random
     directions) or "auto". ``dtype`` runs the generated code in float32 or float16 with
@@ -82,10 +83,11 @@ def check_grad(expr: "sp.Expr | GradFunction",
             raise ArgumentError("check_grad order=2 is not available for losses written with "
                                 "indices; check first order, or write the loss with matrices")
         items = lambda v: list(v) if isinstance(v, (list, tuple)) else [v]   # noqa: E731
-        return check_index_grad(expr, items(wrt), items(args), values, seed, points)
+        return check_index_grad(expr, items(wrt), items(args), values, seed,
+                                3 if points is None else points)
     f, expr, wrt, args = reuse(expr, wrt, args)
     if order == 2:
-        return check_hessian(expr, wrt, args, values, seed, points)
+        return check_hessian(expr, wrt, args, values, seed, 3 if points is None else points)
     if order != 1:
         raise SymgradError("check_grad order must be 1 or 2, got %r" % (order,))
     if mode not in MODES:
@@ -168,7 +170,10 @@ class _Check:
         sampler = Sampler(self.expr, self.seed)
         data = set(self.args) if self.f.per_sample else set()
         pinned = all(s in given for s in self.inputs)
-        count = 1 if pinned else points
+        if points is None and self.bits == LARGE_BITS and not pinned:
+            points = 1
+            self.notes.append("a large model: checked at 1 point (pass points= for more)")
+        count = 1 if pinned else (3 if points is None else points)
         boundary = {s: v for s, v in self.ref.boundary_values().items() if s not in given}
         for k in range(count):
             point, ev = self._admissible(sampler, data, pinned, boundary, k)
@@ -211,6 +216,8 @@ class _Check:
         arrays = [self._cast(point[s]) for s in self.inputs]
         with np.errstate(all="ignore"):
             loss, generated = self.f(*arrays)
+        if self.f.backend == "numpy":        # validated once: differences call the raw code
+            arrays = self.f.prepare(arrays)[0]
         generated = [np.asarray(g, dtype=float) for g in generated]
         if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in generated)):
             self.notes.append("point %d: the generated %s code gives inf or NaN (overflow?) where "
@@ -250,8 +257,9 @@ class _Check:
         row, position = self.rows[i], self.inputs.index(self.wrt[i])
         entries = list(np.ndindex(*np.shape(gen))) or [()]
         skipped = False
-        row.how = row.how or "%d entr%s: generated vs reference, fd and complex step at each" % (
-            len(entries), "y" if len(entries) == 1 else "ies")
+        row.how = row.how or "%d entr%s: generated vs reference, fd%s at each" % (
+            len(entries), "y" if len(entries) == 1 else "ies",
+            " and complex step" if self.complex_step is not None else "")
         for idx in entries:
             self.deadline.check("finite differences")
             s_val, g_val = float(exact[idx]), float(gen[idx])
@@ -276,8 +284,10 @@ class _Check:
 
     def _directions(self, i, arrays, exact, gen, loss, scale, k):
         row, position = self.rows[i], self.inputs.index(self.wrt[i])
-        row.how = ("%d entries: generated vs reference at every entry; fd and complex step along "
-                   "%d random directions v (v . grad) per point" % (np.size(gen), DIRECTIONS))
+        row.how = ("%d entries: generated vs reference at every entry; fd%s along %d random "
+                   "directions v (v . grad) per point" % (
+                       np.size(gen), " and complex step" if self.complex_step is not None else "",
+                       DIRECTIONS))
         for _ in range(DIRECTIONS):
             self.deadline.check("directional differences")
             v = self.rng.standard_normal(np.shape(gen))
@@ -351,16 +361,17 @@ def _complex_step(f, arrays, position, direction, loss):
 
     Only as accurate as the real parts along the way: None when Re f(w + ih v),
     computed by the form as written, is not the generated (stable) ``loss``.
+    ``arrays`` are prepared (``GradFunction.prepare``): the raw code runs on them.
     """
     if f is None:
         return None
     base = np.asarray(arrays[position], dtype=complex)
     h = 1e-30 * max(1.0, float(np.max(np.abs(base.real))) if base.size else 1.0)
-    moved = list(arrays)
+    moved = [np.asarray(a, dtype=complex) for a in arrays]
     moved[position] = base + 1j * h * np.asarray(direction).reshape(base.shape)
     try:
         with np.errstate(all="ignore"):
-            value = f(*moved)
+            value = f.raw(*moved)
     except (TypeError, ValueError):
         return None
     derivative = float(np.imag(value)) / h
@@ -383,11 +394,12 @@ def _richardson(f, arrays, position, where, steps):
         direction = np.asarray(where, dtype=float)
         x0 = float(np.max(np.abs(base))) if base.size else 0.0
 
+    run = f.raw_value if f.backend == "numpy" else f.value     # numpy: arrays are prepared
+
     def at(t):
         moved = list(arrays)
-        moved[position] = dtype(base + t * direction) if base.ndim == 0 else \
-            (base + t * direction).astype(dtype)
+        moved[position] = np.asarray(base + t * direction).astype(dtype)
         with np.errstate(all="ignore"):       # overflow shows in the report, not as warnings
-            return float(f.value(*moved))
+            return float(np.asarray(run(*moved)))
 
     return richardson(at, x0, steps=steps)
