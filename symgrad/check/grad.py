@@ -32,13 +32,14 @@ import sympy as sp
 
 from ..errors import ArgumentError, SymgradError
 from ..numeric.arrays import Deadline, NotBallable, midpoints
-from ..numeric.differences import for_dtype, richardson
+from ..numeric.differences import for_dtype
 from ..numeric.dims import sizes
 from ..numeric.indices import has_indices
 from ..ops import is_analytic
 from ..pipeline.function import GradFunction, reuse, value_and_grad
 from ..pipeline.index_function import IndexGradFunction
 from .blame import blame
+from .probes import along, complex_step, unit
 from .hessian import check_hessian
 from .index import check_index_grad
 from .reference import Reference
@@ -58,13 +59,14 @@ MODES = ("auto", "full", "directional")
 def check_grad(expr: "sp.Expr | GradFunction",
                wrt: "sp.Symbol | sp.MatrixSymbol | list | None" = None,
                args: "sp.Symbol | sp.MatrixSymbol | list" = (), values: "dict | None" = None,
-               seed: int = 0, *, points: int = 3, order: int = 1, mode: str = "auto",
+               seed: int = 0, *, points: "int | None" = None, order: int = 1, mode: str = "auto",
                dtype: "type | str" = np.float64,
                budget: "float | None" = None) -> GradCheckReport:
     """Compare symbolic, finite-difference and generated gradients of ``expr``.
 
     ``values`` maps symbols to numbers (or arrays); the others are drawn at
-    random inside the domain (positive under log and sqrt). Returns a
+    random inside the domain (positive under log and sqrt), at ``points`` points (3; 1 for
+    a model with more than 20000 input entries). Returns a
     GradCheckReport: ``report.ok`` is the verdict and ``str(report)`` a table.
     ``mode``: "full" (differences entry by entry), "directional" (along random
     directions) or "auto". ``dtype`` runs the generated code in float32 or float16 with
@@ -82,10 +84,11 @@ def check_grad(expr: "sp.Expr | GradFunction",
             raise ArgumentError("check_grad order=2 is not available for losses written with "
                                 "indices; check first order, or write the loss with matrices")
         items = lambda v: list(v) if isinstance(v, (list, tuple)) else [v]   # noqa: E731
-        return check_index_grad(expr, items(wrt), items(args), values, seed, points)
+        return check_index_grad(expr, items(wrt), items(args), values, seed,
+                                3 if points is None else points)
     f, expr, wrt, args = reuse(expr, wrt, args)
     if order == 2:
-        return check_hessian(expr, wrt, args, values, seed, points)
+        return check_hessian(expr, wrt, args, values, seed, 3 if points is None else points)
     if order != 1:
         raise SymgradError("check_grad order must be 1 or 2, got %r" % (order,))
     if mode not in MODES:
@@ -168,7 +171,10 @@ class _Check:
         sampler = Sampler(self.expr, self.seed)
         data = set(self.args) if self.f.per_sample else set()
         pinned = all(s in given for s in self.inputs)
-        count = 1 if pinned else points
+        if points is None and self.bits == LARGE_BITS and not pinned:
+            points = 1
+            self.notes.append("a large model: checked at 1 point (pass points= for more)")
+        count = 1 if pinned else (3 if points is None else points)
         boundary = {s: v for s, v in self.ref.boundary_values().items() if s not in given}
         for k in range(count):
             point, ev = self._admissible(sampler, data, pinned, boundary, k)
@@ -211,6 +217,8 @@ class _Check:
         arrays = [self._cast(point[s]) for s in self.inputs]
         with np.errstate(all="ignore"):
             loss, generated = self.f(*arrays)
+        if self.f.backend == "numpy":        # validated once: differences call the raw code
+            arrays = self.f.prepare(arrays)[0]
         generated = [np.asarray(g, dtype=float) for g in generated]
         if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in generated)):
             self.notes.append("point %d: the generated %s code gives inf or NaN (overflow?) where "
@@ -218,17 +226,21 @@ class _Check:
         scale = 1 + abs(float(loss)) + max((float(np.max(np.abs(g))) if np.size(g) else 0.0)
                                            for g in generated)
         floor = self.tol.floor * scale
+        joint = self.mode == "auto" and len(self.wrt) > MAX_FD_ENTRIES
+        exacts = [ev.gradient(i, np.shape(g)) for i, g in enumerate(generated)]
         for i, (w, row) in enumerate(zip(self.wrt, self.rows)):
-            exact = ev.gradient(i, np.shape(generated[i]))
+            exact = exacts[i]
             size = np.maximum(np.abs(exact), floor)
             row.record_many("symbolic~generated", generated[i], exact, self.tol.generated * size)
-            if near_kink:
+            if near_kink or joint:
                 continue
             self.deadline.check("finite differences")
             if self._directional(generated[i]):
                 self._directions(i, arrays, exact, generated[i], float(loss), scale, k)
             else:
                 self._entries(i, arrays, exact, generated[i], float(loss), floor, k)
+        if joint and not near_kink:
+            self._joint(arrays, exacts, generated, float(loss), scale, k)
         if near_kink:
             self.notes.append("point %d is within %.0e of a kink: finite differences skipped there"
                               % (k + 1, NEAR_KINK))
@@ -250,13 +262,14 @@ class _Check:
         row, position = self.rows[i], self.inputs.index(self.wrt[i])
         entries = list(np.ndindex(*np.shape(gen))) or [()]
         skipped = False
-        row.how = row.how or "%d entr%s: generated vs reference, fd and complex step at each" % (
-            len(entries), "y" if len(entries) == 1 else "ies")
+        row.how = row.how or "%d entr%s: generated vs reference, fd%s at each" % (
+            len(entries), "y" if len(entries) == 1 else "ies",
+            " and complex step" if self.complex_step is not None else "")
         for idx in entries:
             self.deadline.check("finite differences")
             s_val, g_val = float(exact[idx]), float(gen[idx])
             size = max(abs(s_val), floor)
-            fd, est = _richardson(self.f, arrays, position, idx, self.steps)
+            fd, est = along(self.f, arrays, unit(arrays, position, idx), self.steps)
             if est > self.tol.unreliable * size:
                 self.notes.append("point %d, %s%s: finite differences unreliable (error estimate "
                                   "%.1e, a jump or kink nearby?); not compared"
@@ -265,9 +278,7 @@ class _Check:
             tol_fd = 10 * est + self.tol.fd * size
             row.record("symbolic~fd", fd, s_val, tol_fd)
             row.record("fd~generated", g_val, fd, tol_fd)
-            unit = np.zeros(np.shape(gen))
-            unit[idx] = 1.0
-            step = _complex_step(self.complex_step, arrays, position, unit, loss)
+            step = complex_step(self.complex_step, arrays, unit(arrays, position, idx), loss)
             if step is None and self.complex_step is not None and not skipped:
                 skipped = True
                 self._complex_note(k)
@@ -276,8 +287,10 @@ class _Check:
 
     def _directions(self, i, arrays, exact, gen, loss, scale, k):
         row, position = self.rows[i], self.inputs.index(self.wrt[i])
-        row.how = ("%d entries: generated vs reference at every entry; fd and complex step along "
-                   "%d random directions v (v . grad) per point" % (np.size(gen), DIRECTIONS))
+        row.how = ("%d entries: generated vs reference at every entry; fd%s along %d random "
+                   "directions v (v . grad) per point" % (
+                       np.size(gen), " and complex step" if self.complex_step is not None else "",
+                       DIRECTIONS))
         for _ in range(DIRECTIONS):
             self.deadline.check("directional differences")
             v = self.rng.standard_normal(np.shape(gen))
@@ -285,7 +298,7 @@ class _Check:
             s_dot = math.fsum((v * exact).ravel())
             g_dot = math.fsum((v * gen).ravel())
             size = max(abs(s_dot), self.tol.floor * (scale + math.fsum(np.abs(v * exact).ravel())))
-            fd, est = _richardson(self.f, arrays, position, v, self.steps)
+            fd, est = along(self.f, arrays, {position: v}, self.steps)
             if est > self.tol.unreliable * size:
                 self.notes.append("point %d, %s: directional differences unreliable (error "
                                   "estimate %.1e); not compared" % (k + 1, self.wrt[i], est))
@@ -293,11 +306,45 @@ class _Check:
             tol_fd = 10 * est + self.tol.fd * size
             row.record("symbolic~fd", fd, s_dot, tol_fd)
             row.record("fd~generated", g_dot, fd, tol_fd)
-            step = _complex_step(self.complex_step, arrays, position, v, loss)
+            step = complex_step(self.complex_step, arrays, {position: v}, loss)
             if step is None and self.complex_step is not None:
                 self._complex_note(k)
             elif step is not None:
                 row.record("symbolic~complex", step, s_dot, self.tol.generated * size)
+
+    def _joint(self, arrays, exacts, generated, loss, scale, k):
+        """Many parameters (mode "auto"): fd and complex step along random directions over all
+        of them together, recorded in every row (a disagreement fails every row; blame
+        then names the node)."""
+        positions = [self.inputs.index(w) for w in self.wrt]
+        for row in self.rows:
+            row.how = ("generated vs reference at every entry; fd%s along %d random directions "
+                       "over all %d parameters together (v . grad) per point"
+                       % (" and complex step" if self.complex_step is not None else "",
+                          DIRECTIONS, len(self.wrt)))
+        for _ in range(DIRECTIONS):
+            self.deadline.check("directional differences")
+            vs = [self.rng.standard_normal(np.shape(g)) for g in generated]
+            top = max(float(np.max(np.abs(v))) if np.size(v) else 0.0 for v in vs) or 1.0
+            vs = [v / top for v in vs]
+            s_dot = math.fsum(float(x) for v, e in zip(vs, exacts) for x in np.ravel(v * e))
+            g_dot = math.fsum(float(x) for v, g in zip(vs, generated) for x in np.ravel(v * g))
+            spread = math.fsum(float(x) for v, e in zip(vs, exacts) for x in np.ravel(np.abs(v * e)))
+            size = max(abs(s_dot), self.tol.floor * (scale + spread))
+            moves = dict(zip(positions, vs))
+            fd, est = along(self.f, arrays, moves, self.steps)
+            if est > self.tol.unreliable * size:
+                self.notes.append("point %d: joint directional differences unreliable (error "
+                                  "estimate %.1e); not compared" % (k + 1, est))
+                continue
+            step = complex_step(self.complex_step, arrays, moves, loss)
+            for row in self.rows:
+                row.record("symbolic~fd", fd, s_dot, 10 * est + self.tol.fd * size)
+                row.record("fd~generated", g_dot, fd, 10 * est + self.tol.fd * size)
+                if step is not None:
+                    row.record("symbolic~complex", step, s_dot, self.tol.generated * size)
+            if step is None and self.complex_step is not None:
+                self._complex_note(k)
 
     def _complex_note(self, k):
         text = ("point %d: the complex step's loss differs from the generated loss (cancellation "
@@ -344,50 +391,3 @@ def _complex_version(expr, f):
     if not is_analytic(expr) or expr.atoms(sp.core.relational.Relational):
         return None
     return f.as_written
-
-
-def _complex_step(f, arrays, position, direction, loss):
-    """Im f(w + ih v)/h: a derivative along v with no subtraction, so no cancellation.
-
-    Only as accurate as the real parts along the way: None when Re f(w + ih v),
-    computed by the form as written, is not the generated (stable) ``loss``.
-    """
-    if f is None:
-        return None
-    base = np.asarray(arrays[position], dtype=complex)
-    h = 1e-30 * max(1.0, float(np.max(np.abs(base.real))) if base.size else 1.0)
-    moved = list(arrays)
-    moved[position] = base + 1j * h * np.asarray(direction).reshape(base.shape)
-    try:
-        with np.errstate(all="ignore"):
-            value = f(*moved)
-    except (TypeError, ValueError):
-        return None
-    derivative = float(np.imag(value)) / h
-    real = float(np.real(value))
-    if not (np.isfinite(derivative) and abs(real - loss) <= 1e-8 * abs(loss)):
-        return None
-    return derivative
-
-
-def _richardson(f, arrays, position, where, steps):
-    """Central difference with Richardson steps of the generated loss along one entry (an
-    index) or one direction (an array), and an estimate of its error."""
-    base = np.asarray(arrays[position])
-    dtype = base.dtype.type if base.dtype.kind == "f" else np.float64
-    if isinstance(where, tuple):
-        direction = np.zeros(base.shape)
-        direction[where] = 1.0
-        x0 = abs(float(base[where]))
-    else:
-        direction = np.asarray(where, dtype=float)
-        x0 = float(np.max(np.abs(base))) if base.size else 0.0
-
-    def at(t):
-        moved = list(arrays)
-        moved[position] = dtype(base + t * direction) if base.ndim == 0 else \
-            (base + t * direction).astype(dtype)
-        with np.errstate(all="ignore"):       # overflow shows in the report, not as warnings
-            return float(f.value(*moved))
-
-    return richardson(at, x0, steps=steps)

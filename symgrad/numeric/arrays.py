@@ -25,7 +25,6 @@ a few matrix products of balls, not a SymPy substitution per entry.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import mpmath
@@ -34,6 +33,7 @@ import sympy as sp
 from flint import acb, arb, arb_mat, ctx, fmpq
 
 from ..errors import BudgetExceeded, UnsupportedExpression
+from .budget import Deadline
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors
 from ..ops import CONDITION, ELEMENTWISE, lookup
 from ..ops.balls import UNDEFINED, logsumexp
@@ -48,23 +48,6 @@ MAX_BITS = 16384
 
 
 NotBallable = UnsupportedExpression     # a node the ball evaluator cannot run (named)
-
-
-class Deadline:
-    """A time budget: ``check(what)`` raises BudgetExceeded, naming ``what``, once it is spent."""
-
-    def __init__(self, seconds: "float | None"):
-        self.seconds = seconds
-        self.end = None if seconds is None else time.monotonic() + seconds
-
-    def check(self, what: str = "") -> None:
-        if self.end is not None and time.monotonic() > self.end:
-            raise BudgetExceeded("check_grad ran past its budget of %g s%s; pass a larger "
-                                 "budget=, fewer points=, or mode=\"directional\""
-                                 % (self.seconds, " (in %s)" % what if what else ""))
-
-    def left(self) -> float:
-        return float("inf") if self.end is None else self.end - time.monotonic()
 
 
 # --- values in and out ---------------------------------------------------------------------
