@@ -91,9 +91,13 @@ class MatrixLowering:
             k = -k
         if k == 0:
             return self.graph.fill(sp.Identity, x.shape)
-        out = x
-        for _ in range(k - 1):
-            out = self.matmul(out, x)
+        out = None                  # by repeated squaring: M**1000000 is 39 products, not 10**6
+        while k:
+            if k & 1:
+                out = x if out is None else self.matmul(out, x)
+            k >>= 1
+            if k:
+                x = self.matmul(x, x)
         return out
 
     def _trace(self, e, path):

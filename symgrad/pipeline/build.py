@@ -18,8 +18,8 @@ import sympy as sp
 from ..codegen.emit import Program, sanitize_names
 from ..derive.jacobian import forward_jacobian, length
 from ..derive.reverse import backward, check_wrt
-from ..errors import ArgumentError, ShapeMismatch, UnsupportedExpression
-from ..graph.lower import Lowering, as_expression
+from ..errors import ArgumentError, ShapeMismatch, UnsupportedExpression, plain_text
+from ..graph.lower import Lowering, as_expression, measure
 from ..rewrite import stabilize as rewrite
 
 __all__ = ["build_program", "build_forward", "check_args", "compile_source"]
@@ -154,7 +154,20 @@ class _Lowered:
             names[leaf.extra] = names[s]
         return Program(graph=self.graph, inputs=self.inputs, leaves=self.leaves, loss=loss,
                        grads=grads, wrt=wrt, per_sample=self.per_sample, names=names,
-                       dims=self.dims, title=sp.sstr(self.expr), user=dict(self.lowering.user))
+                       dims=self.dims, title=_title(self.expr), user=dict(self.lowering.user))
+
+
+TITLE_NODES = 3000      # a longer expression is summarized in the module's docstring
+
+
+def _title(expr):
+    """The expression as the generated module's docstring shows it: in full when it is short
+    (printing a long one takes SymPy seconds, and nobody reads it), else its size."""
+    size = measure(expr)
+    if size.written <= TITLE_NODES:
+        return plain_text(expr)
+    return "(an expression of %d operations, %d of them distinct: too long to show)" % (
+        size.written, size.distinct)
 
 
 def _is_dimension(s, expr):
