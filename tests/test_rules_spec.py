@@ -27,7 +27,7 @@ import sympy as sp
 import symgrad as sg
 from symgrad.graph.ir import Broadcast, SumTo
 from symgrad.ops.nodes import (AxisSum, LogDet, LogSoftmax, LogSumExp, RowLogSoftmax, RowLogSumExp,
-                           RowSoftmax, Sigmoid, Softplus, SumAll, XLogY, expm1, log1p, msum,
+                           RowSoftmax, Sigmoid, Softplus, SumAll, XLog1pY, XLogY, expm1, log1p, msum,
                            to_standard)
 from symgrad.ops import CONDITION, ELEMENTWISE, BUILTIN, entries, lookup, replaced
 from symgrad.ops.derived import Sech2, SincSlope, logit
@@ -142,6 +142,7 @@ SPECS = {
     log1p: Spec(lambda x: log1p(x), (open_unit,)),
     expm1: Spec(lambda x: expm1(x), (real,)),
     XLogY: Spec(lambda x, y: XLogY(x, y), (real, positive)),
+    XLog1pY: Spec(lambda x, y: XLog1pY(x, y), (real, open_unit)),
     Sigmoid: Spec(lambda x: Sigmoid(x), (real,)),
     Softplus: Spec(lambda x: Softplus(x), (real,)),
     logit: Spec(lambda x: logit(x), (unit_positive,)),

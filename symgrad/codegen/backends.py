@@ -160,7 +160,7 @@ _TORCH_NAMES = {
     "np.linalg.inv": "torch.linalg.inv", "np.linalg.det": "torch.linalg.det",
     "special.expit": "torch.special.expit", "special.erf": "torch.special.erf",
     "special.erfc": "torch.special.erfc", "special.gammaln": "torch.special.gammaln",
-    "special.xlogy": "torch.special.xlogy", "special.psi": "torch.special.digamma",
+    "special.xlogy": "torch.special.xlogy", "special.xlog1py": "torch.special.xlog1py", "special.psi": "torch.special.digamma",
     "special.polygamma": "torch.special.polygamma", "special.logit": "torch.special.logit",
     "special.erfcx": "torch.special.erfcx", "special.log_ndtr": "torch.special.log_ndtr",
     "special.ndtr": "torch.special.ndtr", "np.sinc": "torch.sinc", "np.pi": "torch.pi",

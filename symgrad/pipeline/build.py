@@ -136,6 +136,7 @@ class _Lowered:
                 for axis, d in enumerate(s.shape):
                     if isinstance(d, sp.Symbol):
                         dims.setdefault(d, (s, axis))
+        _same_shapes(expr, inputs)
         known = {str(s) for s in inputs} | {str(d) for d in dims}
         missing = sorted(str(s) for s in expr.free_symbols
                          if str(s) not in known and not _is_dimension(s, expr))
@@ -168,6 +169,19 @@ def _title(expr):
         return plain_text(expr)
     return "(an expression of %d operations, %d of them distinct: too long to show)" % (
         size.written, size.distinct)
+
+
+def _same_shapes(expr, inputs):
+    """Each MatrixSymbol of the expression has the shape of the input of its name (after
+    ``loss.subs(n, 8)``, X in the loss is 8 x d while the X passed in is still n x d)."""
+    given = {s.name: s for s in inputs if isinstance(s, sp.MatrixSymbol)}
+    for m in sorted(expr.atoms(sp.MatrixSymbol), key=str):
+        other = given.get(m.name)
+        if other is not None and tuple(other.shape) != tuple(m.shape):
+            raise ShapeMismatch(
+                "%s is %s x %s in the expression but %s x %s in wrt/args; pass the MatrixSymbol "
+                "the expression uses (after subs, substitute in the inputs too)"
+                % (m.name, *m.shape, *other.shape))
 
 
 def _is_dimension(s, expr):
