@@ -100,6 +100,18 @@ class MatrixLowering:
                 x = self.matmul(x, x)
         return out
 
+    def _diag_matrix(self, e, path):
+        """DiagMatrix(v) of a column or row vector v: the square matrix with v on its diagonal."""
+        v = self._args(e, path)[0]
+        if v.shape == ():
+            return v                                # a 1 x 1 vector read as its entry
+        if v.shape[0] != 1 and v.shape[1] != 1:
+            raise ShapeMismatch("DiagMatrix needs a vector (k x 1 or 1 x k), got shape (%s, %s) "
+                                "%s" % (*v.shape, describe_path([(p.xreplace(self.user), i)
+                                                                 for p, i in path])))
+        k = v.shape[0] if v.shape[1] == 1 else v.shape[1]
+        return self.graph.apply(sp.DiagMatrix, v, shape=(k, k))
+
     def _trace(self, e, path):
         x = self._args(e, path)[0]
         if x.shape == ():              # a 1 x 1 matrix already read as its entry
