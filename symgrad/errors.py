@@ -4,6 +4,8 @@ Every error symgrad raises on purpose is a ``SymgradError``. Each message names
 the node, symbol or shape at fault and says what to do about it.
 """
 
+import threading
+
 import sympy as sp
 
 __all__ = [
@@ -78,8 +80,38 @@ def describe_path(path):
 
 
 def short_text(expr, limit=60):
-    text = sp.sstr(expr)
+    text = plain_text(expr)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def plain_text(expr) -> str:
+    """``sympy.sstr(expr)``, without its cost on large matrix products: SymPy's printer asks
+    each MatMul whether it can extract a minus sign, which multiplies the whole product out
+    again (``MatMul(-1, M).doit()``), so printing a transformer block took seconds. Here a
+    MatMul's precedence reads its coefficient instead; the text is the same.
+
+    >>> A, B = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("B", 2, 2)
+    >>> plain_text(A - 2*A*B)
+    'A - 2*A*B'
+    """
+    import sympy.printing.str as printer           # the module whose precedence is swapped
+    with _PRINT_LOCK:
+        saved, printer.precedence = printer.precedence, _precedence
+        try:
+            return sp.sstr(expr)
+        finally:
+            printer.precedence = saved
+
+
+def _precedence(item):
+    from sympy.printing.precedence import PRECEDENCE, precedence
+    if isinstance(item, sp.MatMul):
+        c = item.args[0]
+        return PRECEDENCE["Add"] if c.is_Number and c.is_extended_negative else PRECEDENCE["Mul"]
+    return precedence(item)
+
+
+_PRINT_LOCK = threading.RLock()
 
 
 class RuleMismatch(SymgradError, ValueError):

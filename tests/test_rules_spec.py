@@ -27,7 +27,7 @@ import sympy as sp
 import symgrad as sg
 from symgrad.graph.ir import Broadcast, SumTo
 from symgrad.ops.nodes import (AxisSum, LogDet, LogSoftmax, LogSumExp, RowLogSoftmax, RowLogSumExp,
-                           RowSoftmax, Sigmoid, Softplus, SumAll, XLogY, expm1, log1p, msum,
+                           RowSoftmax, Sigmoid, Softplus, SumAll, XLog1pY, XLogY, expm1, log1p, msum,
                            to_standard)
 from symgrad.ops import CONDITION, ELEMENTWISE, BUILTIN, entries, lookup, replaced
 from symgrad.ops.derived import Sech2, SincSlope, logit
@@ -142,6 +142,7 @@ SPECS = {
     log1p: Spec(lambda x: log1p(x), (open_unit,)),
     expm1: Spec(lambda x: expm1(x), (real,)),
     XLogY: Spec(lambda x, y: XLogY(x, y), (real, positive)),
+    XLog1pY: Spec(lambda x, y: XLog1pY(x, y), (real, open_unit)),
     Sigmoid: Spec(lambda x: Sigmoid(x), (real,)),
     Softplus: Spec(lambda x: Softplus(x), (real,)),
     logit: Spec(lambda x: logit(x), (unit_positive,)),
@@ -212,6 +213,9 @@ SPECS = {
     sp.Determinant: Spec(lambda X: sp.Determinant(X), (positive_definite(2),), "X", ((n, n),)),
     LogDet: Spec(lambda X: sp.log(sp.Determinant(X)), (positive_definite(2),), "X", ((n, n),)),
     RowLogSumExp: Spec(lambda W: msum(RowLogSumExp(W)), (dense(2, 3),), "W", ((n, k),)),
+    sp.DiagMatrix: Spec(lambda v, u, B: sp.Trace(sp.DiagMatrix(v) * B * sp.DiagMatrix(u) * B.T),
+                        (dense(3, 1), dense(1, 2), dense(3, 2)), "v u B", ((k, 1), (1, n), (k, n)),
+                        params=2),
     RowSoftmax: Spec(lambda W, B: msum(sp.HadamardProduct(RowSoftmax(W), B)),
                      (dense(2, 3), dense(2, 3)), "W B", ((n, k), (n, k)), params=1),
     RowLogSoftmax: Spec(lambda W, B: msum(sp.HadamardProduct(RowLogSoftmax(W), B)),

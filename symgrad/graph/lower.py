@@ -12,28 +12,111 @@ for the whole derivation (``user_symbol`` maps it back), so no result contains
 """
 
 import itertools
+import sys
+import threading
+from dataclasses import dataclass
 
 import sympy as sp
 
-from ..errors import ArgumentError, UnsupportedExpression, describe_path, short_text as _short
+from ..errors import (ArgumentError, ShapeMismatch, UnsupportedExpression, describe_path,
+                      short_text as _short)
 from ..ops import entries, is_elementwise, lookup
 from .ir import Graph, broadcast_shapes
 from .lower_matrix import MatrixLowering
 
-__all__ = ["Lowering", "as_expression"]
+__all__ = ["Lowering", "as_expression", "measure", "check_size", "Size"]
 
 
 def as_expression(value, what="expr"):
     """``value`` as a SymPy object, refusing text: a string given to the Python API is never
-    parsed (SymPy's sympify would evaluate it as Python). Use symgrad.parse for text."""
+    parsed (SymPy's sympify would evaluate it as Python). Use symgrad.parse for text. An
+    expression too big to derive is refused too (``check_size``)."""
     if isinstance(value, (str, bytes)):
         raise ArgumentError("%s must be a SymPy expression, not text (%r); build it with SymPy, "
                             "or read text with symgrad.parse.parse_expr" % (what, _clip(value)))
     try:
-        return sp.sympify(value, strict=True)
+        expr = sp.sympify(value, strict=True)
     except sp.SympifyError:
         raise ArgumentError("%s must be a SymPy expression, got %s" % (what, type(value).__name__)) \
             from None
+    check_size(expr)                # before any work: refuse what would not finish
+    return expr
+
+
+# --- the size of the work, measured before any of it starts ----------------------------------
+
+MAX_DISTINCT = 200_000      # distinct subexpressions: the graph and its gradient grow with them
+MAX_WRITTEN = 5_000_000     # nodes of the expression written out as a tree: SymPy's own walks
+                            # (atoms, xreplace, printing) visit every one of them
+MAX_DEPTH = 600             # nesting: lowering and SymPy recurse once per level
+FRAMES_PER_LEVEL = 24       # Python frames one level of nesting may take (lowering, SymPy)
+
+_RECURSION_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big an expression is: ``distinct`` subexpressions, ``written`` nodes when written
+    out as a tree (shared subexpressions counted at each use), ``depth`` of nesting."""
+
+    distinct: int
+    written: int
+    depth: int
+
+
+def measure(expr) -> Size:
+    """The Size of a SymPy expression, in time linear in its distinct subexpressions
+    (no recursion, so any depth is measured); stops with UnsupportedExpression past
+    MAX_DISTINCT.
+
+    >>> x = sp.Symbol("x")
+    >>> measure(sp.sin(x) + sp.cos(sp.sin(x)))     # sin(x) counted once, written twice
+    Size(distinct=4, written=6, depth=4)
+    """
+    sizes = {}                      # id -> (written, depth); the objects live in expr
+    stack = [(expr, False)]
+    while stack:
+        e, ready = stack.pop()
+        if id(e) in sizes:
+            continue
+        args = e.args if isinstance(e, sp.Basic) else ()
+        if not ready and args:
+            stack.append((e, True))
+            stack.extend((a, False) for a in args if id(a) not in sizes)
+            continue
+        parts = [sizes[id(a)] for a in args]
+        sizes[id(e)] = (min(1 + sum(w for w, _ in parts), 10 * MAX_WRITTEN),
+                        1 + max((d for _, d in parts), default=0))
+        if len(sizes) > MAX_DISTINCT:
+            raise UnsupportedExpression(
+                "the expression has more than %d distinct subexpressions; deriving and compiling "
+                "it would take minutes and gigabytes. Write it with matrices (MatrixSymbol, "
+                "msum, Trace) instead of entry by entry, or split it" % MAX_DISTINCT)
+    written, depth = sizes[id(expr)]
+    return Size(len(sizes), written, depth)
+
+
+def check_size(expr) -> Size:
+    """Refuse, before any work, an expression too big to derive: more than MAX_DISTINCT
+    distinct subexpressions, MAX_WRITTEN nodes written out, or MAX_DEPTH levels; then make
+    room for the recursion its depth needs. Returns its Size."""
+    size = measure(expr)
+    if size.written > MAX_WRITTEN:
+        raise UnsupportedExpression(
+            "the expression written out has more than %d nodes (%d distinct subexpressions, "
+            "reused many times over): SymPy's own traversals of it would not finish. Give the "
+            "repeated part its own symbol, or build the loss with matrices" % (MAX_WRITTEN,
+                                                                             size.distinct))
+    if size.depth > MAX_DEPTH:
+        raise UnsupportedExpression(
+            "the expression is nested %d levels deep; symgrad derives up to %d levels (deeper "
+            "nesting overflows the interpreter's stack). Unroll fewer steps, or use index "
+            "notation for long recurrences" % (size.depth, MAX_DEPTH))
+    need = 2000 + FRAMES_PER_LEVEL * size.depth
+    with _RECURSION_LOCK:           # only ever raised, so other threads are not cut short
+        if sys.getrecursionlimit() < need:
+            sys.setrecursionlimit(need)
+    return size
 
 
 def _clip(value, limit=40):
@@ -53,6 +136,7 @@ class Lowering(MatrixLowering):
         self._real = {}        # symbol name -> real stand-in
         self.user = {}         # real stand-in -> user symbol
         self._dims = {}        # dimension name -> dimension symbol
+        self._numbers = {}     # subexpression -> whether it is a number (see _is_number)
         self.placeholders = itertools.count()   # names for the rules' matrix placeholders
 
     # --- symbols ------------------------------------------------------------------
@@ -144,9 +228,10 @@ class Lowering(MatrixLowering):
             if e.has(sp.nan, sp.zoo):
                 self._unsupported(e, path, "an undefined constant (nan or complex infinity)")
             return g.const(e)
-        if e.is_number and e.has(sp.I):
+        number = self._is_number(e)
+        if number and e.has(sp.I):
             self._unsupported(e, path, "complex numbers are not supported (symbols are real)")
-        if e.is_number and not _real_constant(e):
+        if number and not _real_constant(e):
             self._unsupported(e, path, "the constant is not a real number (it is %s); generated "
                               "code would compute NaN" % sp.N(e, 6))
         op = lookup(type(e)) or _subclass_entry(e)
@@ -155,6 +240,20 @@ class Lowering(MatrixLowering):
         if op is not None and is_elementwise(op.cls):
             return self._function(e, path)
         self._unsupported(e, path)
+
+    def _is_number(self, e):
+        """``e.is_number``, remembered per subexpression: SymPy's walks the whole subtree
+        each time it is asked, which made lowering quadratic in the depth."""
+        if e.is_Atom or not isinstance(e, sp.Expr):
+            return bool(getattr(e, "is_number", False))
+        known = self._numbers.get(e)
+        if known is None:
+            if isinstance(e, (sp.Function, sp.Add, sp.Mul, sp.Pow)):
+                known = all(self._is_number(a) for a in e.args)
+            else:
+                known = bool(e.is_number)
+            self._numbers[e] = known
+        return known
 
     def _function(self, e, path):
         op = type(e)
@@ -191,7 +290,10 @@ class Lowering(MatrixLowering):
         """An n-ary sum or product (also MatAdd, HadamardProduct): a chain of binary nodes."""
         args = self._args(e, path)
         if isinstance(e, sp.MatAdd):
-            broadcast_shapes([a.shape for a in args], " in %s" % _short(e))
+            try:
+                broadcast_shapes([a.shape for a in args])
+            except ShapeMismatch:                 # the text of e only when it is needed
+                broadcast_shapes([a.shape for a in args], " in %s" % _short(e))
         out = args[0]
         for a in args[1:]:
             out = self.graph.apply(op, out, a)

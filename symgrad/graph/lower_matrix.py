@@ -91,10 +91,26 @@ class MatrixLowering:
             k = -k
         if k == 0:
             return self.graph.fill(sp.Identity, x.shape)
-        out = x
-        for _ in range(k - 1):
-            out = self.matmul(out, x)
+        out = None                  # by repeated squaring: M**1000000 is 39 products, not 10**6
+        while k:
+            if k & 1:
+                out = x if out is None else self.matmul(out, x)
+            k >>= 1
+            if k:
+                x = self.matmul(x, x)
         return out
+
+    def _diag_matrix(self, e, path):
+        """DiagMatrix(v) of a column or row vector v: the square matrix with v on its diagonal."""
+        v = self._args(e, path)[0]
+        if v.shape == ():
+            return v                                # a 1 x 1 vector read as its entry
+        if v.shape[0] != 1 and v.shape[1] != 1:
+            raise ShapeMismatch("DiagMatrix needs a vector (k x 1 or 1 x k), got shape (%s, %s) "
+                                "%s" % (*v.shape, describe_path([(p.xreplace(self.user), i)
+                                                                 for p, i in path])))
+        k = v.shape[0] if v.shape[1] == 1 else v.shape[1]
+        return self.graph.apply(sp.DiagMatrix, v, shape=(k, k))
 
     def _trace(self, e, path):
         x = self._args(e, path)[0]

@@ -13,7 +13,7 @@ from .balls import decreasing, increasing
 from .derived import SincSlope
 from .functions import attach
 from .registry import BUILTIN, CALL, CONDITION, ELEMENTWISE, MUL, UNKNOWN_DERIVATIVE, Op, register
-from .scalar_nodes import LogSoftmax, LogSumExp, Sigmoid, Softplus, XLogY
+from .scalar_nodes import LogSoftmax, LogSumExp, Sigmoid, Softplus, XLog1pY, XLogY
 
 __all__ = ["RELATIONAL", "BOOLEAN"]
 
@@ -154,6 +154,11 @@ elementwise(XLogY, lambda g, ans, x, y: (g * sp.log(y),
                                          g * sp.Piecewise((0, sp.Eq(x, 0)), (x / y, True))),
             "special.xlogy", lambda x, y: 0 if x == 0 else x * mp.log(y), names=(), arb=B.xlogy,
             arity=(2, 2), complex_step=False, standard=lambda x, y: x * sp.log(y))
+elementwise(XLog1pY, lambda g, ans, x, y: (g * log1p(y),
+                                           g * sp.Piecewise((0, sp.Eq(x, 0)), (x / (1 + y), True))),
+            "special.xlog1py", lambda x, y: 0 if x == 0 else x * mp.log1p(y), names=(),
+            arb=lambda x, y: B.xlogy(x, 1 + y), arity=(2, 2), complex_step=False,
+            domain=lambda node: [1 + node.args[1]], standard=lambda x, y: x * sp.log(1 + y))
 elementwise(Sigmoid, lambda g, ans, x: (g * ans * Sigmoid(-x),), "special.expit",
             lambda z: 1 / (1 + mp.exp(-z)), names=("sigmoid",), complex_step=False, underflows=True,
             arb=increasing(lambda z: 1 / (1 + (-z).exp())),
@@ -297,5 +302,5 @@ for _cls, _name, _arb in zip(BOOLEAN, ("np.logical_and", "np.logical_or", "np.lo
                 numpy=chained(_name) if _cls is not sp.Not else _name,
                 arity=(1, 1) if _cls is sp.Not else (2, None), arb=_arb))
 
-for _cls in (Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY):
+for _cls in (Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY, XLog1pY):
     attach(_cls)

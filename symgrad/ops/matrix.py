@@ -81,6 +81,13 @@ def _row_softmax(G, ans, M):
     return (sp.HadamardProduct(ans, G - row_dot * sp.OneMatrix(1, k)),)
 
 
+def _diag_matrix(G, ans, v):
+    """The adjoint of DiagMatrix(v) is the diagonal of G, shaped like v (a column or a row)."""
+    n = ans.shape[0]
+    diagonal = sp.HadamardProduct(G, sp.Identity(n))
+    return (diagonal * sp.OneMatrix(n, 1) if v.shape[1] == 1 else sp.OneMatrix(1, n) * diagonal,)
+
+
 def _matmul_text(p, a, b):
     return "%s @ %s" % (p.paren(a, MATMUL), p.paren(b, MUL + 1)), MATMUL
 
@@ -113,6 +120,8 @@ matrix(sp.Determinant, lambda g, ans, X: (g * ans * X.I.T,), "np.linalg.det", mp
 matrix(LogDet, lambda g, ans, X: (g * X.I.T,), "_logdet", lambda a: mp.log(mp.det(a)),
        lower="_logdet_node", needs_spd=True, complex_step=False,
        standard=lambda X: sp.log(sp.Determinant(X)), shown=lambda X: sp.log(sp.Determinant(X)))
+matrix(sp.DiagMatrix, _diag_matrix, "np.diagflat", lambda v: mp.diag([v[i] for i in range(len(v))]),
+       lower="_diag_matrix", names=("diag",))
 matrix(RowLogSumExp, _row_logsumexp, "_logsumexp_rows", _rows(lambda r: [_lse(r)]),
        lower="_row_op", complex_step=False, underflows=True,
        standard=lambda M: written_out(RowLogSumExp(M)))

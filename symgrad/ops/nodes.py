@@ -6,6 +6,7 @@ Scalar (elementwise) functions:
     Softplus(z)       log(1 + exp(z))
     LogSumExp(*z)     log(exp(z1) + ... + exp(zn))
     XLogY(x, y)       x*log(y), with 0*log(0) = 0
+    XLog1pY(x, y)     x*log(1 + y), with 0*log(0) = 0
     LogSoftmax(k, *z) z_k - log(exp(z1) + ... + exp(zn)), accurate when z_k dominates
 
 Matrix nodes (symbolic dimensions stay symbolic):
@@ -33,10 +34,10 @@ from ..errors import ArgumentError
 from .registry import lookup
 from .matrix_nodes import (AxisSum, ElementwiseMap, LogDet, Mean, RowLogSoftmax, RowLogSumExp,
                            RowSoftmax, SumAll)
-from .scalar_nodes import LogSoftmax, LogSumExp, Sigmoid, Softplus, XLogY
+from .scalar_nodes import LogSoftmax, LogSumExp, Sigmoid, Softplus, XLog1pY, XLogY
 
 __all__ = [
-    "Sigmoid", "Softplus", "LogSumExp", "LogSoftmax", "XLogY", "log1p", "expm1",
+    "Sigmoid", "Softplus", "LogSumExp", "LogSoftmax", "XLogY", "XLog1pY", "log1p", "expm1",
     "RowLogSumExp", "RowSoftmax", "RowLogSoftmax", "AxisSum", "SumAll", "Mean", "LogDet",
     "ElementwiseMap",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean",

@@ -1,4 +1,4 @@
-"""symgrad's scalar SymPy functions: Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY.
+"""symgrad's scalar SymPy functions: Sigmoid, Softplus, LogSumExp, LogSoftmax, XLogY, XLog1pY.
 
 Each prints for LaTeX and 2-D text as a textbook does (``Printed``: σ(z), softplus(z)),
 evaluates numerically, and rewrites into
@@ -13,7 +13,7 @@ from ..errors import ArgumentError
 
 from .printing import Printed
 
-__all__ = ["Sigmoid", "Softplus", "LogSumExp", "LogSoftmax", "XLogY"]
+__all__ = ["Sigmoid", "Softplus", "LogSumExp", "LogSoftmax", "XLogY", "XLog1pY"]
 
 
 # --- scalar functions ---------------------------------------------------------
@@ -118,6 +118,30 @@ class XLogY(Printed, sp.Function):
     def _eval_evalf(self, prec):
         x, y = self.args
         return (x * sp.log(y))._eval_evalf(prec)
+
+
+class XLog1pY(Printed, sp.Function):
+    """x*log(1 + y), with 0*log(0) = 0 (``scipy.special.xlog1py``): the (1 - t) log(1 - p)
+    term of a cross-entropy at t = 1, p = 1 is 0, not 0 * -inf = NaN."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_zero or y.is_zero:
+            return sp.S.Zero
+
+    def _eval_is_real(self):
+        x, y = self.args
+        if x.is_real and (1 + y).is_positive:
+            return True
+
+    def _eval_rewrite_as_log(self, x, y, **kwargs):
+        return x * sp.log(1 + y)
+
+    def _eval_evalf(self, prec):
+        x, y = self.args
+        return (x * sp.log(1 + y))._eval_evalf(prec)
 
 
 class LogSoftmax(Printed, sp.Function):

@@ -173,6 +173,9 @@ class TextbookCommon:
     def _print_XLogY(self, e, **kwargs):
         return self._print(sp.Mul(e.args[0], sp.log(e.args[1]), evaluate=False))
 
+    def _print_XLog1pY(self, e, **kwargs):
+        return self._print(sp.Mul(e.args[0], sp.log(1 + e.args[1]), evaluate=False))
+
     def _print_LogSoftmax(self, e, **kwargs):
         k, *zs = e.args
         return self._print(zs[int(k)] - sp.Function("logsumexp")(*zs))

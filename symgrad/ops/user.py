@@ -29,7 +29,10 @@ from .registry import entries
 
 __all__ = ["register_function", "implementation"]
 
-POINTS = (-2.5, -1.3, -0.7, -0.2, 0.3, 0.9, 1.6, 2.8)   # tried in order; outside the domain skipped
+# tried in order, outside the domain skipped: both signs, from near 0 out to 8, irregularly
+# spaced so a rule wrong on part of the line (a missing branch, a sign) is caught
+POINTS = (-2.5, -1.3, -0.7, -0.2, 0.3, 0.9, 1.6, 2.8,
+          -7.7, -5.3, -3.6, -1.9, -0.45, -0.07, 0.02, 0.13, 0.55, 1.2, 2.1, 3.3, 4.4, 6.1, 7.9)
 MIN_POINTS = 3
 RTOL_MPMATH = 1e-15       # given derivative vs mpmath.diff of the mpmath implementation (30 digits)
 RTOL_NUMPY = 1e-6         # ... vs Richardson differences of the NumPy implementation (float64)

@@ -34,6 +34,8 @@ class Signature:
         dtype = np.result_type(*typed) if typed else np.dtype(np.float64)
         if dtype.kind not in "fc":
             dtype = np.dtype(np.float64)
+        if dtype.kind != "c" and any(a.dtype.kind == "c" for a in arrays):
+            dtype = np.result_type(dtype, np.complex64)     # never drop an imaginary part
         arrays = [a.astype(dtype, copy=False) for a in arrays]
         if self.per_sample:
             _check_samples(arrays, self.inputs, self.params)

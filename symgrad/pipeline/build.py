@@ -18,8 +18,8 @@ import sympy as sp
 from ..codegen.emit import Program, sanitize_names
 from ..derive.jacobian import forward_jacobian, length
 from ..derive.reverse import backward, check_wrt
-from ..errors import ArgumentError, ShapeMismatch, UnsupportedExpression
-from ..graph.lower import Lowering, as_expression
+from ..errors import ArgumentError, ShapeMismatch, UnsupportedExpression, plain_text
+from ..graph.lower import Lowering, as_expression, measure
 from ..rewrite import stabilize as rewrite
 
 __all__ = ["build_program", "build_forward", "check_args", "compile_source"]
@@ -136,6 +136,7 @@ class _Lowered:
                 for axis, d in enumerate(s.shape):
                     if isinstance(d, sp.Symbol):
                         dims.setdefault(d, (s, axis))
+        _same_shapes(expr, inputs)
         known = {str(s) for s in inputs} | {str(d) for d in dims}
         missing = sorted(str(s) for s in expr.free_symbols
                          if str(s) not in known and not _is_dimension(s, expr))
@@ -154,7 +155,33 @@ class _Lowered:
             names[leaf.extra] = names[s]
         return Program(graph=self.graph, inputs=self.inputs, leaves=self.leaves, loss=loss,
                        grads=grads, wrt=wrt, per_sample=self.per_sample, names=names,
-                       dims=self.dims, title=sp.sstr(self.expr), user=dict(self.lowering.user))
+                       dims=self.dims, title=_title(self.expr), user=dict(self.lowering.user))
+
+
+TITLE_NODES = 3000      # a longer expression is summarized in the module's docstring
+
+
+def _title(expr):
+    """The expression as the generated module's docstring shows it: in full when it is short
+    (printing a long one takes SymPy seconds, and nobody reads it), else its size."""
+    size = measure(expr)
+    if size.written <= TITLE_NODES:
+        return plain_text(expr)
+    return "(an expression of %d operations, %d of them distinct: too long to show)" % (
+        size.written, size.distinct)
+
+
+def _same_shapes(expr, inputs):
+    """Each MatrixSymbol of the expression has the shape of the input of its name (after
+    ``loss.subs(n, 8)``, X in the loss is 8 x d while the X passed in is still n x d)."""
+    given = {s.name: s for s in inputs if isinstance(s, sp.MatrixSymbol)}
+    for m in sorted(expr.atoms(sp.MatrixSymbol), key=str):
+        other = given.get(m.name)
+        if other is not None and tuple(other.shape) != tuple(m.shape):
+            raise ShapeMismatch(
+                "%s is %s x %s in the expression but %s x %s in wrt/args; pass the MatrixSymbol "
+                "the expression uses (after subs, substitute in the inputs too)"
+                % (m.name, *m.shape, *other.shape))
 
 
 def _is_dimension(s, expr):

@@ -10,7 +10,7 @@ import sympy as sp
 
 from ..graph.ir import Broadcast, SumTo
 from ..ops.derived import Erfcx, Exprel
-from ..ops.nodes import LogSumExp, Sigmoid, XLogY, expm1
+from ..ops.nodes import LogSumExp, Sigmoid, XLog1pY, XLogY, expm1, log1p
 from .database import register
 from .layout import logsumexp_along, sum_axis
 from .match import _as_polynomial, _const, _factors, _is_inverse_sum_of_exps, _is_mask, _terms
@@ -154,6 +154,22 @@ def mask_is_where(r, factors, shape):
     rest = [f for f in factors if f is not masks[0]]
     g = r.g
     return g.apply(sp.Piecewise, g.mul(*rest), masks[0].args[1], g.const(0), g.const(sp.true))
+
+
+@register(sp.Mul)
+def xlog1py(r, factors, shape):
+    """x log1p(y) -> XLog1pY(x, y) (scipy's xlog1py): the (1 - t) log(1 - p) term of a
+    cross-entropy at t = 1, p = 1 is 0 there, instead of 0 * -inf = NaN."""
+    logs = [f for f in factors if f.op is log1p]
+    if len(logs) != 1 or len(factors) < 2:
+        return None
+    others = [f for f in factors if f is not logs[0]]
+    consts = [f for f in others if _const(f)]
+    weights = [f for f in others if not _const(f)]
+    if not weights or not all(w.shape == () or w.shape == shape for w in weights):
+        return None
+    core = r.g.apply(XLog1pY, r.g.mul(*weights), logs[0].args[0])
+    return r.g.mul(*consts, core) if consts else core
 
 
 @register(sp.Mul)

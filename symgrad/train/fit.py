@@ -89,6 +89,8 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
         raise ArgumentError("%r runs on the numpy backend only; use GD, Momentum, Nesterov or Adam "
                             "with backend=%r" % (optimizer, f.backend))
     arrays, _ = f.prepare(list(params.values()) + list(data.values()))
+    _real_and_finite(list(params) + list(data), list(params.values()) + list(data.values()),
+                     arrays, "data")
     start = [a[()] if a.ndim == 0 else a for a in arrays[:len(params)]]
     train = arrays[len(params):]
     idx, why = sample_axis(f, list(params), list(data), train)
@@ -100,6 +102,7 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
             raise ArgumentError("validation data must give the same symbols as data (%s)"
                                 % ", ".join(map(str, data)))
         val = f.prepare(list(params.values()) + [val_data[s] for s in data])[0][len(params):]
+        _real_and_finite(list(data), [val_data[s] for s in data], val, "validation data")
     elif validation is not None:
         train, val = split(validation, train, idx, why, rng)
     batches = None
@@ -135,6 +138,24 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
 
 
 # --- arguments ------------------------------------------------------------------------
+
+def _real_and_finite(symbols, given, arrays, what):
+    """Refuse complex values (training is real) and NaN or infinite entries, naming the
+    symbol and the first bad entry, before any step."""
+    for s, v, a in zip(symbols, given, arrays):
+        if np.iscomplexobj(v):
+            raise ArgumentError("%s for %s are complex; fit trains real losses on real data: give "
+                                "real arrays (np.real(...) if the imaginary parts are zero)"
+                                % (what if what != "data" else "the values", s))
+        bad = ~np.isfinite(a)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ArgumentError("%s for %s hold %d %s (the first at index %s); remove or fill "
+                                "in those rows before fitting" % (
+                                    what if what != "data" else "the values", s, int(bad.sum()),
+                                    "NaN or infinite entries" if bad.sum() > 1 else
+                                    "NaN or infinite entry", where if a.ndim else "()"))
+
 
 def _count(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
