@@ -6,6 +6,8 @@ is skipped, saying so.
 Named to run last: loading JAX or PyTorch starts threads, and verify's proof routes run in a
 forked child process, which must not inherit them (see the fork warning JAX prints)."""
 
+import importlib.util
+
 import mpmath as mp
 import numpy as np
 import pytest
@@ -32,9 +34,9 @@ def _close(a, b):
     assert np.all(np.abs(a - b) <= 1e-12 * np.maximum(1.0, np.abs(b))), (a, b)
 
 
-def _compare(expr, wrt, args, values, backend):
-    reference = sg.value_and_grad(expr, wrt, args)
-    other = sg.value_and_grad(expr, wrt, args, backend=backend)
+def _compare(expr, wrt, args, values, backend, compiled=None):
+    reference, other = compiled or (sg.value_and_grad(expr, wrt, args),
+                                    sg.value_and_grad(expr, wrt, args, backend=backend))
     want, got = reference(*values), other(*values)
     _close(np.asarray(got[0]), want[0])
     for g, h in zip(got[1], want[1]):
@@ -76,11 +78,11 @@ def test_matrix_models_on_every_backend(name, backend):
 def test_extreme_inputs_on_every_backend(name, backend):
     expr, wrt, args, _, points = CASES[name]
     try:
-        sg.value_and_grad(expr, wrt, args, backend=backend)
+        compiled = sg.value_and_grad(expr, wrt, args), sg.value_and_grad(expr, wrt, args, backend=backend)
     except sg.UnsupportedExpression as e:
         pytest.skip("not printable for %s: %s" % (backend, e))
     for point in points:
-        _compare(expr, wrt, args, list(point), backend)
+        _compare(expr, wrt, args, list(point), backend, compiled)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -142,6 +144,25 @@ def test_float32_stays_float32(backend):
     assert {str(a.dtype).replace("torch.", "") for a in (value, grads[0], hessian)} == {"float32"}
     want = sg.value_grad_hessian(loss, [w], [X, y])(*values)
     assert np.allclose(np.asarray(hessian), want[2], rtol=1e-6)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
+@pytest.mark.parametrize("name", ["KL term y*log(y/p) at y = 0", "sinc near 0 (its derivative cancels as written)",
+                                  "binary cross-entropy, naive", "softmax cross-entropy, naive",
+                                  "log(1 - exp(-x))"])
+def test_jax_differentiates_the_generated_loss_to_symgrads_gradient(name):
+    """The value code is JAX-differentiable without NaN from unselected branches (safe where):
+    jax.grad of f.raw_value equals symgrad's generated gradient at the extreme points."""
+    import jax
+    expr, wrt, args, _, points = CASES[name]
+    f = sg.value_and_grad(expr, wrt, args, backend="jax")
+    k = len(wrt)
+    grad = jax.jit(jax.grad(lambda ws, data: f.raw_value(*ws, *data)))
+    for point in points:
+        arrays, _ = f.prepare(list(point))
+        got = grad([jax.numpy.asarray(a) for a in arrays[:k]], arrays[k:])
+        for g, h in zip(got, f(*point)[1]):
+            _close(np.asarray(g), np.asarray(h))
 
 
 def test_an_unknown_backend_is_refused():

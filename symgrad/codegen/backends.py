@@ -100,7 +100,7 @@ _J1_DENOMINATORS = (3, -30, 840, -45360, 3991680, -518918400, 93405312000, -2223
                     6758061133824000)
 
 
-def _spherical_jn(lib, ones):
+def _spherical_jn(lib, ones, name="_spherical_jn"):
     """A helper for scipy's spherical_jn of order 1 (sinc's derivative is -j1): the series where
     |x| < 1, where (sin x/x - cos x)/x cancels, and that quotient elsewhere (no x*x to overflow).
     The quotient reads a safe x (1 where the series is selected), so neither branch makes NaN,
@@ -108,7 +108,7 @@ def _spherical_jn(lib, ones):
     series = "1/%d" % _J1_DENOMINATORS[-1]
     for d in reversed(_J1_DENOMINATORS[:-1]):
         series = "1/%d + x2*(%s)" % (d, series)
-    return f'''def _spherical_jn(n, x):
+    return f'''def {name}(n, x):
     """The spherical Bessel function j_n for n = 1, stable at 0, near 0 and far out."""
     if n != 1:
         raise ValueError("symgrad's {lib} spherical_jn has order 1 only")
@@ -126,7 +126,32 @@ def _exprel(lib):
     return {lib}.where(x == 0, 1.0, {lib}.expm1(z)/z)'''
 
 
+def _xlogy(lib):
+    """scipy's xlogy with the safe-where pattern: the log reads 1 where x = 0, so autodiff
+    through the generated code gives 0, not 0/0 (jax's and torch's own xlogy give NaN there)."""
+    return f'''def _xlogy(x, y):
+    """x*log(y), 0 where x = 0; the log never sees the y of an unselected entry."""
+    zero = x == 0
+    return {lib}.where(zero, 0.0, x*{lib}.log({lib}.where(zero, 1.0, y)))'''
+
+
 _JAX_HELPERS = {
+    "_xlogy": _xlogy("jnp"),
+    # jnp.sinc's own derivative is a cancelling quotient near 0 (at 1e-8 it has the wrong sign):
+    # the generated value code stays differentiable by JAX with sinc's stable slope
+    "_sinc": _spherical_jn("jnp", "1.0", "_sinc_j1") + '''
+
+
+@jax.custom_jvp
+def _sinc(u):
+    """sin(pi u)/(pi u), 1 at 0 (np.sinc), whose derivative JAX takes from -pi j1(pi u)."""
+    return jnp.sinc(u)
+
+
+@_sinc.defjvp
+def _sinc_jvp(primals, tangents):
+    (u,), (du,) = primals, tangents
+    return _sinc(u), -jnp.pi*_sinc_j1(1, jnp.pi*u)*du''',
     "_exprel": _exprel("jnp"),
     "_spherical_jn": _spherical_jn("jnp", "1.0"),
     "_sech2": '''def _sech2(u):
@@ -158,6 +183,12 @@ _JAX_HELPERS = {
 }
 
 _TORCH_HELPERS = {
+    "_xlogy": '''def _xlogy(x, y):
+    """x*log(y), 0 where x = 0; the log never sees the y of an unselected entry."""
+    like = x if torch.is_tensor(x) else y
+    x, y = (v if torch.is_tensor(v) else torch.tensor(v, dtype=like.dtype) for v in (x, y))
+    zero = x == 0
+    return torch.where(zero, 0.0, x*torch.log(torch.where(zero, 1.0, y)))''',
     "_exprel": _exprel("torch"),
     "_spherical_jn": _spherical_jn("torch", "torch.ones_like(x)"),
     # torch's functions take tensors: numbers among the arguments are made tensors first
@@ -211,7 +242,7 @@ _TORCH_NAMES = {
     "np.linalg.inv": "torch.linalg.inv", "np.linalg.det": "torch.linalg.det",
     "special.expit": "torch.special.expit", "special.erf": "torch.special.erf",
     "special.erfc": "torch.special.erfc", "special.gammaln": "torch.special.gammaln",
-    "special.xlogy": "torch.special.xlogy", "special.psi": "torch.special.digamma",
+    "special.xlogy": "_xlogy", "special.psi": "torch.special.digamma",
     "special.polygamma": "torch.special.polygamma", "special.logit": "torch.special.logit",
     "special.erfcx": "torch.special.erfcx", "special.log_ndtr": "torch.special.log_ndtr",
     "special.ndtr": "torch.special.ndtr", "np.sinc": "torch.sinc", "np.pi": "torch.pi",
@@ -224,7 +255,8 @@ BACKENDS = {
                      special_header=("from scipy import special",)),
     "jax": Backend("jax", ("import jax", "import jax.numpy as jnp", "import jax.scipy.special as jsp"),
                    names={"special.psi": "jsp.digamma", "special.spherical_jn": "_spherical_jn",
-                          "special.exprel": "_exprel"},
+                          "special.exprel": "_exprel", "special.xlogy": "_xlogy",
+                          "np.sinc": "_sinc"},
                    helpers=_JAX_HELPERS,
                    refused={"special.hyp1f1": "jax.scipy.special.hyp1f1(2, 3, -50) is 4.8, not "
                                               "0.0008 (its series fails for negative arguments)"},

@@ -10,15 +10,42 @@ transposed when more of its entrywise users read it transposed than as it is. Ma
 products (BLAS takes either layout of its operands) and vectors (one layout) have no say.
 """
 
+import numpy as np
 import sympy as sp
 
 from ..graph.ir import Broadcast, Leaf, SumTo, ancestors
 from ..ops import is_elementwise
+from .chains import _Sizes
 from .database import register_pass
 
 __all__ = []
 
 AS_IS, TURNED = False, True
+
+
+@register_pass
+def scalars_on_the_smaller_operand(graph, outs):
+    """c*(A @ B) -> (c*A) @ B when A is smaller than the product (or B): a scale is one pass
+    over its operand, so it goes on the smallest of the three; run after the passes that
+    share work, which read c*(A @ B) and A @ B as one product."""
+    sizes = _Sizes()
+
+    def size(x):
+        return float(np.mean(sizes.of(x.shape[0]) * sizes.of(x.shape[1]))) if x.shape else 0.0
+
+    def replace(n, args):
+        if n.op is not sp.Mul or args[0].shape != () or args[1].op is not sp.MatMul:
+            return None
+        c, product = args
+        a, b = product.args
+        if min(size(a), size(b)) >= size(product):
+            return None
+        if size(a) <= size(b):
+            a = graph.apply(sp.Mul, c, a)
+        else:
+            b = graph.apply(sp.Mul, c, b)
+        return graph.apply(sp.MatMul, a, b, shape=product.shape)
+    return graph.rebuild(outs, replace)
 
 
 @register_pass
@@ -63,7 +90,12 @@ def products_in_the_layout_used(graph, outs):
 
 def _orientations(nodes, outs):
     """The ids of the nodes to compute transposed: votes from the outputs down."""
-    votes = {o.id: [AS_IS] for o in outs}
+    votes = {}
+    for o in outs:
+        want = AS_IS
+        while o.op is sp.Transpose and o.shape != (1, 1):
+            o, want = o.args[0], not want
+        votes.setdefault(o.id, []).append(want)
     turned = set()
     for n in reversed(nodes):
         if n.op is sp.Transpose:

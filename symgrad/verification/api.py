@@ -302,7 +302,8 @@ def _decide(lhs, rhs, relation, assumptions, seed, budget, start, total, points,
     if found.timed_out:
         note = "; ".join(filter(None, [note, "sampling stopped at the time limit after %d points%s"
                                        % (found.points, _slow(found))]))
-    how = "exact rational arithmetic" if found.exact else "ball arithmetic (Arb)"
+    how = "none judged within the budget" if not found.admitted else \
+        "exact rational arithmetic" if found.exact else "ball arithmetic (Arb)"
     return Verdict("probable", "random points, %s" % how, relation, found.points, note=note)
 
 
