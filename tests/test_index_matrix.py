@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
-from test_index import MODELS, _arrays, b, lam, b2, x, y, w, W, W1, W2, b1, U, V, M, A, Y, Z, cvec
+from test_index import MODELS, _arrays, b, b2, lam
 
 n, d, K, C, H, B, T = sp.symbols("n d K C H B T", integer=True, positive=True)
 Xm, Wm, Ym = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("W", d, C), sp.MatrixSymbol("Y", n, C)

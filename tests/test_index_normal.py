@@ -4,7 +4,6 @@ index expressions are decided by the normal form and every pair it calls equal i
 at concrete sizes in exact arithmetic; pairs built equal by renaming, reordering and
 distributing must be found equal."""
 
-import itertools
 import random
 
 import pytest

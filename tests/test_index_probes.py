@@ -2,7 +2,6 @@
 arguments, and losses at extreme inputs (logits near 1000) against a high-precision
 reference."""
 
-import mpmath as mp
 import numpy as np
 import pytest
 import sympy as sp
