@@ -35,12 +35,13 @@ Run:  python benchmarks/bench_hessian.py --threads 1 --clock cpu   (steady on a 
       python benchmarks/bench_hessian.py                           (library default threads)
       python benchmarks/bench_hessian.py --quick                   (smoke run: few rounds)
 
-With each library's default threads on an oversubscribed machine (load 7 to 8 on
-2 cores, as measured here), NumPy's OpenBLAS with 2 threads is the outlier: the
-(100 x 1000) @ (1000 x 100) product at the heart of the d = 100 Hessian took
-80 ms instead of 1.6 ms with one thread, so symgrad's column there measures
-OpenBLAS's thread contention, not the generated code; XLA's pool degrades less.
-Use --threads 1 on a shared machine, and compare default threads only on a quiet one.
+With 2 threads on an oversubscribed machine (load 14 to 16 on 2 cores, as measured
+here), NumPy's OpenBLAS is the outlier: the (100 x 1000) @ (1000 x 100) product at the
+heart of the d = 100 Hessian took 98-147 ms on 2 threads against 3-5 ms on one, timed
+alone and interleaved in one process (the table "The Hessian's product ... alone"): the
+second thread waits for a core. So a compiled Hessian whose work is below 1e8
+multiply-adds runs on one BLAS thread (``symgrad/pipeline/blas.py``), as XLA keeps small
+dots on one thread; d = 1000 (1e9) keeps both threads.
 """
 
 import argparse
