@@ -35,12 +35,13 @@ Run:  python benchmarks/bench_hessian.py --threads 1 --clock cpu   (steady on a 
       python benchmarks/bench_hessian.py                           (library default threads)
       python benchmarks/bench_hessian.py --quick                   (smoke run: few rounds)
 
-With each library's default threads on an oversubscribed machine (load 7 to 8 on
-2 cores, as measured here), NumPy's OpenBLAS with 2 threads is the outlier: the
-(100 x 1000) @ (1000 x 100) product at the heart of the d = 100 Hessian took
-80 ms instead of 1.6 ms with one thread, so symgrad's column there measures
-OpenBLAS's thread contention, not the generated code; XLA's pool degrades less.
-Use --threads 1 on a shared machine, and compare default threads only on a quiet one.
+With 2 threads on an oversubscribed machine (load 14 to 16 on 2 cores, as measured
+here), NumPy's OpenBLAS is the outlier: the (100 x 1000) @ (1000 x 100) product at the
+heart of the d = 100 Hessian took 98-147 ms on 2 threads against 3-5 ms on one, timed
+alone and interleaved in one process (the table "The Hessian's product ... alone"): the
+second thread waits for a core. So a compiled Hessian whose work is below 1e8
+multiply-adds runs on one BLAS thread (``symgrad/pipeline/blas.py``), as XLA keeps small
+dots on one thread; d = 1000 (1e9) keeps both threads.
 """
 
 import argparse
@@ -124,6 +125,60 @@ def hessian_table(peers, rounds, clock):
                      "%.2fx" % jax_ratio if jax_ratio else "n/a",
                      "%.1fx" % torch_speedup if torch_speedup else "n/a"])
     return rows, ratios
+
+
+SOFTMAX = [(1000, 20, 5), (1000, 50, 10)]      # n, d, k: the Hessian is dk x dk
+
+
+def softmax_table(peers, rounds, clock):
+    """Softmax regression's Hessian over row-major vec(W) (W: d x k): symgrad's Kronecker
+    form compiled to einsum against the peers' Hessians of the same loss."""
+    import numpy as np
+    import sympy as sp
+    import symgrad as sg
+    from _timing import interleaved, median, paired_ratio
+    n, d, k = sp.symbols("n d k", integer=True, positive=True)
+    X, Y, W = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("Y", n, k), sp.MatrixSymbol("W", d, k)
+    f2 = sg.value_grad_hessian(sg.losses.softmax_cross_entropy(X * W, Y), [W], [X, Y])
+    rows = []
+    for n_, d_, k_ in SOFTMAX:
+        rng = np.random.default_rng(0)
+        Xv, Wv = rng.standard_normal((n_, d_)), 0.1 * rng.standard_normal((d_, k_))
+        Yv = np.eye(k_)[rng.integers(0, k_, n_)]
+        reference = f2(Wv, Xv, Yv)[2]
+        cases = {"symgrad": lambda: f2(Wv, Xv, Yv)}
+        for name, (module, make) in peers.items():
+            if module is not None:
+                cases[name] = make(module, Wv, Xv, Yv)
+                got = np.asarray(cases[name]()).reshape(d_ * k_, d_ * k_)
+                np.testing.assert_allclose(got, reference, rtol=1e-9, atol=1e-13,
+                                           err_msg="%s's softmax Hessian" % name)
+        times = interleaved(cases, rounds, warmup=2, clock=clock)
+        cell = {c: "%.2f ms" % (1e3 * median(times[c])) if c in times else "not installed"
+                for c in ("symgrad", "jax", "torch")}
+        rows.append(["%d x %d (n = %d)" % (d_, k_, n_), cell["symgrad"], cell["jax"], cell["torch"],
+                     "%.2fx" % paired_ratio(times["symgrad"], times["jax"]) if "jax" in times else "n/a",
+                     "%.1fx" % paired_ratio(times["torch"], times["symgrad"]) if "torch" in times else "n/a"])
+    return rows
+
+
+def jax_softmax_hessian(jax, W, X, Y):
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+
+    def loss(W, X, Y):
+        return -jnp.sum(Y * jax.nn.log_softmax(X @ W, axis=1)) / X.shape[0]
+    hess = jax.jit(jax.hessian(loss))
+    args = [jax.device_put(jnp.asarray(a)) for a in (W, X, Y)]
+    return lambda: jax.block_until_ready(hess(*args))
+
+
+def torch_softmax_hessian(torch, W, X, Y):
+    def loss(W, X, Y):
+        return -torch.sum(Y * torch.log_softmax(X @ W, dim=1)) / X.shape[0]
+    hess = torch.func.hessian(loss)
+    args = [torch.tensor(a, dtype=torch.float64) for a in (W, X, Y)]
+    return lambda: hess(*args)
 
 
 def blas_setter():
@@ -268,6 +323,11 @@ def main(argv=None):
                                  rounds, args.clock)
     print(markdown_table(["d", "symgrad f2(...) (loss, grad, Hessian)", "jax.jit(jax.hessian)",
                           "torch.func.hessian", "symgrad / JAX", "PyTorch / symgrad"], rows))
+    print("\n## Softmax regression, a d x k matrix parameter: the Kronecker-form Hessian\n")
+    print(markdown_table(["W", "symgrad f2(...) (einsum over the Kronecker terms)", "jax.jit(jax.hessian)",
+                          "torch.func.hessian", "symgrad / JAX", "PyTorch / symgrad"],
+                         softmax_table({"jax": (jax, jax_softmax_hessian),
+                                        "torch": (torch, torch_softmax_hessian)}, rounds, args.clock)))
     print("\n## The Hessian's product Xᵀ(s ⊙ X) alone, NumPy's BLAS on 1 and 2 threads (interleaved)\n")
     print(markdown_table(["d", "1 thread", "2 threads", "2 / 1"], gemm_rows(rounds, args.clock)))
     figures, newton_rows = newton_figures()

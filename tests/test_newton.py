@@ -138,3 +138,17 @@ def test_bad_hyperparameters_are_argument_errors(make, message):
 def test_make_optimizer_knows_the_line_search_optimizers():
     assert make_optimizer("newton", damping=1e-3).damping == 1e-3
     assert make_optimizer("LBFGS", memory=4).memory == 4
+
+
+def test_newton_on_softmax_regression_with_a_matrix_parameter():
+    """The Kronecker-form Hessian (row-major vec(W)) drives Newton: L2 softmax regression
+    reaches a gradient of 1e-12 within 6 steps."""
+    n_, d_, k_ = sp.symbols("n d k", integer=True, positive=True)
+    Xs, Ys, Ws = sp.MatrixSymbol("X", n_, d_), sp.MatrixSymbol("Y", n_, k_), sp.MatrixSymbol("W", d_, k_)
+    L = sg.losses.softmax_cross_entropy(Xs * Ws, Ys) + sp.Rational(1, 20) * sg.msum(sp.HadamardPower(Ws, 2))
+    rng = np.random.default_rng(0)
+    Xv, Yv = rng.standard_normal((200, 5)), np.eye(3)[rng.integers(0, 3, 200)]
+    res = sg.fit(L, {Ws: np.zeros((5, 3))}, {Xs: Xv, Ys: Yv}, sg.Newton(), steps=6)
+    _, (g,) = sg.value_and_grad(L, [Ws], [Xs, Ys])(res.params[Ws], Xv, Yv)
+    assert np.abs(g).max() <= 1e-12
+    assert all(b <= a for a, b in zip(res.history, res.history[1:]))

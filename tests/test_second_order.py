@@ -53,7 +53,10 @@ MODELS = {
     "linear layer, output weights": _mean(sp.HadamardPower(
         (X * w).applyfunc(sg.sigmoid) - y, 2)),
 }
-WRT = {"Gaussian NLL in the mean": mu}
+W1 = sp.MatrixSymbol("W1", d, m)
+v2 = sp.MatrixSymbol("v2", m, 1)
+MODELS["one hidden layer, output weights"] = _mean(sp.HadamardPower((X * W1).applyfunc(sp.tanh) * v2 - y, 2))
+WRT = {"Gaussian NLL in the mean": mu, "one hidden layer, output weights": v2}
 
 
 def _point(expr, rng):

@@ -101,3 +101,50 @@ def _matrix_operand(m, o, i, ix, operands, eyes):
         operands.append((("ones",) + tuple(m.shape), (o, i)))
     else:
         operands.append((m, (o, i)))
+
+
+def _is_constant(m):
+    return isinstance(m, tuple)
+
+
+def staged(subscripts, operands):
+    """The one contraction split so that BLAS does the work: with a single summed index c
+    (the samples), the operands of the result's row indices are multiplied into P[c, rows],
+    those of its column indices into Q[c, cols], and one einsum of P, Q and the identities
+    contracts c (a matrix product). Returns (subscripts, items), an item an operand or a
+    nested (subscripts, items); ones whose indices occur elsewhere are dropped (all 1)."""
+    inputs, output = subscripts.split("->")
+    labels = inputs.split(",")
+    counts = {}
+    for lab in labels:
+        for ch in set(lab):
+            counts[ch] = counts.get(ch, 0) + 1
+    keep = [(lab, m) for lab, m in zip(labels, operands)
+            if not (_is_constant(m) and m[0] == "ones" and
+                    all(ch in output or counts[ch] > 1 for ch in lab))]
+    summed = {ch for lab, _ in keep for ch in lab} - set(output)
+    if len(summed) != 1:
+        return _flat(keep, output)
+    (c,) = summed
+    sides = [set(output[:2]) | {c}, set(output[2:]) | {c}]
+    groups, rest = ([], []), []
+    for lab, m in keep:
+        if _is_constant(m):
+            rest.append((lab, m))
+            continue
+        side = next((k for k in (0, 1) if set(lab) <= sides[k]), None)
+        if side is None:
+            return _flat(keep, output)
+        groups[side].append((lab, m))
+    if not groups[0] or not groups[1]:
+        return _flat(keep, output)
+    parts = []
+    for group in groups:
+        present = "".join(ch for ch in output if any(ch in lab for lab, _ in group))
+        parts.append((c + present, _flat(group, c + present) if len(group) > 1 else group[0][1]))
+    parts += rest
+    return _flat(parts, output)
+
+
+def _flat(pairs, output):
+    return ",".join(lab for lab, _ in pairs) + "->" + output, [m for _, m in pairs]

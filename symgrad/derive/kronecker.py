@@ -113,9 +113,9 @@ def _transpose(m):
 
 def _not_linear(e, v):
     raise UnsupportedExpression(
-        "the Kronecker form of the Hessian reads the Hessian-vector product as a linear map of "
-        "%s, but the node %s is not a product, sum, Hadamard product or transpose linear in it; "
-        "use hessian(L, W, direction=V) for the Hessian-vector product itself" % (v, e))
+        "the Kronecker form reads a directional derivative as a linear map of %s, but %s is not "
+        "a product, sum, Hadamard product or transpose linear in it; use hessian(L, W, "
+        "direction=V) for the Hessian-vector product itself" % (v, e))
 
 
 # --- simplification ----------------------------------------------------------------------

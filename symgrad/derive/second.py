@@ -194,7 +194,8 @@ def hessian(expr: sp.Expr, wrt: "sp.Symbol | sp.MatrixSymbol | list",
     of d2 expr / dwi dwj. A MatrixSymbol with numeric dimensions counts as its
     entries, row by row. A vector MatrixSymbol w of shape (d, 1) with symbolic d gives the
     d x d Hessian as one matrix expression in closed form (several parameters: a
-    BlockMatrix of their blocks). For one parameter ``wrt`` (a Symbol or a MatrixSymbol,
+    BlockMatrix of their blocks); a matrix W (p x q) the pq x pq Hessian over row-major
+    vec(W) in Kronecker form (``kronecker.py``). For one parameter ``wrt`` (a Symbol or a MatrixSymbol,
     symbolic dimensions allowed) and ``direction`` of the same shape, the
     result is the Hessian-vector product H[direction] = d/dt grad(w + t*direction)
     at t = 0, shaped like ``wrt``.
@@ -213,6 +214,8 @@ def hessian(expr: sp.Expr, wrt: "sp.Symbol | sp.MatrixSymbol | list",
     >>> w, B = sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("B", d, d)
     >>> hessian((w.T*B*w)[0, 0], w)
     B + Bᵀ
+    >>> hessian(sp.log(sp.Determinant(B)), B)
+    -(Bᵀ⁻¹ ⊗ B⁻¹)*K(d,d)
     """
     expr = as_expression(expr)
     if _indexed(expr, wrt):

@@ -258,6 +258,7 @@ class HessianFunction:
         self.gradient = value_and_grad(expr, wrt, args, stable=stable)
         kron = KroneckerHessian(expr, self.gradient, stable)
         self.expr, self.program, self.raw = expr, self.gradient.program, kron.raw
+        self.gradient.namespace["value_grad_hessian"] = kron.raw     # what fit's Newton calls
         self.source = "\n\n".join([self.gradient.source, kron.source] +
                                    ["# operand %d\n%s" % (k, c.source) for k, c in enumerate(kron.compiled)])
         self.wrt, self.args, self.inputs = self.gradient.wrt, self.gradient.args, self.gradient.inputs

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from ..codegen.kron_einsum import plan
+from ..codegen.kron_einsum import plan, staged
 from ..derive.second import kronecker_blocks
 from .build import compile_source
 
@@ -80,6 +80,11 @@ class KroneckerHessian:
             return "(%s)" % sp.pycode(c.xreplace({**self._dim_names, **scalars}))
         return "float(%s)" % self._operand(c)
 
+    def _einsum(self, subscripts, items):
+        args = [self._einsum(*m) if isinstance(m, tuple) and isinstance(m[1], list) else
+                self._operand(m) for m in items]
+        return "np.einsum('%s', %s, optimize=True)" % (subscripts, ", ".join(args))
+
     def _block(self, terms, rows, cols):
         shape = "(%s, %s)" % (self._size(rows[0] * rows[1]), self._size(cols[0] * cols[1]))
         if not terms:
@@ -90,7 +95,6 @@ class KroneckerHessian:
                 parts.append("%s * np.eye(%s)" % (self._coefficient(t.coef), self._size(rows[0] * rows[1])))
                 continue
             subscripts, operands, _ = plan(t, cols)
-            call = "np.einsum('%s', %s, optimize=True).reshape%s" % (
-                subscripts, ", ".join(self._operand(m) for m in operands), shape)
+            call = "%s.reshape%s" % (self._einsum(*staged(subscripts, operands)), shape)
             parts.append(call if t.coef == 1 else "%s * %s" % (self._coefficient(t.coef), call))
         return " + ".join(parts)
