@@ -131,9 +131,11 @@ class Chains(Traces):
         if n.op is SumTo:
             coef, out, members = self.factors(n.args[0])
             rows, cols = n.args[0].shape
-            if n.shape[1] == 1:
-                return coef, out + [(self.ones(cols, 1), False)], members | {n.id}
-            return coef, [(self.ones(1, rows), False)] + out, members | {n.id}
+            out = out + [(self.ones(cols, 1), False)] if n.shape[1] == 1 else \
+                [(self.ones(1, rows), False)] + out
+            if flip:                                   # (A B)^T = B^T A^T
+                out = [(x, not f) for x, f in reversed(out)]
+            return coef, out, members | {n.id}
         coef, out, members = [], [], {n.id}
 
         def walk(x, flip):
@@ -165,8 +167,8 @@ class Chains(Traces):
                 else:
                     out.append((ones, flip))
                     walk(x.args[0], flip)
-            elif x.op is Broadcast and x.args[0].shape != () and x.shape[0] != x.shape[1] \
-                    and 1 in x.args[0].shape:
+            elif x.op is Broadcast and x.args[0].shape not in ((), (1, 1)) \
+                    and x.shape[0] != x.shape[1] and 1 in x.args[0].shape:
                 members.add(x.id)
                 v, (rows, cols) = x.args[0], x.shape
                 column = v.shape[1] == 1
