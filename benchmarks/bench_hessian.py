@@ -126,6 +126,51 @@ def hessian_table(peers, rounds, clock):
     return rows, ratios
 
 
+def blas_setter():
+    """OpenBLAS's set_num_threads from the loaded library (ctypes), or None."""
+    import ctypes
+    import numpy  # noqa: F401  (loads the BLAS library)
+    names = ["scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+             "openblas_set_num_threads64_", "openblas_set_num_threads"]
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "blas" in line.split()[-1].lower()
+                 and line.split()[-1].startswith("/")}
+    for path in sorted(paths):
+        lib = ctypes.CDLL(path)
+        for name in names:
+            if hasattr(lib, name):
+                return getattr(lib, name)
+    return None
+
+
+def gemm_rows(rounds, clock):
+    """Why the 2-thread column can lose: the Hessian's one product Xᵀ(s ⊙ X) (what the
+    generated code calls) timed with NumPy's BLAS on 1 and on 2 threads, interleaved."""
+    import numpy as np
+    from _timing import interleaved, median, paired_ratio
+    setter = blas_setter()
+    if setter is None:
+        return [["(OpenBLAS not found: not measured)", "", "", ""]]
+    rows = []
+    for d in FEATURES:
+        _, X, _ = logistic_data(d)
+        s = np.random.default_rng(2).random((SAMPLES, 1))
+
+        def on(threads):
+            def call():
+                setter(threads)
+                return X.T @ (s * X)
+            return call
+        times = interleaved({"1": on(1), "2": on(2)}, rounds, warmup=2, clock=clock)
+        rows.append([str(d), "%.2f ms" % (1e3 * median(times["1"])),
+                     "%.2f ms" % (1e3 * median(times["2"])), "%.2fx" % paired_ratio(times["2"], times["1"])])
+    setter(blas_threads_default[0])
+    return rows
+
+
+blas_threads_default = [1]
+
+
 def newton_figures():
     """The optimizers' figures: {name: value} and the rows of their table."""
     import numpy as np
@@ -218,10 +263,13 @@ def main(argv=None):
     print("# Logistic regression Hessian, n = %d, float64\n" % SAMPLES)
     print("Command: `%s`\n" % command_line())
     print(environment(notes) + "\n")
+    blas_threads_default[0] = blas_threads() or 1
     rows, ratios = hessian_table({"jax": (jax, jax_hessian), "torch": (torch, torch_hessian)},
                                  rounds, args.clock)
     print(markdown_table(["d", "symgrad f2(...) (loss, grad, Hessian)", "jax.jit(jax.hessian)",
                           "torch.func.hessian", "symgrad / JAX", "PyTorch / symgrad"], rows))
+    print("\n## The Hessian's product Xᵀ(s ⊙ X) alone, NumPy's BLAS on 1 and 2 threads (interleaved)\n")
+    print(markdown_table(["d", "1 thread", "2 threads", "2 / 1"], gemm_rows(rounds, args.clock)))
     figures, newton_rows = newton_figures()
     print("\n## Newton and L-BFGS\n")
     print(markdown_table(["problem", "result", "figure"], newton_rows))

@@ -145,6 +145,8 @@ amp, ell, noise = sp.symbols("amp ell noise", positive=True)
 
 
 def _gp_hand(amp_, ell_, noise_, D_, y_):
+    """Cholesky: the hand version knows K is symmetric positive definite (symgrad does not
+    assume it and factorizes by LU)."""
     E = np.exp(D_ * (-0.5 / ell_**2))
     K = amp_ * E
     K[np.diag_indices_from(K)] += noise_
@@ -222,8 +224,9 @@ lam = sp.Symbol("lam", positive=True)
 
 def _mf_hand(U_, V_, R_, Mask_, lam_):
     E = Mask_ * (U_ @ V_.T - R_)
+    G = Mask_ * E                      # the mask is any weight matrix here, not assumed 0/1
     return ((E * E).sum() + lam_ * ((U_ * U_).sum() + (V_ * V_).sum()),
-            (2 * (E @ V_ + lam_ * U_), 2 * (E.T @ U_ + lam_ * V_)))
+            (2 * (G @ V_ + lam_ * U_), 2 * (G.T @ U_ + lam_ * V_)))
 
 
 model("matrix factorization, masked", sqnorm(sp.HadamardProduct(Mask, Uf * Vf.T - R))

@@ -6,7 +6,7 @@ ridge, logistic regression, Poisson regression, softmax regression, a 2-layer ta
 two kinds of claim are proven for every size n, d, C, H at once, not at sampled sizes:
 
 - the index form equals the matrix form written out entry by entry
-  (``symgrad.graph.index_matrix``: (AB)_rc = Σ_k A_rk B_kc, tr, sum, softmax, ...);
+  (``sg.index_form``: (AB)_rc = Σ_k A_rk B_kc, tr, sum, softmax, ...);
 - the gradient symgrad derives from the index form, an expression in a free index
   (d L / d w_j), equals entry j of the gradient it derives from the matrix form.
 
@@ -20,7 +20,6 @@ gradient (X W where it should be X^T ...), which verify refutes at a certified p
 import sympy as sp
 
 import symgrad as sg
-from symgrad.graph.index_matrix import entry, scalar
 
 n, d, C, H = sp.symbols("n d C H", integer=True, positive=True)
 i, j, k, c, h, q = sp.symbols("i j k c h q", integer=True)
@@ -58,12 +57,12 @@ mlp_m = sg.msum((hidden_m * W2m + ones * b2 - ym).applyfunc(lambda e: e**2)) / n
 
 def same_loss(name, index_form, matrix_form):
     return sg.Claim("%s: the index form equals the matrix form" % name,
-                    index_form, scalar(matrix_form),
+                    index_form, sg.index_form(matrix_form),
                     hand=r"\text{%s in index notation} = \text{the matrix form, entry by entry}" % name)
 
 
 def _written_out(g, row, col):
-    return entry(g, row, col) if getattr(g, "is_Matrix", False) else scalar(g)
+    return sg.index_form(g, row, col)
 
 
 def same_gradient(name, index_form, matrix_form, at, matrix_wrt, row, col=0):
@@ -90,6 +89,10 @@ CLAIMS = [
     same_gradient("2-layer tanh MLP", mlp, mlp_m, W2[q], W2m, q),
     same_gradient("2-layer tanh MLP", mlp, mlp_m, W1[k, q], W1m, k, q),
     sg.Claim("softmax regression: the index gradient is NOT the transposed matrix gradient",
-             sg.grad(softmax_ce, W[k, q]), entry(sg.grad(softmax_ce_m, Wm), q, k), expect="refuted",
+             sg.grad(softmax_ce, W[k, q]), sg.index_form(sg.grad(softmax_ce_m, Wm), q, k), expect="refuted",
              hand=r"\partial L / \partial W_{kq} \ne [\nabla_W L]_{qk}"),
 ]
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(sg.run_claims(CLAIMS, __doc__.splitlines()[0]))

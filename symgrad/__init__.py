@@ -12,6 +12,7 @@ from .pipeline.function import (CompiledExpression, GradFunction, HessianFunctio
                                 value_and_grad, value_grad_hessian)
 from .derive.reverse import grad
 from .derive.second import hessian, jacobian
+from .graph.index_matrix import index_form
 from .errors import (ArgumentError, BudgetExceeded, FileExists, MissingDependency, NoText,
                      ParseError, ProofFailure, RuleMismatch, ShapeMismatch, SymgradError, TrainingDiverged,
                      UnsupportedExpression)
@@ -37,6 +38,7 @@ __all__ = [
     "value_grad_hessian", "HessianFunction",
     "compile_expression", "CompiledExpression",
     "verify", "Verdict", "Claim", "run_claims", "derivation", "verify_steps",
+    "index_form",
     "fit", "FitResult", "GD", "SGD", "Momentum", "Nesterov", "Adam", "Newton", "LBFGS", "Optimizer",
     "losses", "models",
     "sigmoid", "softplus", "logsumexp", "softmax", "msum", "mean", "logit", "register_function",

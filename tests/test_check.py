@@ -72,9 +72,9 @@ def test_hessian_vector_product_keeps_symbolic_dimensions():
     np.testing.assert_allclose(value, a @ v + a.T @ v, rtol=1e-12)
 
 
-def test_hessian_of_symbolic_matrix_without_direction_says_what_to_do():
-    with pytest.raises(sg.UnsupportedExpression, match="direction"):
-        sg.hessian(sp.Trace(W.T * W), [W])
+def test_hessian_of_symbolic_matrix_without_direction_is_the_kronecker_form():
+    assert sg.hessian(sp.Trace(W.T * W), [W]) == 2 * sp.Identity(n * n)      # over row-major vec(W)
+    assert str(sg.hessian(sp.Trace(W.T * A * W), W)) == "(A + Aᵀ) ⊗ I"
 
 
 def test_kinks_are_listed_not_failed():

@@ -257,3 +257,40 @@ def test_the_readme_comments_in_the_derivation_section_are_what_symgrad_prints()
                                       "sg.sigmoid(z)*(1 + sg.sigmoid(z))").split()
     assert (steps.first_wrong, steps.counterexample) == (int(shown.group(2)),
                                                          {z: int(shown.group(3))})
+
+
+def test_a_step_that_no_point_checked_is_not_passed(monkeypatch):
+    """A verdict without a single evaluated point is retried with more time, and a step that
+    stays unchecked raises instead of entering d.checks."""
+    import symgrad.verification.steps as steps_module
+    d_ = build_sheet((w*x + b - y)**2, [w, b])
+    zs = d_.symbols["z"]
+    right = 2*zs*(sp.sin(w)**2 + sp.cos(w)**2)                    # right, but not grad's form
+    d_.steps = [(name, right if name == "∂L/∂z" else expr) for name, expr in d_.steps]
+    assert _canonical(d_.expanded()["∂L/∂z"]) != _canonical(d_.references["∂L/∂z"])
+    budgets = []
+
+    def starved(lhs, rhs, relation="==", assumptions=(), seed=0, *, budget=5.0, points=None):
+        budgets.append(budget)
+        return sg.Verdict("probable", "random points", "==", 0, lhs, rhs, note="out of time")
+    monkeypatch.setattr(steps_module, "verify", starved)
+    with pytest.raises(SymgradError, match="∂L/∂z could not be checked"):
+        check_sheet(d_, budget=1)
+    assert budgets == [1, 2, 4, 8]
+    monkeypatch.undo()
+    assert dict(check_sheet(d_, budget=5).checks)["∂L/∂z"].status == "proven"
+
+
+def test_verify_steps_retries_a_pair_no_point_was_evaluated_for(monkeypatch):
+    import symgrad.verification.steps as steps_module
+    calls = []
+
+    def slow_start(lhs, rhs, relation="==", assumptions=(), seed=0, *, budget=5.0, points=None):
+        calls.append(budget)
+        return sg.Verdict("probable", "random points", relation, 0 if budget < 4 else 20, lhs, rhs)
+    monkeypatch.setattr(steps_module, "verify", slow_start)
+    result = sg.verify_steps([x, x, x], budget=1)
+    assert calls == [1, 2, 4] * 2 and all(v.points == 20 for v in result.verdicts)
+    calls.clear()
+    sg.verify_steps([x, x], budget=0)
+    assert calls == [0]                                   # budget 0: sampling only, once

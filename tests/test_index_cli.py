@@ -101,3 +101,12 @@ def test_nothing_is_executed_in_a_real_process(tmp_path):
                                  "(i, 0, n - 1))", "--wrt", "b", cwd=tmp_path)
     assert code == 2 and not (tmp_path / "PWNED").exists()
     assert "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_values_fixes_scalars_not_arrays(capsys):
+    code, _, err = run(capsys, "check", "Sum((w*x[i] + b - y[i])**2, (i, 0, n - 1))", "--wrt", "w",
+                       "--values", "x=0.5")
+    assert code == 2 and "x is an array" in one_error_line(err)
+    code, out, _ = run(capsys, "check", "Sum((w*x[i] + b - y[i])**2, (i, 0, n - 1))", "--wrt", "w",
+                       "--values", "b=0.5")
+    assert code == 0 and out.startswith("check_grad: OK")

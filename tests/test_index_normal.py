@@ -117,3 +117,11 @@ def test_matrix_entries_written_with_indices():
     assert index_zero(scalar(sp.Trace(X.T * X)) - sp.Sum(sp.IndexedBase("X")[i, j]**2, (i, 0, n - 1), (j, 0, d - 1)))
     with pytest.raises(sg.UnsupportedExpression):
         entry(sp.Inverse(W), i, j)
+
+
+def test_a_triangular_sum_is_never_reordered_into_a_proof():
+    tri = sp.Sum(sp.Sum(x[i, j], (j, 0, i)), (i, 0, n - 1))          # Σ_i Σ_{j<=i}
+    full = sp.Sum(sp.Sum(x[i, j], (j, 0, n - 1)), (i, 0, n - 1))
+    assert not index_zero(tri - full)
+    assert not index_zero(sp.Sum(y[k] * tri, (k, 0, n - 1)) - sp.Sum(y[k] * full, (k, 0, n - 1)))
+    assert index_zero(sp.Sum(y[k] * tri, (k, 0, n - 1)) - sp.Sum(y[m] * tri, (m, 0, n - 1)))

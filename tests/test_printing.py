@@ -194,3 +194,49 @@ def test_an_iverson_bracket_joins_a_scalar_product_without_brackets():
     expr = sp.Piecewise((x_*y_, w_ > 0), (0, True))
     assert TextbookStr().doprint(expr) == "x*y*[w > 0]"
     assert TextbookStr().doprint(sp.Piecewise((x_ + y_, w_ > 0), (0, True))) == "(x + y)*[w > 0]"
+
+
+def test_negative_products_and_kronecker_forms_in_latex_and_pretty():
+    """A term (-1/n)*A*B is subtracted, never '+ -', and (A ⊗ B) keeps its brackets in a
+    product; vec and diag print by name in 2-D text too."""
+    from symgrad.ops.display import shown
+    from symgrad.ops.vec import Diag, Kron, Vec
+    A, B = sp.MatrixSymbol("A", d, d), sp.MatrixSymbol("B", d, d)
+    C = sp.MatrixSymbol("C", d*d, d*d)
+    lam = sp.Symbol("lam")
+    e = shown(sp.MatAdd(sp.MatMul(-1/n, Kron(A, B), C), sp.MatMul(lam, sp.Identity(d*d))))
+    assert str(e) == "lam*I - (A ⊗ B)*C/n"
+    assert sp.latex(e) == r"lam \mathbb{I} - \frac{1}{n} \left(A \otimes B\right) C"
+    assert "+ -" not in sp.pretty(e) and " - " in sp.pretty(e)
+    assert sp.latex(shown(sp.MatMul(-1, Kron(A, B), C))) == r"- \left(A \otimes B\right) C"
+    renders(sp.latex(e))
+    v = shown(sp.MatMul(2, Diag(Vec(RowSoftmax(A))), C))
+    assert sp.pretty(v, use_unicode=True) == "2⋅diag(vec(softmax(A)))⋅C"
+
+
+def _every_loss():
+    """Every loss of symgrad.losses on a linear model's scores X*w (batch form)."""
+    w_, Xv = sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("X", n, d)
+    Q, R = sp.MatrixSymbol("Q", n, 1), sp.MatrixSymbol("R", n, 1)
+    out = []
+    for name in losses.LOSSES:
+        f = getattr(losses, name)
+        try:
+            out.append((name, f(Xv*w_, Q), w_))
+        except TypeError:
+            out.append((name, f(Xv*w_, Q, R), w_))
+    return out
+
+
+@pytest.mark.parametrize("name, loss, w_", _every_loss(), ids=[c[0] for c in _every_loss()])
+def test_every_losss_gradient_and_hessian_print_as_textbook_math(name, loss, w_):
+    results = [sg.grad(loss, w_)]
+    try:
+        results.append(sg.hessian(loss, w_))
+    except sg.UnsupportedExpression:            # no closed form (softmax over a column)
+        assert name == "softmax_cross_entropy"
+    for g in results:
+        for text in (str(g), sp.pretty(g, use_unicode=True)):
+            found = [u for u in UGLY + ("Dummy", "+ -") if u in text]
+            assert not found, "%s: %s in\n%s" % (name, found, text)
+        renders(sp.latex(g))

@@ -37,7 +37,7 @@ FILES = sorted(p for p in PROOFS.glob("*.py") if not p.name.startswith("_"))
 # Names of verify's symbolic proof routes (symgrad/verification/routes.py). A proven
 # verdict must name one of them, possibly wrapped as "matrix canonical form + R",
 # "explicit entries + R" or "principal minors (R)".
-ROUTES = ("structural", "expand", "cancel/together", "trigsimp", "exp/log rewrite",
+ROUTES = ("structural", "index sums", "expand", "cancel/together", "trigsimp", "exp/log rewrite",
           "Piecewise folding", "simplify", "sign analysis", "sum of squares", "quadratic form",
           "real root isolation", "matrix canonical form", "PSD structure",
           r"exact PSD test (LDL^T)")

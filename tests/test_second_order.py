@@ -113,6 +113,9 @@ def test_closed_form_hessian_equals_entrywise_second_derivatives(name):
 def test_closed_forms_read_as_the_textbook_writes_them():
     assert sg.hessian(MODELS["least squares"], w) == 2 * X.T * X / n
     assert sg.hessian(sp.Trace(w.T * B * w), w) == B + B.T
+    assert str(sg.hessian(MODELS["ridge"], w)) == "2*(lam*I + Xᵀ*X/n)"
+    # the logistic weights σ(z)σ(-z) are computed on the column z = Xw, then scale X's rows
+    assert str(sg.hessian(MODELS["logistic, L2"], w)) == "lam*I + Xᵀ*(((σ(-X*w) ⊙ σ(X*w))*𝟏ᵀ) ⊙ X)/n"
 
 
 def test_jacobian_of_a_linear_map_and_of_an_elementwise_map():

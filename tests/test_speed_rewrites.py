@@ -39,6 +39,10 @@ CASES = {   # name -> (loss, wrt, args): a model on which the pass changes the c
     "one_factorization_per_matrix": (sp.Trace(y.T * GP_K.I * y) + sp.log(sp.Determinant(GP_K)),
                                      [a, s2], [K, y]),
     "products_in_the_layout_used": (sp.Trace(HIDDEN.T * HIDDEN), [W, V], [X, T]),
+    "scalars_on_the_smaller_operand": (sp.Trace(HIDDEN.T * HIDDEN) / n, [W, V], [X, T]),
+    "branches_decided_once": (sg.msum((X * w - y).applyfunc(
+        lambda t: sp.Piecewise((t**2 / 2, sp.Abs(t) <= 1), (sp.Abs(t) - sp.Rational(1, 2), True)))),
+        [w], [X, y]),
 }
 
 

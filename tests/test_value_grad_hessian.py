@@ -274,3 +274,22 @@ def test_hessian_matches_the_peer(peer, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     _, _, H = sg.value_grad_hessian(MODELS["logistic"], [w], [X, y])(wv[:, None], Xv, yv[:, None])
     np.testing.assert_allclose(H, np.load(tmp_path / "H.npy"), rtol=1e-12, atol=1e-15)
+
+
+def test_small_hessian_calls_run_on_one_blas_thread_and_restore_the_count():
+    from symgrad.pipeline import blas
+    controls = blas._controls()
+    if controls is None:
+        pytest.skip("this NumPy's BLAS exposes no thread control (not OpenBLAS)")
+    set_threads, get_threads = controls
+    before = int(get_threads())
+    try:
+        set_threads(2)
+        seen = []
+        with blas.few_blas_threads(10**6):
+            seen.append(int(get_threads()))
+        with blas.few_blas_threads(10**9):
+            seen.append(int(get_threads()))
+        assert seen == [1, 2] and int(get_threads()) == 2
+    finally:
+        set_threads(before)

@@ -301,6 +301,6 @@ THIN = [  # claims that fail only on a thin set random rationals rarely reach
 
 @pytest.mark.parametrize("lhs, rhs, relation", [c[1:] for c in THIN], ids=[c[0] for c in THIN])
 def test_thin_counterexamples_are_found(lhs, rhs, relation):
-    v = verify(lhs, rhs, relation, budget=1)
+    v = verify(lhs, rhs, relation, budget=5)                # ends at the refutation
     assert v.status == "refuted", str(v)
     assert_counterexample(lhs, rhs, relation, (), v.counterexample)

@@ -25,6 +25,7 @@ A report is OK only when it compared something.
 """
 
 import math
+import weakref
 
 import numpy as np
 import sympy as sp
@@ -149,7 +150,7 @@ class _Check:
         self.seed, self.mode, self.dtype, self.deadline = seed, mode, dtype, deadline
         self.tol = tolerances(dtype)
         self.steps = for_dtype(dtype)
-        self.ref = Reference(expr, wrt, args, f.symbolic_grads)
+        self.ref = _reference(f, expr, wrt, args)
         self.complex_step = _complex_version(expr, f) if dtype is np.float64 else None
         self.rows = [Row(str(w)) for w in wrt]
         self.kinks, self.notes, self.outcomes = [], [], {}
@@ -314,7 +315,7 @@ class _Check:
             missing = {True, False} - seen
             if missing:
                 self.notes.append("the data condition %s was never %s at the compared points: "
-                                  "that branch is untested" % (text, missing.pop()))
+                                  "that branch is untested" % (text, str(missing.pop()).lower()))
             else:
                 self.notes.append("the data condition %s was compared on both sides" % text)
         blamed = [] if ok else blame(self)
@@ -322,6 +323,20 @@ class _Check:
                                reference="symbolic (Arb balls, certified to %d digits)"
                                % int(self.bits * 0.30103),
                                dtype=self.dtype.__name__, vacuous=vacuous)
+
+
+_REFERENCES = weakref.WeakKeyDictionary()    # GradFunction -> its Reference (derived once)
+
+
+def _reference(f, expr, wrt, args):
+    """The reference derivation of ``f``, made once per GradFunction: from its symbolic
+    gradients when something already derived them (the command line prints them), else by
+    reverse mode on the graph (linear in the loss's size, where the gradients written out in
+    SymPy may not be: tanh nested 60 deep)."""
+    ref = _REFERENCES.get(f)
+    if ref is None:
+        ref = _REFERENCES[f] = Reference(expr, wrt, args, f.__dict__.get("symbolic_grads"))
+    return ref
 
 
 def _complex_version(expr, f):

@@ -69,8 +69,10 @@ class Reference:
             if n.op in RELATIONS:
                 u = self.graph.add(n.args[0], self.graph.apply(sp.Mul, self.graph.const(-1),
                                                                n.args[1]))
-                text = "the boundary %s of a Piecewise" % self._text(n)
-                (kinks if self.depends[n.id] else conditions).append((text, u, n))
+                if self.depends[n.id]:
+                    kinks.append(("the boundary %s of a Piecewise" % self._text(n), u, n))
+                else:
+                    conditions.append((self._text(n), u, n))
             elif entry.kinks is not None and entry.kind != CONDITION and self.depends[n.id] \
                     and n.op is not sp.Piecewise:
                 for text, u in self._kink_nodes(n, entry):

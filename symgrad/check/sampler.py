@@ -64,13 +64,15 @@ class Sampler:
         matrices; ``boundary`` {data symbol: value} puts half of that symbol's entries on a
         data condition's boundary, so both of its branches are taken."""
         out = {}
+        count = max([np.size(given[s]) for s in data if s in given and np.ndim(given[s]) == 1],
+                    default=self.samples)          # as many samples as the caller gave
         for s in symbols:
             if s in given:
                 out[s] = given[s]
             elif isinstance(s, sp.MatrixSymbol):
                 out[s] = self.matrix_array(s, dims, attempt)
             elif s in data:
-                out[s] = np.array([float(self.number(s, attempt)) for _ in range(self.samples)])
+                out[s] = np.array([float(self.number(s, attempt)) for _ in range(count)])
             else:
                 v = self.number(s, attempt)
                 out[s] = int(v) if v.is_Integer and s.is_integer else float(v)

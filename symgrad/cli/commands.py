@@ -27,7 +27,7 @@ from ..parse.expr import parse_assignment, parse_expr, parse_matrix_decl, parse_
 from ..verification.claims import run as run_proofs
 from ..train.fit import fit
 from ..verification.api import verify
-from .steps import print_sheet, run_steps_file
+from .steps import run_sheet, run_steps_file
 
 __all__ = ["COMMANDS"]
 
@@ -164,7 +164,7 @@ def _line(label, expr, style):
 
 def run_derive(args):
     if args.steps is not None:                     # the sheet instead (cli/steps.py)
-        return _sheet(args)
+        return run_sheet(args, *_problem(args)[1:3], integer(args.seed, "--seed", 0, MAX_SEED))
     style = "latex" if args.latex else "pretty" if args.pretty else "plain"
     seed = integer(args.seed, "--seed", 0, MAX_SEED)
     _, expr, wrt, data = _problem(args)
@@ -207,19 +207,6 @@ def run_derive(args):
     return 1
 
 
-def _sheet(args):
-    seed = integer(args.seed, "--seed", 0, MAX_SEED)
-    _, expr, wrt, _ = _problem(args)
-    given = [o for o, on in (("--latex", args.latex), ("--pretty", args.pretty),
-                             ("--code", args.code), ("--stable", args.stable),
-                             ("--backend", getattr(args, "backend", "numpy") != "numpy")) if on]
-    if given:
-        raise ArgumentError("--steps prints the derivation sheet alone; drop %s (for LaTeX "
-                            "write --steps latex)" % " and ".join(given))
-    print_sheet(expr, wrt, args.steps, seed)
-    return 0
-
-
 class _NumpyOut(GradFunction):
     """A JAX or torch GradFunction whose calls return NumPy values, for check_grad."""
 
@@ -244,9 +231,11 @@ def run_check(args):
     for text in args.values:
         name, value = parse_assignment(text)
         symbol = formulas.symbol(name, "--values")
-        if isinstance(symbol, sp.MatrixSymbol):
-            raise ParseError("--values: %s is a matrix; --values fixes scalar symbols only "
-                             "(matrices are drawn at random)" % name)
+        if isinstance(symbol, (sp.MatrixSymbol, sp.IndexedBase)):
+            kind = ("a matrix", "matrices") if isinstance(symbol, sp.MatrixSymbol) else \
+                ("an array", "arrays")
+            raise ParseError("--values: %s is %s; --values fixes scalar symbols only (%s are "
+                             "drawn at random)" % (name, kind[0], kind[1]))
         if symbol in values:
             raise ParseError("--values: %s is given twice" % name)
         values[symbol] = float(value)

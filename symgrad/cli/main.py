@@ -87,6 +87,10 @@ def _formula_help():
         "functions (applied elementwise to one matrix argument):",
         _wrap(_grouped(FUNCTIONS)),
         "",
+        "index notation (a formula that calls Sum or KroneckerDelta): Sum(body, (i, 0, n - 1)),",
+        "  x[i, j], x[i + k, c], KroneckerDelta(i, j); names in Sum bounds are sizes, read from",
+        "  the data's shapes; a name read as x[...] is an array (a CSV column for fit).",
+        "",
         "matrix functions (declare matrices with --matrix X:n,d W:d,k; @ is the matrix",
         "product, * / ** are elementwise, M.T transposes):",
         _wrap(_grouped(MATRIX_FUNCTIONS)),
@@ -99,7 +103,9 @@ def _formula_help():
 _EXAMPLES = {
     "derive": ["symgrad derive '(w*x + b - y)**2' --wrt w b",
                "symgrad derive 'sum((X @ W - Y)**2)/n' --wrt W --matrix X:n,d W:d,k Y:n,k --latex",
-               "symgrad derive 'sum((X @ W - Y)**2)/n' --wrt W --matrix X:n,d W:d,k Y:n,k --steps"],
+               "symgrad derive 'sum((X @ W - Y)**2)/n' --wrt W --matrix X:n,d W:d,k Y:n,k --steps",
+               "symgrad derive 'Sum((Sum(w[j]*x[i, j], (j, 0, d - 1)) - y[i])**2, (i, 0, n - 1))' "
+               "--wrt w"],
     "check": ["symgrad check 'log(1 + exp(w*x))' --wrt w --values w=0.5 x=2"],
     "codegen": ["symgrad codegen '(w*x + b - y)**2' --wrt w b -o model_grad.py"],
     "verify": ["symgrad verify 'sqrt(x**2)' 'x' --assume 'x > 0'",

@@ -17,7 +17,7 @@ from ..parse.steps import MAX_BYTES, parse_steps
 from ..parse.text import to_text
 from ..verification.steps import derivation, verify_steps
 
-__all__ = ["add_derive_options", "add_verify_options", "print_sheet", "run_steps_file",
+__all__ = ["add_derive_options", "add_verify_options", "run_sheet", "print_sheet", "run_steps_file",
            "read_steps_file", "SHEET_FORMATS"]
 
 SHEET_FORMATS = ("text", "markdown", "latex")
@@ -40,6 +40,18 @@ def add_verify_options(p: "argparse.ArgumentParser") -> None:
 
 
 # --- derive --steps ---------------------------------------------------------------------------
+
+def run_sheet(args: "argparse.Namespace", expr: "sp.Expr", wrt: list, seed: int) -> int:
+    """``symgrad derive EXPR --wrt ... --steps [FORMAT]``: the exit code (0; errors raise)."""
+    given = [o for o, on in (("--latex", args.latex), ("--pretty", args.pretty),
+                             ("--code", args.code), ("--stable", args.stable),
+                             ("--backend", getattr(args, "backend", "numpy") != "numpy")) if on]
+    if given:
+        raise ArgumentError("--steps prints the derivation sheet alone; drop %s (for LaTeX "
+                            "write --steps latex)" % " and ".join(given))
+    print_sheet(expr, wrt, args.steps, seed)
+    return 0
+
 
 def print_sheet(expr: "sp.Expr", wrt: list, style: str, seed: int) -> None:
     """Print the checked sheet of ``expr`` (``style``: text, markdown or latex)."""

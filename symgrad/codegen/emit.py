@@ -22,7 +22,7 @@ import sympy as sp
 from ..errors import ShapeMismatch, UnsupportedExpression
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts
 from ..ops import BUILTIN, entries, is_elementwise, lookup
-from ..rewrite.linalg_nodes import LUFactor, LULogDet, LUSolve, Solve
+from ..rewrite.linalg_nodes import LUFactor, LUInverse, LULogDet, LUSolve, Solve
 from .printer import ATOM, Code, CodePrinter, precedence_of as _precedence
 
 __all__ = ["Program", "sanitize_names"]
@@ -35,7 +35,7 @@ UNDERFLOWS = re.compile(r"(?<![\w.])(%s)\(" % "|".join(sorted(
     re.escape(op.numpy) for op in entries() if op.underflows and isinstance(op.numpy, str))))
 DEL_AFTER = 40            # in functions longer than this, free temporaries after their last use
 RESERVED = {"np", "special", "scipy", "loss", "value", "value_and_grad", "self"}
-LINALG = (Solve, LUFactor, LUSolve, LULogDet)   # built by the speed passes (rewrite/linalg_nodes.py)
+LINALG = (Solve, LUFactor, LUSolve, LULogDet, LUInverse)   # built by the speed passes (rewrite/linalg_nodes.py)
 LINALG_HELPERS = {
     "_logdet_lu": """def _logdet_lu(factors):
     \"\"\"log(det(A)) from scipy.linalg.lu_factor(A); NaN where det(A) <= 0, as _logdet.\"\"\"
@@ -45,6 +45,14 @@ LINALG_HELPERS = {
     negative = np.count_nonzero(diagonal < 0) + swaps
     logabsdet = np.sum(np.log(np.abs(diagonal)))
     return logabsdet if negative % 2 == 0 and np.all(diagonal != 0) else np.nan""",
+    "_inverse_lu": """def _inverse_lu(factors):
+    \"\"\"inv(A) from scipy.linalg.lu_factor(A) (LAPACK getri); LinAlgError if A is singular.\"\"\"
+    lu, pivots = factors
+    getri, = scipy.linalg.lapack.get_lapack_funcs(("getri",), (lu,))
+    inverse, info = getri(lu, pivots)
+    if info > 0:
+        raise np.linalg.LinAlgError("Singular matrix")
+    return inverse""",
 }
 
 
@@ -241,8 +249,9 @@ class _Function:
         if n.op is LUSolve:
             trans = ", trans=1" if n.extra == "T" else ""
             return "scipy.linalg.lu_solve(%s, %s%s)" % (a[0], a[1], trans), CALL
-        self.helpers.add("_logdet_lu")
-        return "_logdet_lu(%s)" % a[0], CALL
+        helper = "_logdet_lu" if n.op is LULogDet else "_inverse_lu"
+        self.helpers.add(helper)
+        return "%s(%s)" % (helper, a[0]), CALL
 
     def _helper(self, name, arg):
         self.helpers.add(name)
@@ -250,6 +259,9 @@ class _Function:
 
     def _trace(self, n, arg):
         x = n.args[0]
+        if x.shape == (1, 1) and x.op is sp.MatMul and x.id in self.inline and self.api.name == "numpy":
+            a, b = (_wrap(self.ref(y), CALL) for y in x.args)   # a dot product, not a matrix product
+            return "np.dot(%s.ravel(), %s.ravel())" % (a, b), CALL
         if x.shape == (1, 1):
             return "%s[0, 0]" % _wrap(arg, CALL), ATOM
         if x.op is sp.MatMul and x.id in self.inline:

@@ -21,15 +21,12 @@ from ..graph.index_lse import LSE
 from ..graph.ir import ancestors
 from ..ops import is_elementwise
 from ..ops.plumbing import Const
+from .index_batched import batched_matmul
 from .printer import ATOM, CALL, Code, CodePrinter
 
-__all__ = ["IndexProgram", "dimension_sources", "LSE_HELPER"]
+__all__ = ["IndexProgram", "dimension_sources"]
 
 MATMUL, MUL = 45, 50
-LSE_HELPER = '''def _logsumexp(z, axis):
-    """log(sum(exp(z), axis)) with a max shift: no overflow at logits of 1000."""
-    m = np.max(z, axis=axis, keepdims=True)
-    return np.squeeze(m, axis) + np.log(np.sum(np.exp(z - m), axis=axis))'''
 
 
 @dataclass
@@ -84,7 +81,7 @@ class _Emitter:
         self.printer = CodePrinter()
         self.names = dict(program.names)
         self.lines, self.text = [], {}
-        self.lse = False                   # whether the code calls _logsumexp (LSE_HELPER)
+        self.lse = False                   # whether the code calls _logsumexp (index_module.py)
         self.count = 0
         self.uses, self.actual, self.seen = {}, {}, {}
         for n in ancestors(outputs):
@@ -307,9 +304,13 @@ class _Emitter:
         return 'np.einsum("%s", %s, optimize=True)' % (spec, ", ".join(operands)), CALL
 
     def matmul(self, arrays, out_idx):
-        """A @ B when two arrays of rank <= 2 share exactly the contracted index."""
+        """A @ B when two arrays of rank <= 2 share exactly the contracted index (or a
+        batched product: codegen/index_batched.py)."""
         if len(arrays) != 2:
             return None
+        batched = batched_matmul(self, arrays[0], arrays[1], out_idx)
+        if batched is not None:
+            return batched
         a, b = arrays
         ia, ib = self.ax(a), self.ax(b)
         shared = set(ia) & set(ib)

@@ -5,9 +5,14 @@ import sympy as sp
 
 from ..errors import UnsupportedExpression
 from ..ops.helpers import HELPERS
-from .index_emit import LSE_HELPER, _Emitter
+from .index_emit import _Emitter
 
 __all__ = ["generate_index"]
+
+LSE_HELPER = '''def _logsumexp(z, axis):
+    """log(sum(exp(z), axis)) with a max shift: no overflow at logits of 1000."""
+    m = np.max(z, axis=axis, keepdims=True)
+    return np.squeeze(m, axis) + np.log(np.sum(np.exp(z - m), axis=axis))'''
 
 
 def generate_index(program):

@@ -61,7 +61,7 @@ def generate(program, backend=None, exclude=()):
               '"""'] + list(api.header)
     if special and api.special_header:
         header += list(api.special_header)
-    if "scipy.linalg." in text:
+    if "scipy.linalg." in text or "_inverse_lu(" in text:
         header.append("import scipy.linalg")
     parts = ["\n".join(header)] + [LINALG_HELPERS.get(h) or api.helper(h)
                                    for h in sorted(helpers)] + bodies

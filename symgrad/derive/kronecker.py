@@ -171,7 +171,27 @@ def collect(terms):
     sums = {}
     for t in map(simplify, terms):
         sums[t.factors] = sums.get(t.factors, sp.S.Zero) + t.coef
-    return [Term(sp.factor_terms(c), f) for f, c in sums.items() if c != 0]
+    return _factor_kron([Term(sp.factor_terms(c), f) for f, c in sums.items() if c != 0])
+
+
+def _factor_kron(terms):
+    """c1 (A1 ⊗ B) + c2 (A2 ⊗ B) = (c1 A1 + c2 A2) ⊗ B (and the same on the right)."""
+    for side in (1, 0):
+        groups, out = {}, []
+        for t in terms:
+            if len(t.factors) == 1 and t.factors[0].kind == "kron":
+                groups.setdefault(t.factors[0].args[side], []).append(t)
+            else:
+                out.append(t)
+        for shared, group in groups.items():
+            if len(group) == 1:
+                out.append(group[0])
+                continue
+            summed = sp.MatAdd(*[t.coef * t.factors[0].args[1 - side] for t in group]).doit()
+            args = (summed, shared) if side == 1 else (shared, summed)
+            out.append(Term(sp.S.One, (Factor("kron", args),)))
+        terms = out
+    return terms
 
 
 def transpose_terms(terms):

@@ -17,15 +17,17 @@ Three forms of the Hessian:
 from __future__ import annotations
 
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..errors import ArgumentError, ShapeMismatch, UnsupportedExpression
 from ..graph.ir import Const
 from ..graph.lower import Lowering, as_expression
 from ..graph.raising import Raising
+from ..ops.display import shown
+from ..ops.matrix_nodes import ElementwiseMap
+from ..ops.vec import Vec
 from .jacobian import MatrixIntermediate, forward_jacobian, length
 from .kronecker import display, hessian_terms, transpose_terms
-from ..ops.display import shown
-from ..ops.vec import Vec
 from .reverse import _indexed, backward, check_wrt, grad, scalar_loss, tidy, zero_like
 
 __all__ = ["hessian", "jacobian", "kronecker_blocks"]
@@ -82,6 +84,44 @@ def rows_w(w):
     return w.shape[0] * w.shape[1]
 
 
+def _spread(e):
+    """u for a column u spread over columns (u*𝟏ᵀ), else None."""
+    if isinstance(e, sp.MatMul) and isinstance(e.args[-1], sp.OneMatrix) and e.args[-1].shape[0] == 1:
+        rest = sp.MatMul(*e.args[:-1]).doit() if len(e.args) > 2 else e.args[0]
+        if getattr(rest, "is_Matrix", False) and rest.shape[1] == 1:
+            return rest
+    return None
+
+
+def _columns_first(e, memo):
+    """Entrywise work on a spread column done on the column: f(u*𝟏ᵀ) = f(u)*𝟏ᵀ and
+    (a*𝟏ᵀ) ⊙ (b*𝟏ᵀ) ⊙ X = ((a ⊙ b)*𝟏ᵀ) ⊙ X, so a Hessian reads Xᵀ((σ(z) ⊙ σ(-z))𝟏ᵀ ⊙ X)/n,
+    one spread vector scaling the rows of X (no n x d map of a spread matrix)."""
+    if e in memo:
+        return memo[e]
+    if not getattr(e, "is_Matrix", False) or not e.args or isinstance(e, sp.MatrixSymbol):
+        return e
+    args = tuple(_columns_first(a, memo) if isinstance(a, sp.Basic) else a for a in e.args)
+    new = e.func(*args) if args != e.args else e
+    mats = [a for a in args if getattr(a, "is_Matrix", False)]
+    if isinstance(e, (ElementwiseApplyFunction, ElementwiseMap)) or \
+            (isinstance(e, (sp.MatAdd, sp.HadamardPower)) and mats and all(_spread(a) is not None for a in mats)):
+        cols = [_spread(a) for a in mats]
+        if cols and all(c is not None for c in cols) and len({a.shape for a in mats}) == 1:
+            ones = mats[0].args[-1]
+            inner = e.func(*[_spread(a) if getattr(a, "is_Matrix", False) else a for a in args])
+            new = sp.MatMul(inner, ones)
+    elif isinstance(e, sp.HadamardProduct):
+        spread = [a for a in args if _spread(a) is not None]
+        if len(spread) > 1 and len({a.args[-1] for a in spread}) == 1:
+            column = sp.HadamardProduct(*[_spread(a) for a in spread])
+            rest = [a for a in args if _spread(a) is None]
+            joined = sp.MatMul(column, spread[0].args[-1])
+            new = sp.HadamardProduct(joined, *rest) if rest else joined
+    memo[e] = new
+    return new
+
+
 def _one_parameter(wrt):
     if isinstance(wrt, (list, tuple)):
         raise ArgumentError("jacobian takes one parameter, got the %s %s; call jacobian once per "
@@ -116,6 +156,8 @@ def _show(lowering, node, shape):
     if node.op is Const and node.value == 0 or _zero(node):
         return sp.ZeroMatrix(*shape)
     out = tidy(Raising(lowering.user)(node))
+    if getattr(out, "is_Matrix", False):
+        out = shown(_columns_first(out, {}))
     if not getattr(out, "is_Matrix", False):
         out = out * sp.Identity(1) if shape == (1, 1) else out * sp.OneMatrix(*shape)
     return out
@@ -191,11 +233,37 @@ def hessian(expr: sp.Expr, wrt: "sp.Symbol | sp.MatrixSymbol | list",
     leaves = [lowering.leaf(w) for w in items]
     first = backward(lowering, out, leaves)
     raise_ = Raising(lowering.user)
-    rows = []
-    for gi in first:
-        row = backward(lowering, gi, leaves) if not gi.is_const else [lowering.graph.const(0)] * len(leaves)
-        rows.append([tidy(raise_(h)).xreplace(back) for h in row])
-    return sp.Matrix(rows)
+    k = len(leaves)
+    out = [[None] * k for _ in range(k)]
+    for i, gi in enumerate(first):          # the upper triangle, mirrored: H is symmetric
+        row = backward(lowering, gi, leaves[i:]) if not gi.is_const else [lowering.graph.const(0)] * (k - i)
+        for j, h in enumerate(row, start=i):
+            out[i][j] = out[j][i] = tidy(raise_(h))
+    if back:                                # one shared memo: each sigma(z_i) is rebuilt once
+        memo = {}
+        out = [[_replace(e, back, memo) for e in row] for row in out]
+    return sp.Matrix(out)
+
+
+def _replace(e, rule, memo):
+    """``e.xreplace(rule)`` with a memo shared across calls (entries share subexpressions)."""
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    if e in rule:
+        new = rule[e]
+    elif not e.args or isinstance(e, sp.Lambda):
+        new = e.xreplace(rule) if isinstance(e, sp.Lambda) else e
+    else:
+        args = tuple(_replace(a, rule, memo) for a in e.args)
+        if args == e.args:
+            new = e
+        elif isinstance(e, sp.Function):    # a renaming cannot change what eval decided
+            new = e.func(*args, evaluate=False)
+        else:
+            new = e.func(*args)
+    memo[e] = new
+    return new
 
 
 def _entries(expr, items):

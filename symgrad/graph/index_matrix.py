@@ -23,10 +23,32 @@ import itertools
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
-from ..errors import UnsupportedExpression
+from ..errors import ArgumentError, UnsupportedExpression
 from ..ops.matrix_nodes import AxisSum, ElementwiseMap, RowLogSumExp, RowSoftmax, SumAll
 
-__all__ = ["entry", "scalar"]
+__all__ = ["index_form", "entry", "scalar"]
+
+
+def index_form(expr: "sp.Basic", row: "sp.Expr | int | None" = None,
+               col: "sp.Expr | int | None" = None) -> sp.Expr:
+    """A scalar of matrices (a loss: tr, sum, ...) written with indices, or entry
+    (row, col) of a matrix expression (a gradient), so it can be compared with the same
+    loss written in index notation (``verify`` proves such equalities for all sizes).
+
+    >>> n, d = sp.symbols("n d", integer=True, positive=True)
+    >>> X, w = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("w", d, 1)
+    >>> index_form(sp.Trace(w.T * w))
+    Sum(w[k2]**2, (k2, 0, d - 1), (k1, 0, 0))
+    >>> index_form(X.T * X, sp.Symbol("i", integer=True), 0)
+    Sum(X[k1, 0]*X[k1, i], (k1, 0, n - 1))
+    """
+    expr = sp.sympify(expr)
+    if getattr(expr, "is_Matrix", False):
+        if row is None or col is None:
+            raise ArgumentError("index_form of a %s x %s matrix needs the entry: row and col"
+                                % expr.shape)
+        return entry(expr, row, col)
+    return scalar(expr)
 
 
 def entry(M, r, c, fresh=None):

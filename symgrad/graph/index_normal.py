@@ -116,8 +116,9 @@ def _repeated(factors):
 
 
 def _hoistable(f, limits):
-    """A Sum factor whose ranges use none of the indices bound around it."""
-    bound = {lim[0] for lim in limits}
+    """A Sum factor whose ranges use none of the indices bound around it or in it (so its
+    limits and the outer ones may be listed in any order)."""
+    bound = {lim[0] for lim in limits} | {lim[0] for lim in f.limits}
     return all(not ((lo.free_symbols | hi.free_symbols) & bound) for _, lo, hi in f.limits)
 
 

@@ -248,7 +248,13 @@ class BallGraph:
                     pass
             return apply_fact(fact, v, lazy, (), name)
 
-        return np.asarray(np.frompyfunc(one, len(args), 1)(*args), dtype=object)
+        if len(args) < 32:
+            return np.asarray(np.frompyfunc(one, len(args), 1)(*args), dtype=object)
+        arrays = np.broadcast_arrays(*[np.asarray(a, dtype=object) for a in args])
+        out = np.empty(arrays[0].shape, dtype=object)      # ufuncs take at most 64 operands
+        flat = [a.ravel() for a in arrays]
+        out.reshape(-1)[:] = [one(*[a[k] for a in flat]) for k in range(out.size)]
+        return out
 
 
 def _arithmetic(n, args):

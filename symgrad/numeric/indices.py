@@ -71,38 +71,38 @@ def written_out(expr, values: dict):
     """expr with the symbols of ``values`` substituted (bound variables are left alone) and
     every Sum (and Product) expanded term by term, outermost first; raises Undefined when a
     range is not a pair of integers then."""
-    scalars = {k: v for k, v in values.items() if isinstance(k, sp.Symbol)}
-    return _expand(_put(sp.sympify(expr), scalars))
+    scalars = {k: sp.sympify(v) for k, v in values.items() if isinstance(k, sp.Symbol)}
+    return _expand(sp.sympify(expr), scalars)
 
 
-def _bound(e):
-    """Every variable a Sum or Product in e binds."""
-    return {lim[0] for node in sp.preorder_traversal(e) if isinstance(node, (sp.Sum, sp.Product))
-            for lim in node.limits}
-
-
-def _put(e, mapping):
-    """e with ``mapping`` substituted: xreplace (fast) unless a key is also bound somewhere in
-    e, where subs leaves the bound occurrences alone."""
-    if not mapping:
-        return e
-    return e.subs(mapping) if set(mapping) & _bound(e) else e.xreplace(mapping)
-
-
-def _expand(e):
+def _expand(e, env):
+    """``e`` written out with the symbols in ``env`` given values: one walk, each Sum's
+    index bound in the environment of its terms (a Sum that binds a name again shadows it),
+    values put in only at the leaves (no subs of whole subtrees, which cost 10 s a claim)."""
     if isinstance(e, (sp.Sum, sp.Product)):
-        (s, lo, hi), rest = e.limits[-1], e.limits[:-1]
-        if not (sp.sympify(lo).is_Integer and sp.sympify(hi).is_Integer) or hi < lo - 1:
-            raise Undefined("the %s over %s runs from %s to %s, not a range of integers here"
-                            % (type(e).__name__.lower(), s, lo, hi))
-        inner = type(e)(e.function, *rest) if rest else e.function
-        put = inner.subs if s in _bound(inner) else inner.xreplace   # s rebound inside: subs
-        terms = [_expand(put({s: sp.Integer(k)})) for k in range(int(lo), int(hi) + 1)]
-        return sp.Add(*terms) if isinstance(e, sp.Sum) else sp.Mul(*terms)
-    if not e.args or isinstance(e, sp.Indexed):
+        return _limits(e, list(e.limits), env)
+    if isinstance(e, sp.Symbol):
+        return env.get(e, e)
+    if isinstance(e, sp.Indexed):
+        indices = [sp.sympify(ix).xreplace(env) for ix in e.indices]
+        return e.base[tuple(indices)]
+    if not e.args:
         return e
-    args = [_expand(a) for a in e.args]
+    args = [_expand(a, env) for a in e.args]
     return e.func(*args) if any(x is not y for x, y in zip(args, e.args)) else e
+
+
+def _limits(e, limits, env):
+    """The terms of ``e`` over its ``limits`` (the last is the outermost) in ``env``."""
+    if not limits:
+        return _expand(e.function, env)
+    (s, lo, hi), rest = limits[-1], limits[:-1]
+    lo, hi = sp.sympify(lo).xreplace(env), sp.sympify(hi).xreplace(env)
+    if not (lo.is_Integer and hi.is_Integer) or hi < lo - 1:
+        raise Undefined("the %s over %s runs from %s to %s, not a range of integers here"
+                        % (type(e).__name__.lower(), s, lo, hi))
+    terms = [_limits(e, rest, {**env, s: sp.Integer(k)}) for k in range(int(lo), int(hi) + 1)]
+    return sp.Add(*terms) if isinstance(e, sp.Sum) else sp.Mul(*terms)
 
 
 def _reads(exprs, values):

@@ -22,7 +22,8 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
 
-from .textbook import ATOM, MUL, NAMES, POW, TextbookCommon, TextbookStr, named_methods
+from .textbook import (ATOM, MUL, NAMES, POW, TextbookCommon, TextbookStr, named_methods,
+                       negated)
 
 __all__ = ["TextbookLatex", "TextbookPretty", "render", "Printed"]
 
@@ -61,6 +62,21 @@ class TextbookLatex(TextbookCommon, LatexPrinter):
         if precedence(e.arg) < PRECEDENCE["Func"] or "^" in text or r"\frac" in text:
             text = r"\left(%s\right)" % text
         return "%s^{T}" % text
+
+    def _print_MatAdd(self, e):
+        tex = ""
+        for i, term in enumerate(self._as_ordered_terms(e)):
+            negative, positive = negated(term)
+            text = self.parenthesize(positive, PRECEDENCE["Add"], strict=False)
+            tex += ("- " if negative else "") + text if i == 0 else \
+                (" - " if negative else " + ") + text
+        return tex
+
+    def _print_MatMul(self, e):
+        negative, positive = negated(e)
+        if negative:            # SymPy's own would print - A \otimes B C, dropping the brackets
+            return "- " + self._print(positive)
+        return super()._print_MatMul(e)
 
     def _print_SumAll(self, e, **kwargs):
         norm = _frobenius(e.arg)
@@ -105,14 +121,20 @@ class TextbookPretty(TextbookCommon, PrettyPrinter):
     def _print_MatAdd(self, e):
         form = None
         for term in self._as_ordered_terms(e):
-            negative = term.could_extract_minus_sign()
-            part = self._print(-term if negative else term)
+            negative, positive = negated(term)
+            part = self._print(positive)
             if form is None:
                 form = prettyForm(*stringPict.next("-", part)) if negative else part
             else:
                 form = prettyForm(*stringPict.next(form, " - " if negative else " + ", part))
         form.binding = prettyForm.ADD
         return form
+
+    def _print_Vec(self, e):
+        return self._helper_print_function(e.func, e.args, func_name="vec")
+
+    def _print_Diag(self, e):
+        return self._helper_print_function(e.func, e.args, func_name="diag")
 
     def _print_Transpose(self, e):
         if precedence(e.arg) < ATOM:

@@ -28,7 +28,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 __all__ = ["TextbookStr", "TextbookCommon", "Entry", "Joined", "Iverson", "NAMES",
-           "named_methods", "printed_precedence", "MUL", "POW", "ATOM"]
+           "named_methods", "printed_precedence", "negated", "MUL", "POW", "ATOM"]
 
 MUL, POW, ATOM = PRECEDENCE["Mul"], PRECEDENCE["Pow"], PRECEDENCE["Atom"]
 SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -96,7 +96,7 @@ class TextbookCommon:
 
     def _as_ordered_terms(self, expr, order=None):
         terms = super()._as_ordered_terms(expr, order=order)
-        return sorted(terms, key=lambda t: bool(t.could_extract_minus_sign()))
+        return sorted(terms, key=lambda t: negated(t)[0])
 
     def _varies(self, e):
         return any(isinstance(s, Entry) for s in e.free_symbols)
@@ -176,6 +176,22 @@ class TextbookCommon:
     def _print_LogSoftmax(self, e, **kwargs):
         k, *zs = e.args
         return self._print(zs[int(k)] - sp.Function("logsumexp")(*zs))
+
+
+def negated(term):
+    """(True, -term) when ``term`` is written with a minus sign, else (False, term). A matrix
+    product is negative when its scalar coefficient is (SymPy's could_extract_minus_sign
+    does not say so for a product like (-1/n)*A*B)."""
+    if isinstance(term, sp.MatMul):
+        coeff = sp.Mul(*[a for a in term.args if not getattr(a, "is_Matrix", False)])
+        if not coeff.could_extract_minus_sign():
+            return False, term
+        args = ([-coeff] if coeff != -1 else []) + \
+            [a for a in term.args if getattr(a, "is_Matrix", False)]
+        return True, args[0] if len(args) == 1 else sp.Basic.__new__(type(term), *args)
+    if getattr(term, "is_Matrix", False) or not term.could_extract_minus_sign():
+        return False, term
+    return True, -term
 
 
 def _joined(factors):

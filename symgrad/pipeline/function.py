@@ -24,6 +24,7 @@ from ..errors import ArgumentError, UnsupportedExpression
 from ..graph.lower import as_expression
 from ..graph.raising import Raising
 from .arguments import Signature, finish
+from .blas import few_blas_threads
 from ..codegen.backends import backend as _backend
 from .backend_arrays import from_backend, require, to_backend
 from .build import build_forward, build_program, check_args, compile_source, source_markdown
@@ -61,7 +62,7 @@ def value_and_grad(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
     expr = as_expression(expr)
     if _indexed(expr, wrt, args):
         from .index_function import index_value_and_grad    # the index-notation route
-        return index_value_and_grad(expr, wrt, args)
+        return index_value_and_grad(expr, wrt, args, backend=backend)
     return GradFunction(expr, build_program(expr, wrt, args, stable=stable), stable=stable,
                         backend=backend)
 
@@ -276,7 +277,10 @@ class HessianFunction:
             value, grads, hessian = self.raw(*to_backend(self.backend, arrays))
             return (*self.gradient.shaped(value, grads, values),
                     from_backend(self.backend, hessian, hessian.shape))
-        value, grads, hessian = self.raw(*arrays)
+        entries = sum(np.size(a) for a in arrays[:len(self.wrt)])
+        rows = max([np.shape(a)[0] for a in arrays[len(self.wrt):] if np.ndim(a)] or [1])
+        with few_blas_threads(entries * entries * rows):    # small products: one BLAS thread
+            value, grads, hessian = self.raw(*arrays)
         return (finish(value, dtype),
                 tuple(finish(g, dtype, np.shape(values[i])) for i, g in enumerate(grads)),
                 finish(hessian, dtype, shape=None))

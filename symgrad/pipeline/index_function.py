@@ -37,9 +37,12 @@ def _inputs(items, what):
     return out
 
 
-def index_value_and_grad(expr, wrt, args=()):
-    """Compile a loss written with indices (see ``symgrad.value_and_grad``)."""
+def index_value_and_grad(expr, wrt, args=(), backend="numpy"):
+    """Compile a loss written with indices (see ``symgrad.value_and_grad``): NumPy code."""
     from .build import compile_source
+    if backend != "numpy":
+        raise ArgumentError("backend=%r: a loss written with indices compiles to NumPy only; "
+                            "use backend='numpy', or write the loss with MatrixSymbols" % (backend,))
     expr = as_expression(expr)
     wrt = _inputs(wrt if isinstance(wrt, (list, tuple)) else [wrt], "wrt")
     args = _inputs(args if isinstance(args, (list, tuple)) else [args], "args")
@@ -106,6 +109,7 @@ class IndexGradFunction:
         self.args = self.inputs[len(self.wrt):]
         self.raw, self.raw_value = namespace["value_and_grad"], namespace["value"]
         self.per_sample = False
+        self.backend = "numpy"
         self._plan = None
         self._ranks = [_rank(program.graph, s) for s in self.inputs]
 

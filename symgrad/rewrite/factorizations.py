@@ -5,7 +5,7 @@ import sympy as sp
 from ..graph.ir import ancestors
 from ..ops.nodes import LogDet
 from .database import register_pass
-from .linalg_nodes import LUFactor, LULogDet, LUSolve, Solve
+from .linalg_nodes import LUFactor, LUInverse, LULogDet, LUSolve, Solve
 
 __all__ = []
 
@@ -32,8 +32,7 @@ def one_factorization_per_matrix(graph, outs):
         if n.op is LogDet:
             return graph.apply(LULogDet, f, shape=())
         if n.op is sp.Inverse:
-            eye = graph.fill(sp.Identity, a.shape)
-            return graph.apply(LUSolve, f, eye, shape=a.shape, extra="N")
+            return graph.apply(LUInverse, f, shape=a.shape)
         turned = n.args[0].op is sp.Transpose
         return graph.apply(LUSolve, f, args[1], shape=n.shape, extra="T" if turned else "N")
     return graph.rebuild(outs, replace)

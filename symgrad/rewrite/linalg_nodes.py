@@ -1,7 +1,7 @@
 """Graph ops that only the speed passes build, after differentiation: they are never
 derived, evaluated exactly or raised back to SymPy, only printed by codegen (emit.py)."""
 
-__all__ = ["Solve", "LUFactor", "LUSolve", "LULogDet"]
+__all__ = ["Solve", "LUFactor", "LUSolve", "LULogDet", "LUInverse"]
 
 
 class Solve:
@@ -20,3 +20,8 @@ class LUSolve:
 
 class LULogDet:
     """LULogDet(F) = log(det(A)) for F = LUFactor(A); NaN where det(A) <= 0, as ``_logdet``."""
+
+
+class LUInverse:
+    """LUInverse(F) = inv(A) for F = LUFactor(A), from the factors (LAPACK getri: 4/3 d^3,
+    where solving with the identity costs 2 d^3)."""

@@ -1,13 +1,14 @@
 """Fast forms of what codegen prints: the "speed" passes, in the order they run.
 
-    fused.py        exp(log-softmax) -> softmax
+    fused.py        exp(log-softmax) -> softmax; a branch's condition decided once
     transposes.py   one node for a matrix and its transpose (a forward pass is not computed
                     again in the gradient's layout)
     chains.py       matrix chains in their cheapest order, traces of chains split where
                     cheap, solves instead of inverses
     associations.py one node per product however it is parenthesized
     factorizations.py  one LU factorization per matrix for its solves, inverse and log det
-    product_layout.py  a product used only transposed computed in that layout (the last pass)
+    product_layout.py  scales on the smallest operand of a product; each matrix computed in
+                    the layout its users read (the last passes)
 
 Unlike the stable rewrites, these run on the loss and gradients codegen prints, not on the
 program's graph as the pipeline keeps it: they add nodes to the graph (hash-consed, so
@@ -21,6 +22,10 @@ from . import fused, transposes, chains, associations, factorizations, product_l
 from .database import describe, run_passes
 
 __all__ = ["speed"]
+
+LAST = {transposes.one_node_per_transpose_pair.__name__,    # after these, no merging of transposes
+        product_layout.scalars_on_the_smaller_operand.__name__,
+        product_layout.products_in_the_layout_used.__name__}
 
 
 def speed(graph, outs: list, exclude: Iterable[str] = ()) -> list:
@@ -42,7 +47,6 @@ def speed(graph, outs: list, exclude: Iterable[str] = ()) -> list:
         if rw.name in exclude:
             continue
         outs = run_passes(graph, list(outs), [n.name for n in describe("speed") if n is not rw])
-        if rw.name not in (canon, product_layout.products_in_the_layout_used.__name__) \
-                and canon not in exclude:
+        if rw.name not in LAST and canon not in exclude:
             outs = transposes.one_node_per_transpose_pair(graph, outs)
     return outs

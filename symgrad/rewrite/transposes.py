@@ -59,6 +59,9 @@ class Canonical:
         if op is sp.MatMul:
             return self.product(n, args)
         args = self.scalars_first(n, args)
+        if op is sp.Add and n.shape != () and args[0] is args[1]:
+            twice = self.g.apply(sp.Mul, self.g.const(2), args[0])      # X + X -> 2*X
+            return self.orient(twice, twice.args)
         if op is sp.Add and n.shape != ():
             common = self.common_scale(args)
             if common is not None:
@@ -72,7 +75,13 @@ class Canonical:
         value, wherever the scale was written."""
         g = self.g
         if n.op is sp.Mul and args[1].shape == () and args[0].shape != ():
-            return [args[1], args[0]]
+            args = [args[1], args[0]]
+        if n.op is sp.Mul and args[0].shape == () and args[1].op is sp.Mul \
+                and args[1].args[0].shape == () and args[1].args[1].shape != ():
+            c, x = args[1].args            # s*(c*X) -> (s*c)*X: scalars multiply as scalars
+            return [g.apply(sp.Mul, args[0], c), x]
+        if n.op is sp.Mul:
+            return args
         if n.op is SumTo and args[0].op is sp.Mul and args[0].args[0].shape == () \
                 and args[0].args[1].shape != ():
             c, x = args[0].args

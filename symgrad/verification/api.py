@@ -10,10 +10,10 @@ The work is split by step, one helper module each:
     search.py           special, kink and critical points (with roots.py)
     cost.py, guard.py   the budget: matrix sizes that fit it, a worker killed past it
 
-The proof routes start in a child process, and sampling runs beside them: a
-certified counterexample ends everything at once. Then the routes get what is
-left of their share of the budget. A claim still undecided gets the targeted
-search, which looks where random points rarely land (near an extremum, on a
+The proof routes start in a child process after the first points, and sampling
+and then the targeted search run beside them: a certified counterexample ends
+everything at once, a route that succeeds ends the search. The targeted
+search which looks where random points rarely land (near an extremum, on a
 tie, far out). Only a route that reaches an exact certificate makes a claim
 "proven"; agreement at random points alone makes it "probable", never "proven".
 """
@@ -39,11 +39,11 @@ STATUSES = ("proven", "probable", "refuted")
 FIRST_POINTS = 8          # points judged before the proof routes start (most refutations)
 FIRST_SHARE = 0.1         # ... or this share of the planned time, whichever comes first
 SAMPLE_SHARE = 0.4        # sampling stops drawing at this share of the planned time
-PROVE_SHARE = 0.75        # the proof routes end by this share (the targeted search gets the rest)
+PROVE_SHARE = 0.9         # the proof routes end by this share (the targeted search runs beside)
 HARD_SHARE = 1.5          # past this share (plus GRACE) the worker is killed
 GRACE = 0.25
 SEARCH_SECONDS = 3.0      # the targeted search stops drawing after this long
-NO_PROOF_SECONDS = 2.0    # budget=0 (no proof): sampling and the search still get this long
+NO_PROOF_SECONDS = 3.0    # budget=0 (no proof): sampling (to 75%) and the search still get this long
 MIN_SECONDS = 0.25        # the least time planned for a positive budget
 
 
@@ -124,7 +124,7 @@ def _no_points(problem, found, want):
                       problem.dims + problem.scalars + problem.matrices + problem.indices
                       + list(problem.bases)) or "(none)"
     last = found.last_error if len(found.last_error) < 200 else found.last_error[:200] + "..."
-    if found.timed_out:
+    if found.timed_out and not found.last_error:
         raise SymgradError(
             "verify evaluated no point of %s within the time limit (%d draws); each evaluation "
             "is too slow: simplify the sides or raise budget=" % (names, found.tries))
@@ -193,13 +193,15 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
     difference seen only on the values of a function registered without an mpmath
     implementation (float64 values) is never a certified counterexample: the claim stays
     ``"probable"`` and ``note`` names the point and the function.
-    ``budget`` bounds the whole call, in seconds: the proof routes run from the start,
-    beside sampling, which stops drawing at 40% of it; the proof ends by 75%, the
-    targeted search by 100% (at most 3 s); each deadline is
-    checked inside every evaluation, matrix sizes are kept to those whose measured cost
-    fits, and the whole decision runs in a forked child killed at 1.5 x budget + 0.25 s
-    (budget=0: no proof, 2 s for the rest, sampling to 75%). Running out of time is ``"probable"`` with
-    the reason in ``note``, never a refutation or a proof.
+    ``budget`` bounds the whole call, in seconds: sampling stops drawing at 40% of
+    it; the proof routes start after the first 8 points and run beside sampling and
+    the targeted search (which ends by 100%, at most 3 s, or when a route succeeds),
+    ending by 90%. Each deadline is
+    checked inside every evaluation, matrix sizes are kept to those whose measured
+    cost fits, and the whole call is interrupted (SIGALRM, or a forked worker killed)
+    at 1.5 x budget + 0.25 s. budget=0: no proof, 3 s for the rest (sampling to 90%).
+    Running out of time gives ``"probable"`` with the reason in ``note``, never a
+    refutation or a proof.
     Raises ``ShapeMismatch`` for sides of different shapes and ``SymgradError``
     when too few admissible points can be found.
 
@@ -265,17 +267,23 @@ def _decide(lhs, rhs, relation, assumptions, seed, budget, start, total, points,
     found = search(problem, rng, min(want, FIRST_POINTS), tries, start + FIRST_SHARE * total)
     if found.counterexample is not None:          # most refutations: no proof started
         return _refuted(problem, relation, None, None, found, found.points)
-    proof = start_proof(problem, budget)          # the routes run while sampling goes on
+    proof = start_proof(problem, budget)          # the routes run beside both searches
     try:
         share = SAMPLE_SHARE if proof is not None else PROVE_SHARE    # no proof: more points
         found = search(problem, rng, want, tries, start + share * total, found)
         if found.counterexample is not None:
             return _refuted(problem, relation, None, None, found, found.points)
-        if found.points == 0 and found.suspect is None and not found.timed_out \
-                and not found.oversized:
+        if found.points == 0 and found.suspect is None and not found.oversized \
+                and (not found.timed_out or found.last_error):
             _no_points(problem, found, want)
-        end = start + PROVE_SHARE * total
-        route, note = finish_proof(proof, problem, min(end, start + budget) - time.monotonic())
+        extra = Search(points=0, tries=0, exact=True)
+        if proof is None or not proof.succeeded():
+            extra = targeted(problem, rng, extra, min(start + total, time.monotonic() + SEARCH_SECONDS),
+                             stop=proof.succeeded if proof is not None else None)
+        if extra.counterexample is not None:
+            return _refuted(problem, relation, None, None, extra, found.points + extra.points)
+        end = start + min(budget, PROVE_SHARE * total) if budget else time.monotonic()
+        route, note = finish_proof(proof, problem, end - time.monotonic())
     finally:
         if proof is not None:
             proof.cancel()
@@ -286,10 +294,6 @@ def _decide(lhs, rhs, relation, assumptions, seed, budget, start, total, points,
     if note == "no proof found" and (problem.lhs.has(sp.Inverse) or problem.rhs.has(sp.Inverse)):
         note = ("no proof found: a matrix identity with inverses, and its noncommutative "
                 "canonical form (also times each inverted matrix, once or twice) did not reach 0")
-    extra = targeted(problem, rng, Search(points=0, tries=0, exact=True),
-                     min(start + total, time.monotonic() + SEARCH_SECONDS))
-    if extra.counterexample is not None:
-        return _refuted(problem, relation, None, None, extra, found.points + extra.points)
     suspect = found.suspect or extra.suspect
     if suspect is not None:
         return _uncertified(problem, relation, None, None, suspect, found.points, note)
@@ -298,7 +302,8 @@ def _decide(lhs, rhs, relation, assumptions, seed, budget, start, total, points,
     if found.timed_out:
         note = "; ".join(filter(None, [note, "sampling stopped at the time limit after %d points%s"
                                        % (found.points, _slow(found))]))
-    how = "exact rational arithmetic" if found.exact else "ball arithmetic (Arb)"
+    how = "none judged within the budget" if not found.admitted else \
+        "exact rational arithmetic" if found.exact else "ball arithmetic (Arb)"
     return Verdict("probable", "random points, %s" % how, relation, found.points, note=note)
 
 

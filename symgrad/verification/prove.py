@@ -141,6 +141,7 @@ class Forked:
 
     def __init__(self, fn, args):
         self.child = self.receiver = None
+        self.answer = None                   # (True, result) once received
         try:
             ctx = multiprocessing.get_context("fork")
             self.receiver, sender = ctx.Pipe(duplex=False)
@@ -158,16 +159,29 @@ class Forked:
     def result(self, seconds):
         """(finished, result): finished is None when fork was unavailable, False when the
         time ran out (the child is then killed)."""
+        if self.answer is not None:
+            return self.answer
         if not self.started:
             return None, None
         try:
             if self.receiver.poll(max(seconds, 0)):
-                return True, self.receiver.recv()
+                self.answer = (True, self.receiver.recv())
+                return self.answer
             return False, None
         except (EOFError, OSError):
             return True, None
         finally:
             self.cancel()
+
+    def succeeded(self):
+        """Whether the child has already answered with a result other than None (no wait)."""
+        if self.answer is None and self.started:
+            try:
+                if self.receiver.poll(0):
+                    self.answer = (True, self.receiver.recv())
+            except (EOFError, OSError):
+                self.answer = (True, None)
+        return self.answer is not None and self.answer[1] is not None
 
     def cancel(self):
         if self.child is None:

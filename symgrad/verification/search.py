@@ -255,10 +255,11 @@ def _array_points(problem, rng, deadline):
 
 # --- the search ----------------------------------------------------------------------
 
-def targeted(problem, rng, found, deadline):
+def targeted(problem, rng, found, deadline, stop=None):
     """Judge special, kink and critical points into ``found`` until a certified violation
     (``found.counterexample``) or the ``deadline`` (a ``time.monotonic()`` value), which
-    also stops an evaluation still running then (``numeric.deadline``)."""
+    also stops an evaluation still running then (``numeric.deadline``); ``stop()``,
+    when given, is asked between points (True: end the search, e.g. a proof came in)."""
     phases = (_special_points, _kink_points, _critical_points,     # these three take no deadline
               _structured_points, _array_points, minimized_points, asymptotic_points)
     with until(deadline):
@@ -267,18 +268,21 @@ def targeted(problem, rng, found, deadline):
                 share = (deadline - time.monotonic()) / (len(phases) - i)   # a fair share each
                 end = time.monotonic() + share
                 made = phase(problem, rng, end) if i >= 3 else phase(problem, rng)
-                if _phase(problem, made, found, end):
+                if _phase(problem, made, found, end, stop):
                     return found
         except OutOfTime:
             found.timed_out = True
     return found
 
 
-def _phase(problem, points, found, end):
-    """Judge one phase's points until ``end``; True when the search is over (refuted)."""
+def _phase(problem, points, found, end, stop=None):
+    """Judge one phase's points until ``end``; True when the search is over (refuted, or
+    ``stop()``)."""
     with until(end):
         try:
             while time.monotonic() <= end:
+                if stop is not None and stop():
+                    return True
                 began = time.monotonic()
                 point = next(points, StopIteration)
                 if point is StopIteration:
