@@ -165,6 +165,15 @@ def test_jax_differentiates_the_generated_loss_to_symgrads_gradient(name):
             _close(np.asarray(g), np.asarray(h))
 
 
+def test_a_matrix_parameter_hessian_is_numpy_only():
+    n, d, k = sp.symbols("n d k", integer=True, positive=True)
+    X, W, Y = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("W", d, k), sp.MatrixSymbol("Y", n, k)
+    loss = sg.msum(sp.HadamardPower(X * W - Y, 2)) / n
+    assert sg.value_grad_hessian(loss, [W], [X, Y]).backend == "numpy"     # the Kronecker form
+    with pytest.raises(sg.UnsupportedExpression, match="Kronecker-form Hessian.*NumPy only"):
+        sg.value_grad_hessian(loss, [W], [X, Y], backend="jax")
+
+
 def test_an_unknown_backend_is_refused():
     w = sp.Symbol("w")
     with pytest.raises(sg.ArgumentError, match="backend must be one of"):

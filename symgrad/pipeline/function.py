@@ -116,6 +116,10 @@ def value_grad_hessian(expr: sp.Expr, wrt: Symbols, args: Symbols = (), *,
                                     "Indexed terms) yet; write the loss with MatrixSymbols, a "
                                     "(d, 1) MatrixSymbol for a vector parameter")
     if any(isinstance(w, sp.MatrixSymbol) and 1 not in w.shape for w in check_args(wrt, args)[0]):
+        if _backend(backend).name != "numpy":
+            raise UnsupportedExpression("value_grad_hessian of a matrix parameter (its Kronecker-form "
+                                        "Hessian) is generated for NumPy only; use backend='numpy', "
+                                        "or vector parameters with backend=%r" % backend)
         return HessianFunction.kronecker(expr, wrt, args, stable=stable)
     return HessianFunction(expr, build_program(expr, wrt, args, stable=stable, hessian=True),
                            stable=stable, backend=backend)
@@ -255,7 +259,7 @@ class HessianFunction:
         calls over compiled operands (``kron_function.py``)."""
         from .kron_function import KroneckerHessian
         self = cls.__new__(cls)
-        self.gradient = value_and_grad(expr, wrt, args, stable=stable)
+        self.gradient, self.backend = value_and_grad(expr, wrt, args, stable=stable), "numpy"
         kron = KroneckerHessian(expr, self.gradient, stable)
         self.expr, self.program, self.raw = expr, self.gradient.program, kron.raw
         self.gradient.namespace["value_grad_hessian"] = kron.raw     # what fit's Newton calls
