@@ -208,7 +208,11 @@ def _symgrad_modules():
 
 
 # Internal signals that never leave their module (caught where raised); numeric/ is being reworked.
-INTERNAL_SIGNALS = {"symgrad.numeric.exact.Undefined"}   # an internal signal, never raised to users
+# internal signals, caught inside symgrad and never raised to users: an undefined exact value,
+# a SIGALRM hard limit and a spent deadline (BaseExceptions, so no user `except Exception`
+# swallows them), and the vector-form rules stopping at a matrix intermediate
+INTERNAL_SIGNALS = {"symgrad.numeric.exact.Undefined", "symgrad.verification.guard.HardLimit",
+                    "symgrad.numeric.deadline.OutOfTime", "symgrad.derive.jacobian.MatrixIntermediate"}
 
 
 def test_every_exception_class_is_in_errors_py():

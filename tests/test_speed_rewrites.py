@@ -21,6 +21,7 @@ X, W, y, w = (sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("W", d, k), sp.MatrixS
 Wq, Wk, Wv, V = (sp.MatrixSymbol("Wq", d, k), sp.MatrixSymbol("Wk", d, k), sp.MatrixSymbol("Wv", d, m),
                  sp.MatrixSymbol("V", k, m))
 T = sp.MatrixSymbol("T", n, m)
+U, Vm = sp.MatrixSymbol("U", n, 1), sp.MatrixSymbol("Vm", m, 1)
 Xv, yv = sp.MatrixSymbol("Xv", m, d), sp.MatrixSymbol("yv", m, 1)
 K, S = sp.MatrixSymbol("K", n, n), sp.MatrixSymbol("S", d, d)
 lam, a, s2 = sp.symbols("lam a s2", positive=True)
@@ -39,7 +40,7 @@ CASES = {   # name -> (loss, wrt, args): a model on which the pass changes the c
     "one_factorization_per_matrix": (sp.Trace(y.T * GP_K.I * y) + sp.log(sp.Determinant(GP_K)),
                                      [a, s2], [K, y]),
     "products_in_the_layout_used": (sp.Trace(HIDDEN.T * HIDDEN), [W, V], [X, T]),
-    "scalars_on_the_smaller_operand": (sp.Trace(HIDDEN.T * HIDDEN) / n, [W, V], [X, T]),
+    "scalars_on_the_smaller_operand": ((U.T * T * Vm)[0, 0] / n, [T], [U, Vm]),  # (u / n) v^T
     "branches_decided_once": (sg.msum((X * w - y).applyfunc(
         lambda t: sp.Piecewise((t**2 / 2, sp.Abs(t) <= 1), (sp.Abs(t) - sp.Rational(1, 2), True)))),
         [w], [X, y]),

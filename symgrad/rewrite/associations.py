@@ -57,7 +57,7 @@ def _key(n, keys):
     as (node id, transposed) pairs, in the orientation that sorts first; None otherwise."""
     if n.id in keys:
         return keys[n.id]
-    seq = _sequence(n, False, keys)
+    seq = _sequence(n, False, keys.setdefault("sequences", {}))
     if seq is None:
         keys[n.id] = None
         return None
@@ -67,14 +67,24 @@ def _key(n, keys):
     return out
 
 
-def _sequence(n, flip, keys):
+LONGEST = 64          # products of more factors are not compared (M**(2**20) squared 20 times)
+
+
+def _sequence(n, flip, memo):
+    """The factors of a product as (node id, transposed) pairs; None past LONGEST factors."""
+    if (n.id, flip) in memo:
+        return memo[n.id, flip]
     if n.op is sp.Transpose and n.shape != (1, 1):
-        return _sequence(n.args[0], not flip, keys)
-    if n.op is not sp.MatMul:
-        return ((n.id, flip),)
-    a, b = n.args
-    left, right = _sequence(a, flip, keys), _sequence(b, flip, keys)
-    return right + left if flip else left + right
+        out = _sequence(n.args[0], not flip, memo)
+    elif n.op is not sp.MatMul:
+        out = ((n.id, flip),)
+    else:
+        a, b = n.args
+        left, right = _sequence(a, flip, memo), _sequence(b, flip, memo)
+        out = None if left is None or right is None or len(left) + len(right) > LONGEST \
+            else right + left if flip else left + right
+    memo[n.id, flip] = out
+    return out
 
 
 def _last_cost(n, sizes):

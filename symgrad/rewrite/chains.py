@@ -25,7 +25,7 @@ import sympy as sp
 from ..graph.ir import Broadcast, Fill, SumTo, ancestors
 from .database import register_pass
 from .linalg_nodes import Solve
-from .traces import Traces
+from .traces import LONG, Traces
 
 __all__ = ["Chains"]
 
@@ -291,20 +291,31 @@ def _dynamic_program(dims, free=()):
     dims[i + 1] (arrays of sampled sizes; the cost is the mean multiply count); a pair
     marked in ``free`` is computed anyway and costs nothing."""
     k = len(dims) - 1
-    cost = [[0.0] * k for _ in range(k)]
+    D = np.stack([np.asarray(d, float) for d in dims])
+    if k > LONG:
+        return _LeftToRight(lambda i, j: j - 1), _LeftToRight(lambda i, j: float(sum(
+            np.mean(D[i] * D[m] * D[m + 1]) for m in range(i + 1, j + 1))))
+    cost = np.zeros((k, k))
     split = [[None] * k for _ in range(k)]
-    for length in range(2, k + 1):
+    for length in range(2, k + 1):         # every split of a span at once: O(k^2) array steps
         for i in range(k - length + 1):
             j = i + length - 1
-            best = None
-            for s in range(i, j):
-                c = cost[i][s] + cost[s + 1][j] + float(np.mean(dims[i] * dims[s + 1] * dims[j + 1]))
-                if best is None or c < best:
-                    best, split[i][j] = c, s
-            if length == 2 and i < len(free) and free[i]:
-                best = 0.0
-            cost[i][j] = best
+            mults = ((D[i] * D[j + 1])[None, :] * D[i + 1:j + 1]).mean(axis=1)
+            c = cost[i, i:j] + cost[i + 1:j + 1, j] + mults
+            s = int(np.argmin(c))          # the first of equal costs, as a scan would take
+            split[i][j] = i + s
+            cost[i, j] = 0.0 if length == 2 and i < len(free) and free[i] else c[s]
     return split, cost
+
+
+class _LeftToRight:
+    """table[i][j] of a long chain, computed when read (a split or a cost)."""
+
+    def __init__(self, f, i=None):
+        self.f, self.i = f, i
+
+    def __getitem__(self, k):
+        return _LeftToRight(self.f, k) if self.i is None else self.f(self.i, k)
 
 
 def _trace_by_identity(n):

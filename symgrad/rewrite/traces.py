@@ -12,6 +12,8 @@ import sympy as sp
 
 from .match import _terms
 
+LONG = 24        # a chain longer than this is multiplied as written: the search is cubic in it
+
 __all__ = ["Traces"]
 
 DEPTH = 2        # sums multiplied out inside one trace, at most
@@ -62,10 +64,11 @@ class Traces:
         coef = []
         nodes = self.factor_nodes(fs, coef)
         k, best = len(nodes), None
-        for r in range(k):
+        long = k > LONG                    # a long chain: as written, split before its last factor
+        for r in range(1 if long else k):
             turn, tfs = nodes[r:] + nodes[:r], fs[r:] + fs[:r]
             split, cost = self.order(turn, members, tfs)
-            for s in range(k - 1):
+            for s in ([k - 2] if long else range(k - 1)):
                 rows, cols = self.sizes.of(turn[0].shape[0]), self.sizes.of(turn[s].shape[1])
                 c = cost[0][s] + cost[s + 1][k - 1] + float(np.mean(rows * cols))
                 if best is None or c < best[0] - 1e-9:
