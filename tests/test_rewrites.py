@@ -148,6 +148,8 @@ SPECS = {
         sp.exp(z) * sp.Piecewise((1, z < 700), (0, True)), [z],
         lambda t: mpmath.exp(t) if t < 700 else mpf(0), [(800.0,), (3.0,)]),
     "xlogy": (y * sp.log(y), [y], lambda t: t * mpmath.log(t) if t else mpf(0), [(0.0,), (0.5,)]),
+    "xlog1py": ((1 - y) * log1p(-z), [y, z],     # a cross-entropy's (1 - t) log(1 - p) at t = p = 1
+                lambda t, q: (1 - t) * mpmath.log(1 - q) if t != 1 else mpf(0), [(1.0, 1.0), (0.5, 0.25)]),
     # --- branches: np.where already discards the branch not taken, so the value as written
     # is right too; what the rewrite changes is the code (the test below checks that) ---
     "nested_where_same_condition": (     # SymPy folds it when written: built on the graph

@@ -336,8 +336,18 @@ def _row_log_softmax(a):
     return _rows(a, lambda r: [x - logsumexp(*r) for x in r])
 
 
+def _diag_matrix(v):
+    """DiagMatrix of a column or row: its entries on the diagonal of a square matrix."""
+    flat = list(np.asarray(v, dtype=object).ravel())
+    out = np.full((len(flat), len(flat)), arb(0), dtype=object)
+    for i, x in enumerate(flat):
+        out[i, i] = x
+    return out
+
+
 MATRIX_OPS = {
     sp.MatMul: _matmul,
+    sp.DiagMatrix: _diag_matrix,
     sp.Transpose: lambda a: a.T,
     sp.Trace: lambda a: np.asarray(np.sum(np.diagonal(a)), dtype=object),
     sp.Inverse: _inverse,

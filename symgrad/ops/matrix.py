@@ -121,7 +121,7 @@ matrix(LogDet, lambda g, ans, X: (g * X.I.T,), "_logdet", lambda a: mp.log(mp.de
        lower="_logdet_node", needs_spd=True, complex_step=False,
        standard=lambda X: sp.log(sp.Determinant(X)), shown=lambda X: sp.log(sp.Determinant(X)))
 matrix(sp.DiagMatrix, _diag_matrix, "np.diagflat", lambda v: mp.diag([v[i] for i in range(len(v))]),
-       lower="_diag_matrix", names=("diag",))
+       lower="_diag_matrix")
 matrix(RowLogSumExp, _row_logsumexp, "_logsumexp_rows", _rows(lambda r: [_lse(r)]),
        lower="_row_op", complex_step=False, underflows=True,
        standard=lambda M: written_out(RowLogSumExp(M)))

@@ -119,6 +119,9 @@ def _user_point(problem, point):
     return out
 
 
+MANY_DRAWS = 50      # out of time after fewer inadmissible draws: too few to blame the domain
+
+
 def _no_points(problem, found, want):
     names = ", ".join(str(problem.to_user.get(s, s)) for s in
                       problem.dims + problem.scalars + problem.matrices + problem.indices
@@ -274,7 +277,7 @@ def _decide(lhs, rhs, relation, assumptions, seed, budget, start, total, points,
         if found.counterexample is not None:
             return _refuted(problem, relation, None, None, found, found.points)
         if found.points == 0 and found.suspect is None and not found.oversized \
-                and (not found.timed_out or found.last_error):
+                and (not found.timed_out or found.last_error and found.tries >= MANY_DRAWS):
             _no_points(problem, found, want)
         extra = Search(points=0, tries=0, exact=True)
         if proof is None or not proof.succeeded():
