@@ -15,7 +15,7 @@ import sympy as sp
 
 from ..errors import ArgumentError, ShapeMismatch, SymgradError
 from ..numeric.dims import bind_dimensions, draw_dimensions, sizes
-from ..numeric.enclose import evaluate
+from ..numeric.reference import evaluate
 from ..numeric.exact import exact, float_only_ops, is_finite_real
 from ..numeric.kinks import positive_symbols, spd_matrices
 from ..numeric.sampling import DENOMINATOR, dyadic, matrix, positive_definite

@@ -2,7 +2,8 @@
 
     exact.py        exact closed forms at a point (SymPy numbers, matrices written out)
     enclose.py      the one evaluator of "the truth": expressions to Arb balls at any
-                    precision (points and boxes), and check_grad's reference values
+                    precision (points and boxes)
+    reference.py    check_grad's reference values at a point, from those balls
     arrays.py       the same balls over whole arrays: a derived graph run node by node,
                     precision rising until every output is certified (check_grad's reference)
     certify.py      certified signs and comparisons at a point (verify's judge)
