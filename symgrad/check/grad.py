@@ -30,7 +30,7 @@ import weakref
 import numpy as np
 import sympy as sp
 
-from ..errors import ArgumentError, SymgradError
+from ..errors import ArgumentError, SymgradError, whole_number
 from ..numeric.arrays import Deadline, NotBallable, midpoints
 from ..numeric.differences import for_dtype
 from ..numeric.dims import sizes
@@ -79,6 +79,8 @@ def check_grad(expr: "sp.Expr | GradFunction",
     >>> check_grad(sp.log(1 + sp.exp(w*x)), [w], [x]).ok
     True
     """
+    seed = whole_number("check_grad seed", seed)
+    points = None if points is None else whole_number("check_grad points", points, 1)
     if _with_indices(expr, wrt, args):
         if order != 1:
             raise ArgumentError("check_grad order=2 is not available for losses written with "

@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 
 from ..codegen.backends import backend as _backend
-from ..errors import ArgumentError, TrainingDiverged
+from ..errors import ArgumentError, TrainingDiverged, whole_number
 from ..graph.index_ir import has_indices
 from ..graph.lower import as_expression
 from ..pipeline.function import GradFunction, HessianFunction, value_and_grad, value_grad_hessian
@@ -81,6 +81,7 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
         raise ArgumentError("optimizer must be a symgrad optimizer such as GD(lr=0.01) or "
                             "Adam(lr=0.001), got %r" % (optimizer,))
     steps = _count("steps", steps)
+    seed = whole_number("fit seed", seed)
     patience = None if early_stopping is None else _count("early_stopping", early_stopping)
     searching = isinstance(optimizer, LineSearch)
     f, loss, params, data = _compiled(loss, params, data, hessian=searching and optimizer.uses_hessian,
