@@ -19,9 +19,13 @@ whole; ``mode="auto"`` takes entries for parameters of at most MAX_FD_ENTRIES en
 When a pair disagrees, ``blame.py`` names the node where the derivation goes wrong.
 
 Points where the expression is not differentiable (a zero under Abs or sign, a Max/Min tie,
-a Piecewise boundary in the parameters) are drawn again, or listed when the caller fixed them.
+a Piecewise boundary in the parameters) are drawn again, or listed when the caller fixed them;
+samples of per-sample data on a kink are left out, the others compared (``points.py``).
 A condition on data alone (Eq(y, 0)) is no kink: data is drawn on both of its sides.
-A report is OK only when it compared something.
+A difference or complex step whose own error estimate is too large, and a point where the
+generated code overflows (the exact values in range), are "not comparable", never a
+mismatch; blame runs only where reliable pairs disagree. A report is OK only when it
+compared something.
 """
 
 import math
@@ -31,7 +35,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ArgumentError, SymgradError, whole_number
-from ..numeric.arrays import Deadline, NotBallable, midpoints
+from ..numeric.arrays import Deadline
 from ..numeric.differences import for_dtype
 from ..numeric.dims import sizes
 from ..numeric.indices import has_indices
@@ -42,9 +46,10 @@ from .blame import blame
 from .probes import along, complex_step, unit
 from .hessian import check_hessian
 from .index import check_index_grad
+from .points import admissible, scale_of
 from .reference import Reference
 from .report import MAX_FD_ENTRIES, NEAR_KINK, GradCheckReport, Row, tolerances
-from .sampler import ATTEMPTS, FLOAT_LIMIT, Sampler, float64_notes, given_arrays, random_dims
+from .sampler import Sampler, float64_notes, given_arrays, random_dims
 
 __all__ = ["check_grad", "GradCheckReport"]
 
@@ -179,54 +184,37 @@ class _Check:
         count = 1 if pinned else (3 if points is None else points)
         boundary = {s: v for s, v in self.ref.boundary_values().items() if s not in given}
         for k in range(count):
-            point, ev = self._admissible(sampler, data, pinned, boundary, k)
-            self._compare(point, ev, k)
+            self._compare(admissible(self, sampler, data, pinned, boundary, k), k)
         return self._report(count, pinned)
 
-    def _admissible(self, sampler, data, pinned, boundary, k):
-        """A point where the loss and gradients are finite, real and within float64's range,
-        off every kink unless the caller fixed it there."""
-        for attempt in range(ATTEMPTS):
-            self.deadline.check("drawing points")
-            point = sampler.arrays(self.inputs, data, self.given, self.dims, attempt + k,
-                                   boundary if (k + attempt) % 2 == 0 else None)
-            try:
-                ev = self.ref.evaluation(point, self.dims, self.bits, self.deadline)
-            except NotBallable as exc:
-                raise SymgradError("check_grad cannot evaluate the symbolic gradient: %s" % exc) \
-                    from None
-            on, _ = ev.kinks(NEAR_KINK)
-            if on and pinned:
-                return point, ev              # listed as a kink, not compared
-            if not ev.finite_within(FLOAT_LIMIT) or (on and attempt < ATTEMPTS - 1):
-                continue
-            return point, ev
-        raise SymgradError("check_grad found no point where %s and its gradient are finite, real and "
-                           "within float64's range; pass values={symbol: value} inside the domain"
-                           % sp.sstr(self.expr)[:80])
-
-    def _compare(self, point, ev, k):
+    def _compare(self, p, k):
+        point, ev = p.values, p.ev
         on_kink, near_kink = ev.kinks(NEAR_KINK)
+        if p.dropped:
+            self.kinks.append("point %d: sample%s %s on a kink (not differentiable there; left "
+                              "out, the other samples compared)" % (
+                                  k + 1, "s" if len(p.dropped) > 1 else "", list(p.dropped)))
         if on_kink:
             self.kinks.append("point %d: on %s (not differentiable there; not compared)"
                               % (k + 1, sorted(set(on_kink))[0]))
+            return
+        if p.overflow:
+            self.notes.append("point %d: not comparable (the generated %s code overflows there: "
+                              "an intermediate value is beyond its range although the exact loss "
+                              "and gradient are not)" % (k + 1, self.dtype.__name__))
             return
         for text, seen in ev.outcomes().items():
             self.outcomes.setdefault(text, set()).update(seen)
         if ev.uncertified:
             self.notes.append("%s has no ball evaluator: the reference runs it in mpmath "
                               "(not certified)" % ", ".join(ev.uncertified))
-        arrays = [self._cast(point[s]) for s in self.inputs]
-        with np.errstate(all="ignore"):
-            loss, generated = self.f(*arrays)
+        arrays, loss, generated = [self.cast(point[s]) for s in self.inputs], p.loss, p.generated
         if self.f.backend == "numpy":        # validated once: differences call the raw code
             arrays = self.f.prepare(arrays)[0]
-        generated = [np.asarray(g, dtype=float) for g in generated]
         if not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in generated)):
-            self.notes.append("point %d: the generated %s code gives inf or NaN (overflow?) where "
-                              "the exact values are finite" % (k + 1, self.dtype.__name__))
-        scale = 1 + abs(float(loss)) + max((float(np.max(np.abs(g))) if np.size(g) else 0.0)
-                                           for g in generated)
+            self.notes.append("point %d: the generated %s code gives inf or NaN where the exact "
+                              "values are finite" % (k + 1, self.dtype.__name__))
+        scale = scale_of(loss, generated)
         floor = self.tol.floor * scale
         joint = self.mode == "auto" and len(self.wrt) > MAX_FD_ENTRIES
         exacts = [ev.gradient(i, np.shape(g)) for i, g in enumerate(generated)]
@@ -249,7 +237,7 @@ class _Check:
         if self.failed is None and not all(r.ok for r in self.rows):
             self.failed = point
 
-    def _cast(self, v):
+    def cast(self, v):
         if isinstance(v, np.ndarray):
             return v.astype(self.dtype)
         return self.dtype(v) if self.dtype is not np.float64 else v
@@ -263,29 +251,14 @@ class _Check:
     def _entries(self, i, arrays, exact, gen, loss, floor, k):
         row, position = self.rows[i], self.inputs.index(self.wrt[i])
         entries = list(np.ndindex(*np.shape(gen))) or [()]
-        skipped = False
         row.how = row.how or "%d entr%s: generated vs reference, fd%s at each" % (
             len(entries), "y" if len(entries) == 1 else "ies",
             " and complex step" if self.complex_step is not None else "")
         for idx in entries:
             self.deadline.check("finite differences")
-            s_val, g_val = float(exact[idx]), float(gen[idx])
-            size = max(abs(s_val), floor)
-            fd, est = along(self.f, arrays, unit(arrays, position, idx), self.steps)
-            if est > self.tol.unreliable * size:
-                self.notes.append("point %d, %s%s: finite differences unreliable (error estimate "
-                                  "%.1e, a jump or kink nearby?); not compared"
-                                  % (k + 1, self.wrt[i], list(idx) or "", est))
-                continue
-            tol_fd = 10 * est + self.tol.fd * size
-            row.record("symbolic~fd", fd, s_val, tol_fd)
-            row.record("fd~generated", g_val, fd, tol_fd)
-            step = complex_step(self.complex_step, arrays, unit(arrays, position, idx), loss)
-            if step is None and self.complex_step is not None and not skipped:
-                skipped = True
-                self._complex_note(k)
-            elif step is not None:
-                row.record("symbolic~complex", step, s_val, self.tol.generated * size)
+            s_val = float(exact[idx])
+            self._probe([row], arrays, unit(arrays, position, idx), loss, s_val, float(gen[idx]),
+                        max(abs(s_val), floor), k, ", %s%s" % (self.wrt[i], list(idx) or ""))
 
     def _directions(self, i, arrays, exact, gen, loss, scale, k):
         row, position = self.rows[i], self.inputs.index(self.wrt[i])
@@ -300,19 +273,8 @@ class _Check:
             s_dot = math.fsum((v * exact).ravel())
             g_dot = math.fsum((v * gen).ravel())
             size = max(abs(s_dot), self.tol.floor * (scale + math.fsum(np.abs(v * exact).ravel())))
-            fd, est = along(self.f, arrays, {position: v}, self.steps)
-            if est > self.tol.unreliable * size:
-                self.notes.append("point %d, %s: directional differences unreliable (error "
-                                  "estimate %.1e); not compared" % (k + 1, self.wrt[i], est))
-                continue
-            tol_fd = 10 * est + self.tol.fd * size
-            row.record("symbolic~fd", fd, s_dot, tol_fd)
-            row.record("fd~generated", g_dot, fd, tol_fd)
-            step = complex_step(self.complex_step, arrays, {position: v}, loss)
-            if step is None and self.complex_step is not None:
-                self._complex_note(k)
-            elif step is not None:
-                row.record("symbolic~complex", step, s_dot, self.tol.generated * size)
+            self._probe([row], arrays, {position: v}, loss, s_dot, g_dot, size, k,
+                        ", %s along a random direction" % self.wrt[i])
 
     def _joint(self, arrays, exacts, generated, loss, scale, k):
         """Many parameters (mode "auto"): fd and complex step along random directions over all
@@ -333,33 +295,48 @@ class _Check:
             g_dot = math.fsum(float(x) for v, g in zip(vs, generated) for x in np.ravel(v * g))
             spread = math.fsum(float(x) for v, e in zip(vs, exacts) for x in np.ravel(np.abs(v * e)))
             size = max(abs(s_dot), self.tol.floor * (scale + spread))
-            moves = dict(zip(positions, vs))
-            fd, est = along(self.f, arrays, moves, self.steps)
-            if est > self.tol.unreliable * size:
-                self.notes.append("point %d: joint directional differences unreliable (error "
-                                  "estimate %.1e); not compared" % (k + 1, est))
-                continue
-            step = complex_step(self.complex_step, arrays, moves, loss)
-            for row in self.rows:
-                row.record("symbolic~fd", fd, s_dot, 10 * est + self.tol.fd * size)
-                row.record("fd~generated", g_dot, fd, 10 * est + self.tol.fd * size)
-                if step is not None:
-                    row.record("symbolic~complex", step, s_dot, self.tol.generated * size)
-            if step is None and self.complex_step is not None:
-                self._complex_note(k)
+            self._probe(self.rows, arrays, dict(zip(positions, vs)), loss, s_dot, g_dot, size, k,
+                        " along a random direction of all parameters")
 
-    def _complex_note(self, k):
-        text = ("point %d: the complex step's loss differs from the generated loss (cancellation "
-                "in the form as written); not compared" % (k + 1))
+    def _probe(self, rows, arrays, moves, loss, exact, gen, size, k, where):
+        """fd and complex step along ``moves``, against ``exact`` (the reference's derivative
+        along them) and ``gen`` (the generated code's), recorded in ``rows``: each only where
+        its own error estimate says it means something; else a note says why not."""
+        fd, est = along(self.f, arrays, moves, self.steps)
+        if est <= self.tol.unreliable * size:         # not NaN: no step overflowed
+            tol_fd = 10 * est + self.tol.fd * size
+            for row in rows:
+                row.record("symbolic~fd", fd, exact, tol_fd)
+                row.record("fd~generated", gen, fd, tol_fd)
+        else:
+            self._note("point %d%s: finite differences unreliable (error estimate %.1e: a jump or "
+                       "kink nearby, a step beyond the float range, or steps too long for how "
+                       "fast the loss changes); not compared" % (k + 1, where, est))
+        if self.complex_step is None:
+            return
+        found = complex_step(self.complex_step, arrays, moves, loss)
+        if found is None:
+            self._note("point %d: the complex step's loss differs from the generated loss "
+                       "(cancellation in the form as written); not compared" % (k + 1))
+        elif found[1] <= self.tol.generated * min(size, found[2]):   # the steps agree
+            for row in rows:
+                row.record("symbolic~complex", found[0], exact, self.tol.generated * size)
+        else:
+            self._note("point %d%s: the complex step is unreliable (a step 2^40 times longer "
+                       "gives a derivative %.1e away: an imaginary part that is not the step's); "
+                       "not compared" % (k + 1, where, found[1]))
+
+    def _note(self, text):
         if text not in self.notes:
             self.notes.append(text)
 
     def _report(self, count, pinned):
         compared = any(r.compared for r in self.rows)
         vacuous = not compared and pinned and bool(self.kinks)
-        ok = all(r.ok for r in self.rows) and (compared or vacuous)
+        ok = all(r.ok for r in self.rows) and compared
         if not compared and not vacuous:
-            self.notes.append("nothing was compared (no point off every kink); not OK")
+            self.notes.append("nothing was compared (every point on a kink or not comparable); "
+                              "not OK")
         for text, seen in sorted(self.outcomes.items()):
             missing = {True, False} - seen
             if missing:
@@ -367,7 +344,8 @@ class _Check:
                                   "that branch is untested" % (text, str(missing.pop()).lower()))
             else:
                 self.notes.append("the data condition %s was compared on both sides" % text)
-        blamed = [] if ok else blame(self)
+        # blame only a real disagreement: every pair recorded was reliable by its estimate
+        blamed = blame(self) if self.failed is not None else []
         return GradCheckReport(ok, self.rows, count, self.kinks, self.notes, blame=blamed,
                                reference="symbolic (Arb balls, certified to %d digits)"
                                % int(self.bits * 0.30103),

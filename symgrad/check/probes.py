@@ -42,26 +42,45 @@ def along(f, arrays, moves, steps):
 
 
 def complex_step(f, arrays, moves, loss):
-    """Im f(w + ih v)/h: a derivative along v with no subtraction, so no cancellation.
+    """(Im f(w + ih v)/h, its error estimate, its size): a derivative along v with no
+    subtraction, so no cancellation.
 
-    Only as accurate as the real parts along the way: None when Re f(w + ih v),
-    computed by the form as written (``f``, a CompiledExpression), is not the generated
-    (stable) ``loss``.
+    Only the moved arguments are complex: NumPy raises a complex number to an integer power
+    of 100 or more through its polar form, exp(n log z), where a negative real base gets an
+    imaginary part of rounding size (sin(200 pi) is 2e-14, not 0) that swamps the step. The
+    estimate is the difference from a second step 2^40 times longer, which an imaginary
+    part that is not the step's (such a power of a moved negative base) cannot pass. None
+    when Re f(w + ih v), computed by the form as written (``f``, a CompiledExpression), is
+    not the generated (stable) ``loss``.
     """
     if f is None:
         return None
-    moved = [np.asarray(a, dtype=complex) for a in arrays]
-    big = max((float(np.max(np.abs(moved[p].real))) if moved[p].size else 0.0) for p in moves)
+    values = [_moved(f, arrays, moves, h) for h in _steps(arrays, moves)]
+    if any(v is None for v in values):
+        return None
+    (d1, real), (d2, _) = values
+    if not (np.isfinite(d1) and np.isfinite(d2) and abs(real - loss) <= 1e-8 * abs(loss)):
+        return None
+    return d1, abs(d1 - d2), max(abs(d1), abs(d2))
+
+
+def _steps(arrays, moves):
+    big = max((float(np.max(np.abs(np.asarray(arrays[p])))) if np.size(arrays[p]) else 0.0)
+              for p in moves)
     h = 1e-30 * max(1.0, big)
+    return h, h * 2.0 ** 40
+
+
+def _moved(f, arrays, moves, h):
+    """(Im f / h, Re f) at the arguments moved by ih along ``moves``; None where the code
+    refuses complex input."""
+    moved = list(arrays)
     for p, d in moves.items():
-        moved[p] = moved[p] + 1j * h * np.asarray(d).reshape(moved[p].shape)
+        base = np.asarray(arrays[p], dtype=complex)
+        moved[p] = base + 1j * h * np.asarray(d).reshape(base.shape)
     try:
         with np.errstate(all="ignore"):
             value = f.raw(*moved)
     except (TypeError, ValueError):
         return None
-    derivative = float(np.imag(value)) / h
-    real = float(np.real(value))
-    if not (np.isfinite(derivative) and abs(real - loss) <= 1e-8 * abs(loss)):
-        return None
-    return derivative
+    return float(np.imag(value)) / h, float(np.real(value))

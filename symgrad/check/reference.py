@@ -62,6 +62,7 @@ class Reference:
     def _kinks_and_conditions(self):
         kinks, conditions = [], []
         forward = [n for n in self.graph.nodes[:self.loss.id + 1]]
+        smoothed = _smoothed_corners(forward)
         for n in forward:
             entry = lookup(n.op)
             if entry is None or not n.args:
@@ -74,7 +75,7 @@ class Reference:
                 else:
                     conditions.append((self._text(n), u, n))
             elif entry.kinks is not None and entry.kind != CONDITION and self.depends[n.id] \
-                    and n.op is not sp.Piecewise:
+                    and n.op is not sp.Piecewise and n.id not in smoothed:
                 for text, u in self._kink_nodes(n, entry):
                     kinks.append((text, u, n))
         return [(t, u) for t, u, _ in kinks], [(t, n) for t, _, n in conditions]
@@ -137,6 +138,44 @@ class Reference:
         return Evaluation(self, graph, run)
 
 
+def _smoothed_corners(forward) -> set:
+    """Ids of corner nodes (Abs, Max, Min: continuous at their kinks) whose every use is
+    differentiable at the corner: a power above 1 of it (Max(0, w)**2), or, for |u|, a
+    product with u or a power of u (SymPy writes |w|**3 as w**2*|w|): its derivative is 0
+    there, so the zero is no kink of the gradient. |w| used anywhere else stays a kink."""
+    users = {}
+    for n in forward:
+        for a in n.args:
+            users.setdefault(a.id, []).append(n)
+    out = set()
+    for n in forward:
+        entry = lookup(n.op)
+        if entry is None or not entry.corner or not users.get(n.id):
+            continue
+        u = n.args[0] if len(n.args) == 1 else None
+        if all(_power_above(m, n, 1, strict=True) or (
+                u is not None and m.op is sp.Mul and n in m.args
+                and any(_vanishes(a, u) for a in m.args if a is not n)) for m in users[n.id]):
+            out.add(n.id)
+    return out
+
+
+def _power_above(m, base, p, strict=False):
+    """Whether node m is base**q for a constant q > p (q >= p unless strict)."""
+    if m.op is not sp.Pow or m.args[0] is not base or m.args[1].op is not Const:
+        return False
+    q = m.args[1].value
+    return bool(q.is_real and (q > p if strict else q >= p))
+
+
+def _vanishes(m, u):
+    """Whether node m vanishes at least like u where u = 0: u, u**p (p >= 1), a product
+    with such a factor."""
+    if m is u or _power_above(m, u, 1):
+        return True
+    return m.op is sp.Mul and any(_vanishes(a, u) for a in m.args)
+
+
 class Evaluation:
     """One point's ball values: ``loss``/``grads`` as float64 midpoints (per-sample values
     averaged), ``balls`` for the gradients, ``on_kink``/``near_kink`` and condition outcomes."""
@@ -184,6 +223,28 @@ class Evaluation:
     def kinks(self, near: float):
         """(kinks the point lies on, whether one lies within ``near``)."""
         on, close = [], False
+        for text, _, _, b in self._kink_entries():
+            if b.is_zero():
+                on.append(text)
+            elif b.contains(0) or abs(float(b.mid())) < near:
+                close = True
+        return on, close
+
+    def kink_samples(self, count: int) -> "set | None":
+        """The samples (entries along the leading axis of ``count`` per-sample values) that lie
+        on a kink; None where a kink on the point is not one sample's (a kink in the
+        parameters alone)."""
+        out = set()
+        for _, shape, k, b in self._kink_entries():
+            if b.is_zero():
+                if shape != (count,):
+                    return None
+                out.add(k)
+        return out
+
+    def _kink_entries(self):
+        """(text, shape of the kink's values, entry, ball) for each entry of each kink
+        expression (a branch cut's entries only where it is cut)."""
         for text, u in self.ref.kinks:
             cut = None
             if isinstance(u, tuple):
@@ -194,11 +255,7 @@ class Evaluation:
             for k, b in enumerate(balls.ravel()):
                 if not isinstance(b, arb) or (sides is not None and not sides[k] < 0):
                     continue                  # no jump where a branch cut is not cut
-                if b.is_zero():
-                    on.append(text)
-                elif b.contains(0) or abs(float(b.mid())) < near:
-                    close = True
-        return on, close
+                yield text, balls.shape, k, b
 
     def outcomes(self) -> dict:
         """{condition text: set of outcomes (True/False) its entries took here}."""

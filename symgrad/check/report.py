@@ -89,6 +89,9 @@ class Row:
         if not np.all(err <= np.broadcast_to(tol, err.shape)):
             self.ok = False
 
+    def verdict(self) -> str:
+        return "MISMATCH" if not self.ok else "ok" if self.compared else "not compared"
+
     def cells(self):
         return [("%.1e / %s" % (self.errors[p][0], "%.1e" % self.errors[p][1]
                                 if p in self.relative else "n/a")) if p in self.compared else "n/a"
@@ -110,6 +113,10 @@ class GradCheckReport:
     dtype: str = "float64"
     vacuous: bool = False
 
+    def __post_init__(self):
+        if self.compared == 0:           # a report that compared nothing is never OK
+            self.ok = False
+
     def __bool__(self):
         return self.ok
 
@@ -120,7 +127,9 @@ class GradCheckReport:
 
     def _verdict(self):
         if self.vacuous:
-            return "OK (nothing compared: every point is on a kink)"
+            return "NOT CHECKED (nothing compared: every point is on a kink)"
+        if self.compared == 0:
+            return "NOT CHECKED (nothing compared)"
         return "OK" if self.ok else "MISMATCH"
 
     def __str__(self):
@@ -131,7 +140,7 @@ class GradCheckReport:
         lines = [head, "max abs / rel error of each pair (first side compared with the second):",
                  row % ("parameter", *PAIRS, "verdict")]
         for r in self.rows:
-            lines.append(row % (r.parameter[:14], *r.cells(), "ok" if r.ok else "MISMATCH"))
+            lines.append(row % (r.parameter[:14], *r.cells(), r.verdict()))
         lines += ["checked: %s: %s" % (r.parameter, r.how) for r in self.rows if r.how]
         lines += ["blame: " + b for b in self.blame]
         lines += ["not differentiable: " + k for k in self.kinks]
@@ -146,7 +155,7 @@ class GradCheckReport:
             "|---" * (len(PAIRS) + 2) + "|"]
         for r in self.rows:
             out.append("| `%s` | %s | %s |" % (r.parameter, " | ".join(r.cells()),
-                                               "ok" if r.ok else "**MISMATCH**"))
+                                               "**MISMATCH**" if not r.ok else r.verdict()))
         out += ["", "Cells: max abs / rel error. " + "; ".join(
             "*%s*: %s" % (k, v) for k, v in SIDES.items()) + "."]
         out += ["", *["- checked `%s`: %s" % (r.parameter, r.how) for r in self.rows if r.how]]
@@ -158,7 +167,7 @@ class GradCheckReport:
     def _repr_html_(self) -> str:
         cells = lambda xs, tag="td": "".join("<%s>%s</%s>" % (tag, escape(x), tag) for x in xs)  # noqa: E731
         rows = ["<tr>%s</tr>" % cells(["parameter", *PAIRS, "verdict"], "th")]
-        rows += ["<tr>%s</tr>" % cells([r.parameter, *r.cells(), "ok" if r.ok else "MISMATCH"])
+        rows += ["<tr>%s</tr>" % cells([r.parameter, *r.cells(), r.verdict()])
                  for r in self.rows]
         items = ["<li><i>%s</i>: %s</li>" % (k, escape(v, quote=False)) for k, v in SIDES.items()]
         items += ["<li>checked %s: %s</li>" % (escape(r.parameter), escape(r.how))

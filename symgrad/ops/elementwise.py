@@ -240,7 +240,7 @@ elementwise(sp.acsch, lambda g, ans, x: (-g / (x**2 * sp.sqrt(1 + x**-2)),),
 
 # --- kinks, steps and branches ---
 elementwise(sp.Abs, lambda g, ans, x: (g * sp.sign(x),), "np.abs", abs, names=("abs", "Abs"),
-            kinks=at_zero, complex_step=False, arb=abs)
+            kinks=at_zero, corner=True, complex_step=False, arb=abs)
 elementwise(sp.sign, lambda g, ans, x: (2 * g * sp.DiracDelta(x),), "np.sign", mp.sign,
             kinks=at_zero, complex_step=False, arb=B.sign)
 elementwise(sp.Heaviside, lambda g, ans, x, h0: (g * sp.DiracDelta(x), None), "np.heaviside",
@@ -251,10 +251,10 @@ elementwise(sp.DiracDelta, lambda g, ans, x, *k: (g * sp.DiracDelta(x, (k[0] if 
             complex_step=False, arb=B.delta)
 elementwise(sp.Max, lambda g, ans, x, y: (g * sp.Heaviside(x - y), g * sp.Heaviside(y - x)),
             chained("np.maximum"), max, names=("max", "Max"), arity=(2, None), kinks=ties,
-            complex_step=False, arb=B.maximum)
+            corner=True, complex_step=False, arb=B.maximum)
 elementwise(sp.Min, lambda g, ans, x, y: (g * sp.Heaviside(y - x), g * sp.Heaviside(x - y)),
             chained("np.minimum"), min, names=("min", "Min"), arity=(2, None), kinks=ties,
-            complex_step=False, arb=B.minimum)
+            corner=True, complex_step=False, arb=B.minimum)
 elementwise(sp.Piecewise, _piecewise, BUILTIN, None, names=(), arity=(2, None),
             kinks=boundaries, complex_step=False, lower="_piecewise", arb=B.piecewise)
 

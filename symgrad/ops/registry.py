@@ -37,7 +37,8 @@ An entry (``Op``) says, for one SymPy class (or one of symgrad's own nodes):
     ``kinks(node)`` lists ``(description, expression)`` pairs whose zero is a point
     where the op is not differentiable. ``domain(node)`` lists expressions that must be
     positive (``> 0``) for the op to be real, and ``positive`` the argument positions a
-    sampler should draw positive.
+    sampler should draw positive. ``corner``: the op is continuous at its kinks (Abs, Max,
+    Min: only the derivative jumps), so a power above 1 of it is differentiable there.
 ``complex_step``
     Whether the generated code may be called with complex input (complex-step
     differences): False for kinks and for real-only stable helpers.
@@ -101,6 +102,7 @@ class Op:
     kinks: Optional[Callable] = None
     domain: Optional[Callable] = None
     positive: tuple = ()
+    corner: bool = False            # continuous at its kinks: |u|**p, p > 1, is differentiable
     complex_step: bool = True
     matrix_rule: bool = False
     needs_spd: bool = False
