@@ -203,6 +203,10 @@ class _Check:
                               "an intermediate value is beyond its range although the exact loss "
                               "and gradient are not)" % (k + 1, self.dtype.__name__))
             return
+        if p.underflow:
+            self.notes.append("point %d: every gradient entry is below float64's normal range "
+                              "and no draw was better: compared as the floats hold them, which "
+                              "tests little" % (k + 1))
         for text, seen in ev.outcomes().items():
             self.outcomes.setdefault(text, set()).update(seen)
         if ev.uncertified:

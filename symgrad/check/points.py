@@ -4,8 +4,11 @@ A point is admissible where the loss and gradients are finite, real and within f
 range (certified balls), off every kink, and where the generated code computes them without
 overflowing: an intermediate beyond the float type's range (w**10000 with the loss itself
 in range) says nothing about the gradient, so such a point is drawn again, or, where the
-caller fixed it, reported as not comparable; never a mismatch. With per-sample data, the
-samples that sit on a kink (x = 0 in Max(0, w*x)) are left out and the others compared:
+caller fixed it, reported as not comparable; never a mismatch. A drawn point where every
+gradient entry underflows float64 (nonzero, below its normal range) is drawn again too:
+0 against 0 there would pass any formula; it is compared, with a note, only when no draw
+is better (and before a point that overflows). With per-sample data, the samples that sit
+on a kink (x = 0 in Max(0, w*x)) are left out and the others compared:
 no other draw of the parameters moves them off it.
 
 >>> scale_of(2.0, [np.array([-3.0, 1.0])])
@@ -18,17 +21,22 @@ import numpy as np
 import sympy as sp
 
 from ..errors import SymgradError
+from flint import arb
+
 from ..numeric.arrays import NotBallable
 from .report import NEAR_KINK
 from .sampler import ATTEMPTS, FLOAT_LIMIT
 
 __all__ = ["Point", "admissible", "scale_of"]
 
+TINY = float(np.finfo(np.float64).tiny)     # below this, float64 keeps no relative precision
+
 
 class Point(NamedTuple):
     """One point: its values, the reference's evaluation there, the generated code's loss and
-    gradients (None on a kink), the samples left out, and whether the generated code
-    overflows there (then nothing is compared)."""
+    gradients (None on a kink), the samples left out, whether the generated code overflows
+    there (then nothing is compared), and whether every gradient entry of a drawn point
+    underflows."""
 
     values: dict
     ev: object
@@ -36,11 +44,13 @@ class Point(NamedTuple):
     generated: object = None
     dropped: tuple = ()
     overflow: bool = False
+    underflow: bool = False
 
 
 def admissible(check, sampler, data, pinned, boundary, k) -> Point:
     """The k-th point of ``check`` (a check_grad run): drawn until admissible; a point the
     caller fixed is returned as it is, with what is wrong with it."""
+    spare = None                      # the point to fall back on, if no draw is better
     for attempt in range(ATTEMPTS):
         check.deadline.check("drawing points")
         values = sampler.arrays(check.inputs, data, check.given, check.dims, attempt + k,
@@ -56,9 +66,16 @@ def admissible(check, sampler, data, pinned, boundary, k) -> Point:
         if on:
             return Point(values, ev, dropped=dropped)
         loss, generated, overflow = _generated(check, values, ev)
-        if overflow and not (pinned or last):
-            continue
-        return Point(values, ev, loss, generated, dropped, overflow)
+        underflow = not pinned and _underflows(ev)
+        point = Point(values, ev, loss, generated, dropped, overflow, underflow)
+        if (overflow or underflow) and not pinned:
+            spare = point if spare is None or (spare.overflow and not overflow) else spare
+            if not last:
+                continue
+            return spare
+        return point
+    if spare is not None:
+        return spare
     raise SymgradError("check_grad found no point where %s and its gradient are finite, real and "
                        "within float64's range; pass values={symbol: value} inside the domain"
                        % sp.sstr(check.expr)[:80])
@@ -85,6 +102,16 @@ def _without_kink_samples(check, values, ev, data):
     keep = [i for i in range(count) if i not in on]
     values = {s: (v[keep] if s in samples else v) for s, v in values.items()}
     return values, _evaluate(check, values), tuple(sorted(on))
+
+
+def _underflows(ev) -> bool:
+    """Whether every gradient entry is below float64's normal range though not every one is
+    0: x**10000 at x = 0.3 is e^-12000, 0 in float64, where 0 against 0 tests nothing."""
+    mids = [ev.gradient(i, np.shape(g)) for i, g in enumerate(ev.grad_balls)]   # cached
+    if not all(np.all(np.abs(m) < TINY) for m in mids):
+        return False
+    return any(isinstance(b, arb) and not b.is_zero()
+               for g in ev.grad_balls for b in np.asarray(g, dtype=object).ravel())
 
 
 def scale_of(loss, generated) -> float:
