@@ -19,10 +19,9 @@ from typing import NamedTuple
 
 import numpy as np
 import sympy as sp
-
-from ..errors import SymgradError
 from flint import arb
 
+from ..errors import SymgradError
 from ..numeric.arrays import NotBallable
 from .report import NEAR_KINK
 from .sampler import ATTEMPTS, FLOAT_LIMIT
