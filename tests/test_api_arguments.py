@@ -58,3 +58,9 @@ def test_compiled_functions_take_inputs_by_name():
         f(1.0, w=2.0)
     with pytest.raises(sg.ArgumentError, match="no input is named 'q'"):
         f(q=1.0, x=1.0)
+
+
+@pytest.mark.parametrize("derivative", [lambda t: 1 / 0, lambda t, u: t])
+def test_a_failing_derivative_callable_is_an_argument_error(derivative):
+    with pytest.raises(sg.ArgumentError, match="derivative\\(x\\) raised"):
+        sg.register_function("broken_rule", derivative=derivative, numpy=np.arctan)
