@@ -18,7 +18,7 @@ from ..parse.text import to_text
 from ..check.grad import check_grad
 from ..pipeline.function import GradFunction, value_and_grad
 from ..pipeline.index_function import IndexGradFunction
-from ..train.data import load_csv, save_result_json
+from ..train.data import csv_columns, load_csv, save_result_json
 from ..errors import ArgumentError, ParseError
 from ..files import check_target, write_atomic
 from ..train.optim import make_optimizer
@@ -319,6 +319,10 @@ def run_fit(args):
         raise ArgumentError("the loss has data symbols (%s); give --data FILE.csv with a column "
                             "for each" % ", ".join(names))
     columns = load_csv(args.data, names) if names else {}
+    clash = [str(s) for s in params if args.data and str(s) in csv_columns(args.data)]
+    if clash:
+        raise ArgumentError("%s is both a parameter (--params) and a column of %s; rename the "
+                            "parameter or the column" % (clash[0], args.data))
     data = {arrays.get(n) or sp.Symbol(n, real=True): columns[n] for n in names}
     res = fit(loss, params, data, optimizer, steps, validation=validation,
                     early_stopping=patience, seed=seed, backend=args.backend)
