@@ -31,7 +31,7 @@ from symgrad.ops.nodes import (AxisSum, LogDet, LogSoftmax, LogSumExp, RowLogSof
                            to_standard)
 from symgrad.ops import CONDITION, ELEMENTWISE, BUILTIN, entries, lookup, replaced
 from symgrad.ops.derived import Sech2, SincSlope, logit
-from symgrad.ops.derived import Erfcx, Exprel, Hyp1f1, LogNdtr
+from symgrad.ops.derived import Erfcx, Exprel, Hyp1f1, Hypot, LogNdtr
 
 RULES = {op.cls: op.rule for op in entries() if op.rule is not None}
 NO_GRADIENT = {op.cls for op in entries(CONDITION)}
@@ -243,6 +243,7 @@ SPECS = {
     LogNdtr: Spec(lambda x: LogNdtr(x), (real,)),
     Hyp1f1: Spec(lambda x: Hyp1f1(1, 2, x) + Hyp1f1(2, 3, x), (real,)),
     Exprel: Spec(lambda x: Exprel(x), (real,)),
+    Hypot: Spec(lambda x, y: Hypot(x, y), (real, real)),
 }
 
 # the SymPy nodes a user writes for ops that are not SymPy node types themselves

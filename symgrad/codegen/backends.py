@@ -196,6 +196,11 @@ _TORCH_HELPERS = {
     return torch.maximum(torch.as_tensor(a), torch.as_tensor(b))''',
     "_minimum": '''def _minimum(a, b):
     return torch.minimum(torch.as_tensor(a), torch.as_tensor(b))''',
+    "_hypot": '''def _hypot(a, b):
+    """sqrt(a**2 + b**2) without overflow; a number takes the dtype of the tensor."""
+    like = a if torch.is_tensor(a) else b
+    dtype = like.dtype if torch.is_tensor(like) else torch.float64
+    return torch.hypot(torch.as_tensor(a, dtype=dtype), torch.as_tensor(b, dtype=dtype))''',
     "_heaviside": '''def _heaviside(x, h0):
     x = torch.as_tensor(x)
     return torch.heaviside(x, torch.as_tensor(h0, dtype=x.dtype))''',
@@ -237,7 +242,7 @@ _TORCH_HELPERS = {
 _TORCH_NAMES = {
     "np.arcsin": "torch.asin", "np.arccos": "torch.acos", "np.arctan": "torch.atan",
     "np.arctan2": "torch.atan2", "np.arcsinh": "torch.asinh", "np.arccosh": "torch.acosh",
-    "np.arctanh": "torch.atanh", "np.maximum": "_maximum", "np.minimum": "_minimum",
+    "np.arctanh": "torch.atanh", "np.maximum": "_maximum", "np.minimum": "_minimum", "np.hypot": "_hypot",
     "np.heaviside": "_heaviside", "np.mean": "_mean", "np.broadcast_to": "torch.broadcast_to",
     "np.linalg.inv": "torch.linalg.inv", "np.linalg.det": "torch.linalg.det",
     "special.expit": "torch.special.expit", "special.erf": "torch.special.erf",
