@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.matrices.expressions.slice import MatrixSlice
 
 from ..errors import ShapeMismatch, UnsupportedExpression
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts
@@ -262,6 +263,9 @@ class _Function:
         if x.shape == (1, 1) and x.op is sp.MatMul and x.id in self.inline and self.api.name == "numpy":
             a, b = (_wrap(self.ref(y), CALL) for y in x.args)   # a dot product, not a matrix product
             return "np.dot(%s.ravel(), %s.ravel())" % (a, b), CALL
+        if x.shape == (1, 1) and x.op is MatrixSlice and x.id in self.inline:
+            m, r0, _, _, c0 = (self.ref(y) for y in x.args[:5])   # an entry M[i, j]
+            return "%s[%s, %s]" % (_wrap(m, CALL), r0[0], c0[0]), ATOM
         if x.shape == (1, 1):
             return "%s[0, 0]" % _wrap(arg, CALL), ATOM
         if x.op is sp.MatMul and x.id in self.inline:
