@@ -64,6 +64,11 @@ CASES = {
     "an entry of a product": (sp.sin((X * W)[2, 1]) + (X * W)[0, 0] * (X * W)[3, 1], [W], [X]),
     "heads side by side": (sg.msum(sp.BlockMatrix([[X * W, X * W]]).applyfunc(sp.sin)),
                            [W], [X]),
+    "an entry counted from the end": (X[-1, 0] * sg.msum(X * W), [W, X], []),
+    "the trace of two rows": (sp.Trace((X * W)[:2, :]), [W], [X]),
+    "blocks of constants": (sg.msum(sp.BlockMatrix([[W, sp.ZeroMatrix(3, 1)],
+                                                    [sp.OneMatrix(1, 2), sp.Identity(1)]]
+                                                   ).applyfunc(sp.exp)), [W], []),
     "blocks stacked, with a slice": (
         sg.msum(sp.BlockMatrix([[X * W], [W.T * W]]).applyfunc(sp.cos)[2:, :]), [W], [X]),
 }
@@ -136,7 +141,8 @@ def test_multi_head_attention_heads_concatenated():
 
 
 BACKEND_CASES = [CASES["rows 0 and 2 of a product, squared"], CASES["an entry inside a larger loss"],
-                 CASES["blocks stacked, with a slice"], attention_heads()]
+                 CASES["blocks stacked, with a slice"], CASES["the trace of two rows"],
+                 CASES["blocks of constants"], attention_heads()]
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
@@ -172,6 +178,11 @@ def test_generated_code_reads_entries_and_slices_plainly():
     assert "v[0, 0]*w[0, 0]" in source
     source = sg.value_and_grad(*CASES["every other row"]).source
     assert "X[:4:2, :3]" in source
+
+
+def test_a_slice_of_a_slice_is_one_slice():
+    source = sg.value_and_grad(*CASES["blocks of constants"]).source
+    assert "[:3, :2]" in source and "][" not in source
 
 
 def test_results_show_entries_and_slices():

@@ -200,6 +200,9 @@ class _Function:
             # torch's helper takes its dtype from an argument (all share one after prepare)
             return self.api.broadcast(a[0][0], self.shape(n.shape), self.names[self.p.inputs[0]]), CALL
         if op is Fill:
+            if self.api.name == "torch":      # torch.eye is float32 unless told
+                return "torch.eye(%s, dtype=%s.dtype)" % (self.dim(n.shape[0]),
+                                                          self.names[self.p.inputs[0]]), CALL
             return "%s(%s)" % (self.api.call("np.eye"), self.dim(n.shape[0])), CALL
         if op in LINALG:
             return self._linalg(n, [x[0] for x in a])

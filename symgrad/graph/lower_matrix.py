@@ -211,6 +211,8 @@ class MatrixLowering:
         if tuple(parent.shape) == (1, 1):        # the entry of a 1 x 1 product is its trace
             return self._lower(sp.Trace(parent), path)
         x = self._as_matrix(self._lower(parent, path + ((e, 0),)))
+        i, j = (index + size if (index < 0) == True else index           # noqa: E712
+                for index, size in ((i, x.shape[0]), (j, x.shape[1])))   # M[-1, 0] counts back
         for k, index in ((1, i), (2, j)):
             if self._dim_of(self._lower(index, path + ((e, k),))) is None:
                 self._unsupported(e, path, "an entry at index %s, which is neither a number nor a "
@@ -257,6 +259,10 @@ class MatrixLowering:
 
     def slice(self, x, rows, cols, e, path):
         """x[rows, cols] for (start, stop, step) triples of SymPy values (or placeholders)."""
+        if x.op is MatrixSlice:                         # a slice of a slice is one slice
+            outer = [self._dim_of(b) for b in x.args[1:]]
+            rows, cols = _compose(outer[:3], rows), _compose(outer[3:], cols)
+            x = x.args[0]
         r, nr, whole_r = self._bounds(rows, e, path, x.shape[0], 1)
         c, nc, whole_c = self._bounds(cols, e, path, x.shape[1], 2)
         if whole_r and whole_c:
@@ -311,6 +317,13 @@ class MatrixLowering:
     def _adjoint(self, e, path):
         return self.transpose(self._args(e, path)[0])
 
+
+
+def _compose(outer, inner):
+    """The (start, stop, step) of slice ``inner`` taken of slice ``outer``."""
+    start, _, step = outer
+    a, b, c = (sp.sympify(t) for t in inner)
+    return start + a * step, start + b * step, step * c
 
 
 def _identity_scale(g, x):
