@@ -221,3 +221,37 @@ def test_blocks_that_do_not_fit_are_a_shape_mismatch():
     with pytest.raises(sg.ShapeMismatch, match=r"Concat joins blocks of shapes \(n, d\) and "
                        r"\(m, 1\).*need the same number of rows"):
         sg.grad(sg.msum(Concat(1, Z, A)), Z)
+
+
+# --- second order: a vector parameter read in pieces (an intercept and the weights) -------------
+
+def test_hessian_of_a_vector_read_in_pieces_with_symbolic_sizes():
+    Xs, w1, ys = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("w", d + 1, 1), sp.MatrixSymbol("y", n, 1)
+    loss = sg.msum(sp.HadamardPower(Xs * w1[1:, :] + w1[0, 0] * sp.OneMatrix(n, 1) - ys, 2)) / n \
+        + w1[0, 0]**2
+    H = sg.hessian(loss, w1)
+    assert H.shape == (d + 1, d + 1)
+    sizes = {n: 4, d: 2}
+    Xn, wn, yn = (sp.MatrixSymbol(m.name, *[s.xreplace(sizes) for s in m.shape])
+                  for m in (Xs, w1, ys))
+    numeric_dims = sg.hessian(loss.xreplace({Xs: Xn, w1: wn, ys: yn}).xreplace(sizes), wn)
+    point = _point([Xn], {}, seed=5)[Xn]
+    at = {Xn[i, j]: point[i, j] for i in range(4) for j in range(2)}
+    mine = reference(H, {**sizes, Xs: point})
+    assert mine == sp.Matrix(numeric_dims).xreplace(at)
+
+
+def test_value_grad_hessian_through_blocks_and_slices():
+    w1 = sp.MatrixSymbol("w", d + 1, 1)
+    loss = sg.msum(sp.BlockMatrix([[w1[1:, :]], [w1[:1, :]]]).applyfunc(sp.exp)) + \
+        sg.msum((Z * w1[:d, :]).applyfunc(sp.tanh))
+    rng = np.random.default_rng(4)
+    wv, zv = rng.standard_normal((4, 1)), rng.standard_normal((5, 3))
+    _, _, H = sg.value_grad_hessian(loss, wrt=[w1], args=[Z])(wv, zv)
+    f = sg.value_and_grad(loss, [w1], [Z])
+    step, columns = 1e-6, []
+    for k in range(4):
+        e = np.zeros((4, 1))
+        e[k] = step
+        columns.append(((f(wv + e, zv)[1][0] - f(wv - e, zv)[1][0]) / (2 * step)).ravel())
+    np.testing.assert_allclose(H, np.array(columns).T, rtol=1e-6, atol=1e-7)
