@@ -255,3 +255,12 @@ def test_value_grad_hessian_through_blocks_and_slices():
         e[k] = step
         columns.append(((f(wv + e, zv)[1][0] - f(wv - e, zv)[1][0]) / (2 * step)).ravel())
     np.testing.assert_allclose(H, np.array(columns).T, rtol=1e-6, atol=1e-7)
+
+
+def test_verify_reads_slices_and_blocks_with_symbolic_sizes():
+    g = sg.grad(sg.msum((Z * U)[:, 0]), U)
+    first = Z.T * sp.BlockMatrix([[sp.OneMatrix(n, 1), sp.ZeroMatrix(n, d - 1)]])
+    last = Z.T * sp.BlockMatrix([[sp.ZeroMatrix(n, d - 1), sp.OneMatrix(n, 1)]])
+    assert sg.verify(g, first).status in ("proven", "probable")
+    wrong = sg.verify(g, last)
+    assert wrong.status == "refuted" and wrong.counterexample[d] >= 2
