@@ -223,6 +223,17 @@ def test_blocks_that_do_not_fit_are_a_shape_mismatch():
         sg.grad(sg.msum(Concat(1, Z, A)), Z)
 
 
+def test_an_embed_that_does_not_fit_is_a_shape_mismatch():
+    from symgrad.ops.slicing import Embed
+    B = sp.MatrixSymbol("B", 2, 2)
+    with pytest.raises(sg.ShapeMismatch, match=r"Embed places a \(2, 2\) matrix at a \(4, 3\) "
+                       r"slice.*must have the matrix's shape"):
+        sg.grad(sg.msum(Embed(B, 4, 3, 0, 4, 1, 0, 3, 1)), B)
+    with pytest.raises(sg.ShapeMismatch, match=r"Embed selects 3:5 of an axis of size 4.*keep "
+                       r"0 <= start < stop <= size"):
+        sg.grad(sg.msum(Embed(B, 4, 3, 3, 5, 1, 0, 2, 1)), B)
+
+
 # --- second order: a vector parameter read in pieces (an intercept and the weights) -------------
 
 def test_hessian_of_a_vector_read_in_pieces_with_symbolic_sizes():

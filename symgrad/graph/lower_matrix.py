@@ -223,6 +223,9 @@ class MatrixLowering:
 
     # --- pieces of matrices: slices, their adjoints, concatenation -------------------------
 
+    def _where(self, path):
+        return describe_path([(p.xreplace(self.user), i) for p, i in path])
+
     def _as_matrix(self, x):
         return self.graph.broadcast(x, (sp.S.One, sp.S.One)) if x.shape == () else x
 
@@ -249,6 +252,10 @@ class MatrixLowering:
         if not (step.is_Integer and step > 0):
             self._unsupported(e, path, "a slice needs a positive integer step, got %s" % step)
         count = slice_count(start, stop, step)
+        if (start < 0) == True or (stop > size_of) == True or (count < 1) == True:  # noqa: E712
+            raise ShapeMismatch("%s selects %s:%s of an axis of size %s %s; keep 0 <= start < "
+                                "stop <= size" % (type(e).__name__, start, stop, size_of,
+                                                  self._where(path)))
         if step != 1 and not sp.Mod(stop - start, step).equals(0):
             self._unsupported(e, path, "the step %s does not divide the extent %s: SymPy sizes "
                               "such a slice floor(%s/%s) where NumPy takes the ceiling; choose "
@@ -279,8 +286,12 @@ class MatrixLowering:
         g = self._as_matrix(self._lower(e.arg, path + ((e, 0),)))
         rows, cols = (self._lower(d, path + ((e, k + 1),)) for k, d in enumerate(e.shape))
         shape = (self._dim_of(rows), self._dim_of(cols))
-        r, _, whole_r = self._bounds(e.args[3:6], e, path, shape[0], 3)
-        c, _, whole_c = self._bounds(e.args[6:9], e, path, shape[1], 6)
+        r, nr, whole_r = self._bounds(e.args[3:6], e, path, shape[0], 3)
+        c, nc, whole_c = self._bounds(e.args[6:9], e, path, shape[1], 6)
+        if not (dims_equal(nr, g.shape[0]) and dims_equal(nc, g.shape[1])):
+            raise ShapeMismatch("Embed places a (%s, %s) matrix at a (%s, %s) slice %s; the "
+                                "slice must have the matrix's shape" % (*g.shape, nr, nc,
+                                                                         self._where(path)))
         if whole_r and whole_c:
             return g
         return self.graph.apply(Embed, g, rows, cols, *r, *c, shape=shape)
@@ -296,8 +307,7 @@ class MatrixLowering:
                 raise ShapeMismatch(
                     "%s joins blocks of shapes (%s, %s) and (%s, %s) %s: blocks in one %s need "
                     "the same number of %s" % (type(e).__name__, *blocks[0].shape, *b.shape,
-                                               describe_path([(p.xreplace(self.user), i)
-                                                              for p, i in path]),
+                                               self._where(path),
                                                "row" if axis else "column",
                                                "rows" if axis else "columns"))
         size = sp.Add(*[b.shape[axis] for b in blocks])
