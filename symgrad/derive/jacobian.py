@@ -112,7 +112,7 @@ def _pieces(lowering, n, jac, depends, d):
                  for b in n.args[1:]]
         return lowering.concat(0, [g.broadcast(p, (sp.S.One, d)) if p.shape == () else p
                                    for p in parts], n, ())
-    x, bounds = n.args[0], [lowering._dim_of(b) for b in n.args[1:]]
+    x, bounds = n.args[0], [lowering.dimension_of(b) for b in n.args[1:]]
     if n.op is Embed:
         bounds = bounds[2:]
     j = jac[x.id]

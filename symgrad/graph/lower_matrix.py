@@ -214,7 +214,7 @@ class MatrixLowering:
         i, j = (index + size if (index < 0) == True else index           # noqa: E712
                 for index, size in ((i, x.shape[0]), (j, x.shape[1])))   # M[-1, 0] counts back
         for k, index in ((1, i), (2, j)):
-            if self._dim_of(self._lower(index, path + ((e, k),))) is None:
+            if self.dimension_of(self._lower(index, path + ((e, k),))) is None:
                 self._unsupported(e, path, "an entry at index %s, which is neither a number nor a "
                                   "dimension; write the sum with index notation (IndexedBase), "
                                   "or slice with numeric bounds" % index)
@@ -229,21 +229,21 @@ class MatrixLowering:
     def _as_matrix(self, x):
         return self.graph.broadcast(x, (sp.S.One, sp.S.One)) if x.shape == () else x
 
-    def _dim_of(self, n):
+    def dimension_of(self, n):
         """The SymPy value of a node built from numbers and dimensions, else None."""
         if n.is_const:
             return n.value if n.value.is_number else None
         if n.op is Leaf:
             return n.extra if self._dims.get(getattr(n.extra, "name", None)) is n.extra else None
         if n.op in (sp.Add, sp.Mul) and n.shape == ():
-            args = [self._dim_of(a) for a in n.args]
+            args = [self.dimension_of(a) for a in n.args]
             return None if any(a is None for a in args) else n.op(*args)
         return None
 
     def _bounds(self, spec, e, path, size_of, k):
         """The nodes of (start, stop, step) and the number of indices they select."""
         nodes = [self._lower(sp.sympify(b), path + ((e, k),)) for b in spec]
-        start, stop, step = values = [self._dim_of(n) for n in nodes]
+        start, stop, step = values = [self.dimension_of(n) for n in nodes]
         if any(v is None for v in values):
             self._unsupported(e, path, "slice bounds must be numbers or expressions in the "
                               "matrices' dimensions, got %s:%s:%s; slice with those, or mask "
@@ -267,7 +267,7 @@ class MatrixLowering:
     def slice(self, x, rows, cols, e, path):
         """x[rows, cols] for (start, stop, step) triples of SymPy values (or placeholders)."""
         if x.op is MatrixSlice:                         # a slice of a slice is one slice
-            outer = [self._dim_of(b) for b in x.args[1:]]
+            outer = [self.dimension_of(b) for b in x.args[1:]]
             rows, cols = _compose(outer[:3], rows), _compose(outer[3:], cols)
             x = x.args[0]
         r, nr, whole_r = self._bounds(rows, e, path, x.shape[0], 1)
@@ -285,7 +285,7 @@ class MatrixLowering:
     def _embed(self, e, path):
         g = self._as_matrix(self._lower(e.arg, path + ((e, 0),)))
         rows, cols = (self._lower(d, path + ((e, k + 1),)) for k, d in enumerate(e.shape))
-        shape = (self._dim_of(rows), self._dim_of(cols))
+        shape = (self.dimension_of(rows), self.dimension_of(cols))
         r, nr, whole_r = self._bounds(e.args[3:6], e, path, shape[0], 3)
         c, nc, whole_c = self._bounds(e.args[6:9], e, path, shape[1], 6)
         if not (dims_equal(nr, g.shape[0]) and dims_equal(nc, g.shape[1])):
