@@ -180,6 +180,9 @@ def _sinc_jvp(primals, tangents):
     "_softmax_rows": '''def _softmax_rows(z):
     """exp(z) / sum(exp(z), axis=1) with a max shift."""
     return jax.nn.softmax(z, axis=1)''',
+    "_embed": '''def _embed(g, rows, cols, r0, r1, rs, c0, c1, cs):
+    """A rows x cols array of zeros with g at [r0:r1:rs, c0:c1:cs] (the adjoint of a slice)."""
+    return jnp.zeros((rows, cols), jnp.result_type(g)).at[r0:r1:rs, c0:c1:cs].set(g)''',
 }
 
 _TORCH_HELPERS = {
@@ -236,6 +239,11 @@ _TORCH_HELPERS = {
     "_softmax_rows": '''def _softmax_rows(z):
     """exp(z) / sum(exp(z), axis=1) with a max shift."""
     return torch.softmax(z, dim=1)''',
+    "_embed": '''def _embed(g, rows, cols, r0, r1, rs, c0, c1, cs):
+    """A rows x cols tensor of zeros with g at [r0:r1:rs, c0:c1:cs] (the adjoint of a slice)."""
+    out = torch.zeros((rows, cols), dtype=g.dtype, device=g.device)
+    out[r0:r1:rs, c0:c1:cs] = g
+    return out''',
 }
 
 # NumPy names whose PyTorch spelling is not torch.<same name>
@@ -254,6 +262,7 @@ _TORCH_NAMES = {
     "special.ndtr": "torch.special.ndtr", "np.sinc": "torch.sinc", "np.pi": "torch.pi",
     "np.e": "torch.e", "np.inf": "torch.inf", "np.nan": "torch.nan",
     "special.spherical_jn": "_spherical_jn", "special.exprel": "_exprel",
+    "np.concatenate": "torch.cat",
 }
 
 BACKENDS = {

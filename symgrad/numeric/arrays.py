@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 import sympy as sp
+from sympy.matrices.expressions.slice import MatrixSlice
 from flint import acb, arb, arb_mat, ctx, fmpq
 
 from ..errors import BudgetExceeded, UnsupportedExpression
@@ -38,6 +39,7 @@ from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors
 from ..ops import CONDITION, ELEMENTWISE, lookup
 from ..ops.balls import UNDEFINED, logsumexp
 from ..ops.matrix_nodes import LogDet, RowLogSoftmax, RowLogSumExp, RowSoftmax
+from ..ops.slicing import Concat, Embed
 from .enclose import Tape, apply_fact
 
 __all__ = ["BallGraph", "Certified", "certified", "to_balls", "midpoints", "BudgetExceeded",
@@ -345,7 +347,22 @@ def _diag_matrix(v):
     return out
 
 
+def _steps(bounds):
+    """Python slices from ball bounds (start, stop, step for rows, then columns)."""
+    ints = [int(float(np.asarray(b, dtype=object).item())) for b in bounds]
+    return slice(*ints[:3]), slice(*ints[3:])
+
+
+def _embed(g, rows, cols, *bounds):
+    out = np.full((int(float(rows.item())), int(float(cols.item()))), arb(0), dtype=object)
+    out[_steps(bounds)] = g
+    return out
+
+
 MATRIX_OPS = {
+    MatrixSlice: lambda a, *bounds: a[_steps(bounds)],
+    Embed: _embed,
+    Concat: lambda axis, *blocks: np.concatenate(blocks, axis=int(float(axis.item()))),
     sp.MatMul: _matmul,
     sp.DiagMatrix: _diag_matrix,
     sp.Transpose: lambda a: a.T,
