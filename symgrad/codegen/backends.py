@@ -33,6 +33,7 @@ class Backend:
     keepdims: str = "keepdims"
     special_header: tuple = ()          # extra import when scipy.special names are used
     refused: Dict[str, str] = field(default_factory=dict)    # NumPy name -> why not translated
+    left_transposed: str = ""           # helper printed for A.T @ B ("" : A.T @ B as written)
 
     def call(self, fname: str) -> str:
         if self.name == "numpy":
@@ -154,6 +155,13 @@ def _sinc_jvp(primals, tangents):
     return _sinc(u), -jnp.pi*_sinc_j1(1, jnp.pi*u)*du''',
     "_exprel": _exprel("jnp"),
     "_spherical_jn": _spherical_jn("jnp", "1.0"),
+    "_tmatmul": '''def _tmatmul(a, b):
+    """a.T @ b. XLA on CPU folds a transpose into the product and then multiplies with a
+    kernel about half as fast as for row-major factors (784 x 256 x 128: 2.1 ms against
+    0.9 ms), so a.T is first copied when b is wide enough (8 columns) to repay the copy."""
+    if jax.default_backend() == "cpu" and b.ndim == 2 and b.shape[1] >= 8:
+        return jax.lax.optimization_barrier(a.T) @ b
+    return a.T @ b''',
     "_sech2": '''def _sech2(u):
     """1/cosh(u)**2 = 4e/(1 + e)**2 with e = exp(-2|u|) <= 1: one exponential, no overflow."""
     e = jnp.exp(-2*jnp.abs(u))
@@ -214,9 +222,10 @@ _TORCH_HELPERS = {
     "_mean": '''def _mean(x):
     return torch.as_tensor(x, dtype=torch.float64).mean() if not torch.is_tensor(x) else x.mean()''',
     "_sech2": '''def _sech2(u):
-    """1/cosh(u)**2 = 4e/(1 + e)**2 with e = exp(-2|u|) <= 1: one exponential, no overflow."""
-    e = torch.exp(-2*torch.abs(u))
-    return 4*e/((1 + e)*(1 + e))''',
+    """1/cosh(u)**2 = 4 sigmoid(2u) sigmoid(-2u): each factor computed directly (neither is 1
+    minus the other, so nothing cancels), no overflow, and vectorized (torch's cosh is not)."""
+    v = 2*u
+    return 4*torch.sigmoid(v)*torch.sigmoid(-v)''',
     "_softplus": '''def _softplus(z):
     """log(1 + exp(z)) without overflow."""
     return torch.logaddexp(torch.zeros_like(z), z)''',
@@ -273,6 +282,7 @@ BACKENDS = {
                           "special.exprel": "_exprel", "special.xlogy": "_xlogy",
                           "np.sinc": "_sinc"},
                    helpers=_JAX_HELPERS,
+                   left_transposed="_tmatmul",
                    refused={"special.hyp1f1": "jax.scipy.special.hyp1f1(2, 3, -50) is 4.8, not "
                                               "0.0008 (its series fails for negative arguments)"},
                    prefixes=(("np.", "jnp."), ("special.", "jsp."))),

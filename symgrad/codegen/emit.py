@@ -188,6 +188,10 @@ class _Function:
             else:
                 expr = op(*args)
             return self.printer.code(expr)
+        if op is sp.MatMul and self.api.left_transposed and n.args[0].op is sp.Transpose \
+                and n.args[0].id in self.inline:     # A.T @ B through the backend's helper
+            return "%s(%s, %s)" % (self.api.left_transposed, self.ref(n.args[0].args[0])[0],
+                                   self.ref(n.args[1])[0]), CALL
         entry = lookup(op)
         if entry is not None and entry.numpy not in (None, BUILTIN):
             return self.printer.op_code(entry, [self.view(a) for a in n.args])
