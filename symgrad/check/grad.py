@@ -31,7 +31,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ArgumentError, SymgradError, whole_number
-from ..numeric.arrays import Deadline, NotBallable, midpoints
+from ..numeric.arrays import Deadline, NotBallable
 from ..numeric.differences import for_dtype
 from ..numeric.dims import sizes
 from ..numeric.indices import has_indices
