@@ -18,6 +18,7 @@ import sympy as sp
 from ..errors import UnsupportedExpression
 from ..graph.index_ir import Access, Delta, Position, Reduce, Spread
 from ..graph.index_lse import LSE
+from ..graph.index_reach import tops
 from ..graph.ir import ancestors
 from ..ops import is_elementwise
 from ..ops.plumbing import Const
@@ -49,9 +50,11 @@ def dimension_sources(graph, inputs):
     An axis read at i (or i + k + c) holds positions up to hi_i (+ hi_k + c), so it is
     hi + 1 long; a dimension that appears alone (coefficient 1) in that bound, all other
     dimensions in it known, is read from that axis. Plain reads of arrays with more axes
-    are preferred, so ``n`` comes from ``x`` rather than a slice of it.
+    are preferred, so ``n`` comes from ``x`` rather than a slice of it. Only an axis's
+    furthest reads count (graph/index_reach.py): w read at i and i + 1 is one longer.
     """
     out = {}
+    furthest = {b: tops(graph, graph.nodes, b) for b in inputs if isinstance(b, sp.IndexedBase)}
     by_base = {b.label if isinstance(b, sp.IndexedBase) else b: b for b in inputs}
     accesses = [n for n in graph.nodes if n.op is Access and n.extra[1]
                 and n.extra[0].label in by_base]
@@ -66,6 +69,8 @@ def dimension_sources(graph, inputs):
                 if not e.free_symbols or not all(s in graph.ranges for s in e.free_symbols):
                     continue
                 top = sp.expand(e.xreplace({s: graph.ranges[s][1] for s in e.free_symbols}))
+                if top not in furthest.get(base, {}).get(axis, [top]):
+                    continue
                 unknown = [D for D in top.free_symbols if D not in out]
                 if len(unknown) == 1 and sp.expand(top - unknown[0]).free_symbols.isdisjoint(unknown) \
                         and top.coeff(unknown[0]) == 1:
@@ -176,8 +181,10 @@ class _Emitter:
         if n.op is LSE:
             return self.logsumexp(n)
         if n.op is Delta:
-            i, j = n.extra
-            return "np.eye(%s)" % self.size(i), CALL
+            i, j = n.idx                     # entry [a, b] is 1 where lo_i + a == lo_j + b
+            shift = sp.sympify(self.g.ranges[i][0] - self.g.ranges[j][0])
+            offset = ", k=%s" % self.dim(shift) if shift != 0 else ""
+            return "np.eye(%s, %s%s)" % (self.size(i), self.size(j), offset), CALL
         if n.op is Position:
             lo, hi = self.g.ranges[n.extra]
             return "np.arange(%s, %s)" % (self.dim(lo), self.dim(sp.sympify(hi) + 1)), CALL

@@ -5,6 +5,7 @@ import sympy as sp
 
 from ..errors import UnsupportedExpression
 from ..ops.helpers import HELPERS
+from ..graph.index_reach import furthest
 from .index_emit import _Emitter
 
 __all__ = ["generate_index"]
@@ -99,10 +100,14 @@ def _gradient(em, w):
 
 
 def _covers(graph, node):
-    """Whether a read w[i, j, ...] with plain distinct indices from 0 covers all of w."""
+    """Whether a read w[i, j, ...] with plain distinct indices from 0 covers all of w: each
+    index runs to the end of its axis, the furthest any read of w reaches (the callable
+    checks the axis is exactly that long)."""
     pattern = node.extra[1]
-    return all(isinstance(e, sp.Symbol) and graph.ranges[e][0] == 0 for e in pattern) and \
-        len(set(pattern)) == len(pattern)
+    last = furthest(graph, graph.nodes, node.extra[0])
+    return all(isinstance(e, sp.Symbol) and graph.ranges[e][0] == 0 and axis in last
+               and sp.expand(graph.ranges[e][1] - last[axis]) == 0
+               for axis, e in enumerate(pattern)) and len(set(pattern)) == len(pattern)
 
 
 def _writable(text, adj, em):

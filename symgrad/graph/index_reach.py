@@ -1,0 +1,78 @@
+"""How far the reads of an array reach along each axis, and the axis length they imply.
+
+A read ``x[i + c]`` with i in lo..hi touches positions lo + c .. hi + c (a window read
+``x[i + k]`` the sum of both ranges). An array read several ways is as long as its
+furthest read: ``w[i]`` and ``w[i + 1]`` with i in 0..n-2 make w n long. ``tops`` gives,
+per axis, the last positions no other read provably passes (one when they all compare;
+several when they do not, as n - 1 and d - 1). Sizes are solved from these (codegen's
+``dimension_sources``), the callable checks them, and the gradient of a read that does
+not span its whole axis is zero outside its reach (``derive/index_reverse.py``).
+
+>>> i, n = sp.symbols("i n", integer=True)
+>>> w = sp.IndexedBase("w")
+>>> g = TGraph(); g.ranges[i] = (sp.Integer(0), n - 2)
+>>> tops(g, [g.access(w, (i,)), g.access(w, (i + 1,))], w)
+{0: [n - 1]}
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .index_ir import Access, TGraph  # noqa: F401  (TGraph: the doctest)
+
+__all__ = ["reach", "tops", "furthest", "at_least"]
+
+
+def reach(graph, e):
+    """(first, last) position an index expression touches, or None when one of its
+    indices has no range (a free index of a gradient being differentiated again)."""
+    e = sp.sympify(e)
+    symbols = e.free_symbols
+    if any(s not in graph.ranges for s in symbols):
+        return None
+    first = sp.expand(e.xreplace({s: sp.sympify(graph.ranges[s][0]) for s in symbols}))
+    last = sp.expand(e.xreplace({s: sp.sympify(graph.ranges[s][1]) for s in symbols}))
+    return first, last
+
+
+def at_least(a, b):
+    """Whether a >= b for every size (their difference a whole number >= 0)."""
+    diff = sp.expand(sp.sympify(a) - sp.sympify(b))
+    return diff.is_Integer and diff >= 0
+
+
+def tops(graph, nodes, base):
+    """{axis: [last positions]}: the reaches of the reads of ``base`` among ``nodes`` that no
+    other read provably passes (duplicates removed)."""
+    label = base.label if isinstance(base, sp.IndexedBase) else base
+    per_axis = {}
+    for n in nodes:
+        if n.op is not Access or not n.extra[1]:
+            continue
+        b = n.extra[0]
+        if (b.label if isinstance(b, sp.IndexedBase) else b) != label:
+            continue
+        for axis, e in enumerate(n.extra[1]):
+            r = reach(graph, e)
+            if r is not None:
+                per_axis.setdefault(axis, []).append(r[1])
+    out = {}
+    for axis, lasts in per_axis.items():
+        kept = []
+        for t in lasts:
+            if any(at_least(u, t) and not at_least(t, u) for u in lasts):
+                continue
+            if not any(at_least(u, t) and at_least(t, u) for u in kept):
+                kept.append(t)
+        out[axis] = kept
+    return out
+
+
+def furthest(graph, nodes, base):
+    """{axis: last position of ``base``'s axis} when every read compares (else that axis is
+    left out); a declared shape (``IndexedBase('w', shape=(n,))``) wins."""
+    shape = getattr(base, "shape", None)
+    if shape is not None:
+        return {axis: sp.sympify(s) - 1 for axis, s in enumerate(shape)}
+    return {axis: t[0] for axis, t in tops(graph, nodes, base).items() if len(t) == 1}

@@ -1,0 +1,117 @@
+"""Shifted and partial reads in index notation: sums over i = 1..n-1, reads w[i + 1], w[i - 1],
+KroneckerDelta over unequal ranges. Each gradient is compared entry by entry, at several n
+(the first and last entries among them), with sympy.diff of the sum written out, and the
+generated code with check_grad (whose symbolic side is the gradient tested here)."""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import symgrad as sg
+from symgrad.ops.registry import replaced
+
+i, j, n, d = sp.symbols("i j n d", integer=True)
+x, w = sp.IndexedBase("x"), sp.IndexedBase("w")
+
+SHIFTED = [
+    sp.Sum(w[i] * x[i], (i, 1, n - 1)),
+    sp.Sum(w[i + 1] * x[i], (i, 0, n - 2)),
+    sp.Sum((w[i + 1] - w[i])**2, (i, 0, n - 2)),
+    sp.Sum(w[i + 1]**2, (i, 0, n - 1)),
+    sp.Sum((w[i] - w[i - 1])**2, (i, 1, n - 1)),
+    sp.Sum(w[i]**2 * x[i], (i, 2, n - 1)),
+    sp.Sum(w[i] * x[i + 1], (i, 0, n - 1)),
+    sp.Sum((x[i + 1] - x[i]) * w[i]**2, (i, 0, n - 2)),
+    sp.Sum(sp.exp(w[i + 2]) * x[i] + w[i]**2, (i, 0, n - 1)),
+]
+
+
+def _written(L, size):
+    return L.subs(n, size).doit()
+
+
+def _length(e, base):
+    return 1 + max(int(r.indices[0]) for r in e.atoms(sp.Indexed) if r.base == base)
+
+
+@pytest.mark.parametrize("L", SHIFTED, ids=lambda L: sp.sstr(L))
+def test_gradient_matches_the_written_out_sum_at_every_entry(L):
+    g = sg.grad(L, w[j])
+    for size in (3, 4, 6):
+        written = _written(L, size)
+        for t in range(_length(written, w)):         # 0 and the last entry among them
+            want = sp.diff(written, w[t])
+            got = g.subs({n: size, j: t}).doit()
+            assert sp.expand(got - want) == 0, (size, t, got, want)
+
+
+@pytest.mark.parametrize("L", SHIFTED, ids=lambda L: sp.sstr(L))
+def test_check_grad_passes_the_generated_gradient(L):
+    report = sg.check_grad(L, wrt=[w], args=[x] if L.has(x) else [], seed=0, points=2)
+    assert report.ok, str(report)
+
+
+def test_a_read_that_spans_its_axis_has_no_indicator():
+    assert sg.grad(sp.Sum(w[i] * x[i], (i, 0, n - 1)), w[j]) == x[j]
+    assert sg.grad(sp.Sum(w[i + 1] * x[i], (i, 0, n - 1)), w[j]) == \
+        sp.Piecewise((x[j - 1], j >= 1), (0, True))
+
+
+def test_check_grad_still_fails_a_wrong_rule_under_a_partial_sum():
+    L = sp.Sum(sp.tanh(w[i]) * x[i], (i, 1, n - 1))
+    assert sg.check_grad(L, wrt=[w], args=[x], seed=0, points=1).ok
+    with replaced(sp.tanh, rule=lambda g, ans, u: (g * (1 + ans**2),)):
+        assert not sg.check_grad(L, wrt=[w], args=[x], seed=0, points=1).ok
+
+
+def test_differences_of_neighbours_run_from_the_array_length():
+    f = sg.value_and_grad(sp.Sum((w[i + 1] - w[i])**2, (i, 0, n - 2)), wrt=[w], args=[])
+    value, (grad,) = f(np.arange(5.))
+    assert value == pytest.approx(4.0)
+    np.testing.assert_allclose(grad, [-2, 0, 0, 0, 2])
+    f = sg.value_and_grad(sp.Sum((w[i] - w[i - 1])**2, (i, 1, n - 1)), wrt=[w], args=[])
+    np.testing.assert_allclose(f(np.arange(5.))[1][0], [-2, 0, 0, 0, 2])
+
+
+def test_arrays_of_different_lengths_share_one_size():
+    f = sg.value_and_grad(sp.Sum((x[i + 1] - x[i]) * w[i]**2, (i, 0, n - 2)), wrt=[w], args=[x])
+    value, (grad,) = f(np.ones(4), np.arange(5.))
+    assert value == pytest.approx(4.0)
+    np.testing.assert_allclose(grad, 2 * np.ones(4))
+    with pytest.raises(sg.ShapeMismatch, match=r"x.*shape \(6,\).*n=5 \(from w\)"):
+        f(np.ones(4), np.arange(6.))
+    f = sg.value_and_grad(sp.Sum(w[i] * x[i + 1], (i, 0, n - 1)), wrt=[w], args=[x])
+    value, (grad,) = f(np.ones(4), np.arange(5.))
+    assert value == pytest.approx(10.0)
+    np.testing.assert_allclose(grad, [1, 2, 3, 4])
+    with pytest.raises(sg.ShapeMismatch, match=r"x\[i \+ 1\] reaches position 4.*\(4,\)"):
+        f(np.ones(4), np.ones(4))
+
+
+def test_a_shift_along_the_second_axis():
+    L = sp.Sum((w[i, j + 1] - w[i, j])**2, (i, 0, n - 1), (j, 0, d - 1))
+    f = sg.value_and_grad(L, wrt=[w], args=[])
+    a = np.array([[0., 1, 3, 6], [2, 2, 2, 2]])
+    value, (grad,) = f(a)
+    assert value == pytest.approx(1 + 4 + 9)
+    np.testing.assert_allclose(grad, [[-2, -2, -2, 6], [0, 0, 0, 0]])
+    assert sg.check_grad(L, wrt=[w], args=[], seed=0, points=2).ok
+    k = sp.Symbol("k", integer=True)
+    g = sg.grad(L, w[j, k])
+    written = L.subs({n: 2, d: 3}).doit()
+    for r in range(2):
+        for c in range(4):
+            assert sp.expand(g.subs({n: 2, d: 3, j: r, k: c}).doit() - sp.diff(written, w[r, c])) == 0
+
+
+def test_kronecker_delta_over_unequal_ranges():
+    L = sp.Sum(sp.KroneckerDelta(i, j) * w[i, j]**2 + w[i, j] * x[i, j], (i, 0, n - 1), (j, 0, d - 1))
+    f = sg.value_and_grad(L, wrt=[w], args=[x])
+    value, (grad,) = f(np.ones((2, 3)), np.ones((2, 3)))
+    assert value == pytest.approx(8.0)
+    np.testing.assert_allclose(grad, [[3, 1, 1], [1, 3, 1]])
+    assert sg.check_grad(L, wrt=[w], args=[x], seed=0, points=2).ok
+    shifted = sp.Sum(sp.KroneckerDelta(i, j) * w[i] * x[j], (i, 1, n - 1), (j, 0, n - 1))
+    f = sg.value_and_grad(shifted, wrt=[w], args=[x])
+    np.testing.assert_allclose(f(np.ones(3), np.arange(3.))[1][0], [0, 1, 2])
+    assert sg.check_grad(shifted, wrt=[w], args=[x], seed=0, points=2).ok
