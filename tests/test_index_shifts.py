@@ -115,3 +115,11 @@ def test_kronecker_delta_over_unequal_ranges():
     f = sg.value_and_grad(shifted, wrt=[w], args=[x])
     np.testing.assert_allclose(f(np.ones(3), np.arange(3.))[1][0], [0, 1, 2])
     assert sg.check_grad(shifted, wrt=[w], args=[x], seed=0, points=2).ok
+
+
+def test_a_read_before_the_first_entry_is_refused():
+    L = sp.Sum(w[i - 1] * x[i], (i, 0, n - 1))
+    with pytest.raises(sg.ShapeMismatch, match=r"w\[i - 1\] reads position -1.*i = 0"):
+        sg.grad(L, w[j])
+    with pytest.raises(sg.ShapeMismatch, match=r"w\[i - 1\]"):
+        sg.value_and_grad(L, wrt=[w], args=[x])

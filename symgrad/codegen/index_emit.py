@@ -18,14 +18,13 @@ import sympy as sp
 from ..errors import UnsupportedExpression
 from ..graph.index_ir import Access, Delta, Position, Reduce, Spread
 from ..graph.index_lse import LSE
-from ..graph.index_reach import tops
 from ..graph.ir import ancestors
 from ..ops import is_elementwise
 from ..ops.plumbing import Const
 from .index_batched import batched_matmul
 from .printer import ATOM, CALL, Code, CodePrinter
 
-__all__ = ["IndexProgram", "dimension_sources"]
+__all__ = ["IndexProgram"]
 
 MATMUL, MUL = 45, 50
 
@@ -42,41 +41,6 @@ class IndexProgram:
     names: dict                    # input (and dimension) -> identifier
     dims: dict = field(default_factory=dict)    # dimension symbol -> (input, axis, offset)
     title: str = ""
-
-
-def dimension_sources(graph, inputs):
-    """{dimension symbol: (input, axis, offset)} in solving order: D = shape[axis] - offset.
-
-    An axis read at i (or i + k + c) holds positions up to hi_i (+ hi_k + c), so it is
-    hi + 1 long; a dimension that appears alone (coefficient 1) in that bound, all other
-    dimensions in it known, is read from that axis. Plain reads of arrays with more axes
-    are preferred, so ``n`` comes from ``x`` rather than a slice of it. Only an axis's
-    furthest reads count (graph/index_reach.py): w read at i and i + 1 is one longer.
-    """
-    out = {}
-    furthest = {b: tops(graph, graph.nodes, b) for b in inputs if isinstance(b, sp.IndexedBase)}
-    by_base = {b.label if isinstance(b, sp.IndexedBase) else b: b for b in inputs}
-    accesses = [n for n in graph.nodes if n.op is Access and n.extra[1]
-                and n.extra[0].label in by_base]
-    accesses.sort(key=lambda n: (sum(len(e.free_symbols) > 1 for e in n.extra[1]),
-                                 -len(n.extra[1]), n.id))
-    progress = True
-    while progress:
-        progress = False
-        for n in accesses:
-            base = by_base[n.extra[0].label]
-            for axis, e in enumerate(n.extra[1]):
-                if not e.free_symbols or not all(s in graph.ranges for s in e.free_symbols):
-                    continue
-                top = sp.expand(e.xreplace({s: graph.ranges[s][1] for s in e.free_symbols}))
-                if top not in furthest.get(base, {}).get(axis, [top]):
-                    continue
-                unknown = [D for D in top.free_symbols if D not in out]
-                if len(unknown) == 1 and sp.expand(top - unknown[0]).free_symbols.isdisjoint(unknown) \
-                        and top.coeff(unknown[0]) == 1:
-                    out[unknown[0]] = (base, axis, sp.expand(top - unknown[0]) + 1)
-                    progress = True
-    return out
 
 
 class _Emitter:

@@ -14,6 +14,7 @@ from ..errors import ShapeMismatch, UnsupportedExpression
 from ..ops import is_elementwise, lookup
 from .index_ir import Position, TGraph
 from .index_lse import LSE, LogSumExpOver
+from .index_reach import reach
 
 __all__ = ["IndexLowering"]
 
@@ -94,6 +95,13 @@ class IndexLowering:
                 raise UnsupportedExpression("index %s of %s: symgrad reads indices of the form i, "
                                             "i + 1 or i + k (index symbols plus a whole number)"
                                             % (k, e))
+            r = reach(self.graph, k)
+            if r is not None and r[0].is_Integer and r[0] < 0:
+                at = ", ".join("%s = %s" % (q, self.graph.ranges[q][0])
+                               for q in sorted(k.free_symbols, key=str))
+                raise ShapeMismatch("%s reads position %s along an axis (at %s), before the "
+                                    "array's first entry; start the Sum where the read is at 0 "
+                                    "or more" % (e, r[0], at))
         return self.graph.access(e.base, indices)
 
     def _logsumexp(self, e):

@@ -4,8 +4,8 @@ A read ``x[i + c]`` with i in lo..hi touches positions lo + c .. hi + c (a windo
 ``x[i + k]`` the sum of both ranges). An array read several ways is as long as its
 furthest read: ``w[i]`` and ``w[i + 1]`` with i in 0..n-2 make w n long. ``tops`` gives,
 per axis, the last positions no other read provably passes (one when they all compare;
-several when they do not, as n - 1 and d - 1). Sizes are solved from these (codegen's
-``dimension_sources``), the callable checks them, and the gradient of a read that does
+several when they do not, as n - 1 and d - 1). Sizes are solved from these
+(``dimension_sources``), the callable checks them, and the gradient of a read that does
 not span its whole axis is zero outside its reach (``derive/index_reverse.py``).
 
 >>> i, n = sp.symbols("i n", integer=True)
@@ -21,7 +21,7 @@ import sympy as sp
 
 from .index_ir import Access, TGraph  # noqa: F401  (TGraph: the doctest)
 
-__all__ = ["reach", "tops", "furthest", "at_least"]
+__all__ = ["reach", "tops", "furthest", "at_least", "dimension_sources"]
 
 
 def reach(graph, e):
@@ -76,3 +76,38 @@ def furthest(graph, nodes, base):
     if shape is not None:
         return {axis: sp.sympify(s) - 1 for axis, s in enumerate(shape)}
     return {axis: t[0] for axis, t in tops(graph, nodes, base).items() if len(t) == 1}
+
+
+def dimension_sources(graph, inputs):
+    """{dimension symbol: (input, axis, offset)} in solving order: D = shape[axis] - offset.
+
+    An axis read at i (or i + k + c) holds positions up to hi_i (+ hi_k + c), so it is
+    hi + 1 long; a dimension that appears alone (coefficient 1) in that bound, all other
+    dimensions in it known, is read from that axis. Plain reads of arrays with more axes
+    are preferred, so ``n`` comes from ``x`` rather than a slice of it. Only an axis's
+    furthest reads count (``tops``): w read at i and i + 1 is one longer than i's range.
+    """
+    out = {}
+    furthest = {b: tops(graph, graph.nodes, b) for b in inputs if isinstance(b, sp.IndexedBase)}
+    by_base = {b.label if isinstance(b, sp.IndexedBase) else b: b for b in inputs}
+    accesses = [n for n in graph.nodes if n.op is Access and n.extra[1]
+                and n.extra[0].label in by_base]
+    accesses.sort(key=lambda n: (sum(len(e.free_symbols) > 1 for e in n.extra[1]),
+                                 -len(n.extra[1]), n.id))
+    progress = True
+    while progress:
+        progress = False
+        for n in accesses:
+            base = by_base[n.extra[0].label]
+            for axis, e in enumerate(n.extra[1]):
+                if not e.free_symbols or not all(s in graph.ranges for s in e.free_symbols):
+                    continue
+                top = sp.expand(e.xreplace({s: graph.ranges[s][1] for s in e.free_symbols}))
+                if top not in furthest.get(base, {}).get(axis, [top]):
+                    continue
+                unknown = [D for D in top.free_symbols if D not in out]
+                if len(unknown) == 1 and sp.expand(top - unknown[0]).free_symbols.isdisjoint(unknown) \
+                        and top.coeff(unknown[0]) == 1:
+                    out[unknown[0]] = (base, axis, sp.expand(top - unknown[0]) + 1)
+                    progress = True
+    return out

@@ -14,12 +14,13 @@ import numpy as np
 import sympy as sp
 
 from ..codegen.emit import sanitize_names
-from ..codegen.index_emit import IndexProgram, dimension_sources
+from ..codegen.index_emit import IndexProgram
 from ..codegen.index_module import generate_index
 from ..derive.index_reverse import index_backward, param_base
 from ..errors import ArgumentError, ShapeMismatch
 from ..graph.index_ir import Access
 from ..graph.index_lower import IndexLowering
+from ..graph.index_reach import dimension_sources
 from ..graph.lower import as_expression
 from ..rewrite.index_stable import stable_index
 from .build import source_markdown
