@@ -123,3 +123,25 @@ def test_a_read_before_the_first_entry_is_refused():
         sg.grad(L, w[j])
     with pytest.raises(sg.ShapeMismatch, match=r"w\[i - 1\]"):
         sg.value_and_grad(L, wrt=[w], args=[x])
+
+
+def test_a_gradient_added_into_never_changes_an_input_in_place():
+    k = sp.Symbol("k", integer=True)
+    L = sp.Sum(w[i]**2, (i, 0, n - 3)) + sp.Sum(w[k] * x[k], (k, 0, n - 1))
+    f = sg.value_and_grad(L, wrt=[w], args=[x])
+    data = np.ones(4)
+    np.testing.assert_allclose(f(np.arange(4.), data)[1][0], [1, 3, 1, 1])
+    np.testing.assert_allclose(data, np.ones(4))
+    assert sg.check_grad(L, wrt=[w], args=[x], seed=1, points=2).ok
+
+
+def test_an_axis_read_to_two_unrelated_ends_gives_no_size():
+    k = sp.Symbol("k", integer=True)
+    L = sp.Sum(w[i] * x[i], (i, 0, n - 1)) + sp.Sum(w[k]**2, (k, 0, d - 1))
+    with pytest.raises(sg.ArgumentError, match="the size d is the length of no array's axis"):
+        sg.value_and_grad(L, wrt=[w], args=[x])
+    f = sg.value_and_grad(L, wrt=[w], args=[x, d])
+    np.testing.assert_allclose(f(np.ones(3), np.ones(2), 3)[1][0], [3, 3, 2])
+    assert sg.grad(L, w[j]) == sp.Piecewise((x[j], j <= n - 1), (0, True)) + \
+        sp.Piecewise((2 * w[j], j <= d - 1), (0, True))
+    assert sg.check_grad(L, wrt=[w], args=[x, d], seed=1, points=2).ok

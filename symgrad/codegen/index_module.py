@@ -1,6 +1,8 @@
 """The generated module for an index program: value and value_and_grad, and the assembly
 of each parameter's gradient array from the adjoints of its reads."""
 
+import re
+
 import sympy as sp
 
 from ..errors import UnsupportedExpression
@@ -87,7 +89,7 @@ def _gradient(em, w):
             text = "%s.T" % text if len(perm) == 2 and not text.endswith(".T") else \
                 text[:-2] if text.endswith(".T") and len(perm) == 2 else "np.transpose(%s, %s)" % (text, tuple(perm))
         if not started and _covers(em.g, node):
-            em.lines.append("%s = %s" % (name, _writable(text, adj, em)))
+            em.lines.append("%s = %s" % (name, _writable(text, adj, em, len(reads) > 1)))
         else:
             if not started:
                 em.lines.append("%s = np.zeros(%s.shape)" % (name, em.p.names[w]))
@@ -110,8 +112,12 @@ def _covers(graph, node):
                for axis, e in enumerate(pattern)) and len(set(pattern)) == len(pattern)
 
 
-def _writable(text, adj, em):
-    """A gradient must be an array of its own (not a broadcast view or a transposed alias)."""
+def _writable(text, adj, em, added_to=False):
+    """A gradient must be an array of its own (not a broadcast view or a transposed alias);
+    one that other reads' parts are added into (``+=``) must not be an input or a
+    temporary either (that would change them in place)."""
+    if added_to and re.fullmatch(r"[A-Za-z_]\w*(\[[^\]]*\])?(\.T)?", text):
+        return "np.array(%s)" % text
     if em.ax(adj) != em.g.order(adj.idx) or text.endswith(".T") or "transpose" in text:
         return "np.ascontiguousarray(%s)" % text
     return text

@@ -85,7 +85,8 @@ def dimension_sources(graph, inputs):
     hi + 1 long; a dimension that appears alone (coefficient 1) in that bound, all other
     dimensions in it known, is read from that axis. Plain reads of arrays with more axes
     are preferred, so ``n`` comes from ``x`` rather than a slice of it. Only an axis's
-    furthest reads count (``tops``): w read at i and i + 1 is one longer than i's range.
+    furthest read counts (``tops``): w read at i and i + 1 is one longer than i's range;
+    an axis whose reads do not compare (n - 1 and d - 1) gives no size.
     """
     out = {}
     furthest = {b: tops(graph, graph.nodes, b) for b in inputs if isinstance(b, sp.IndexedBase)}
@@ -103,8 +104,8 @@ def dimension_sources(graph, inputs):
                 if not e.free_symbols or not all(s in graph.ranges for s in e.free_symbols):
                     continue
                 top = sp.expand(e.xreplace({s: graph.ranges[s][1] for s in e.free_symbols}))
-                if top not in furthest.get(base, {}).get(axis, [top]):
-                    continue
+                if furthest.get(base, {}).get(axis, [top]) != [top]:
+                    continue                 # not this axis's end, or no provable end
                 unknown = [D for D in top.free_symbols if D not in out]
                 if len(unknown) == 1 and sp.expand(top - unknown[0]).free_symbols.isdisjoint(unknown) \
                         and top.coeff(unknown[0]) == 1:
