@@ -145,3 +145,17 @@ def test_an_axis_read_to_two_unrelated_ends_gives_no_size():
     assert sg.grad(L, w[j]) == sp.Piecewise((x[j], j <= n - 1), (0, True)) + \
         sp.Piecewise((2 * w[j], j <= d - 1), (0, True))
     assert sg.check_grad(L, wrt=[w], args=[x, d], seed=1, points=2).ok
+
+
+@pytest.mark.parametrize("L", SHIFTED[2:6], ids=lambda L: sp.sstr(L))
+def test_hessian_matches_the_written_out_sum_at_every_entry(L):
+    k = sp.Symbol("k", integer=True)
+    H = sg.hessian(L, w[j])                  # d2 L / dw[j] dw[k]
+    assert H.atoms(sp.Symbol) - L.free_symbols == {j, k}
+    for size in (3, 4):
+        written = _written(L, size)
+        last = _length(written, w)
+        for r in range(last):
+            for c in range(last):
+                got = H.subs({n: size, j: r, k: c}).doit()
+                assert sp.expand(got - sp.diff(written, w[r], w[c])) == 0, (size, r, c)
