@@ -181,12 +181,12 @@ class IndexGradFunction:
     def _range_error(self, node, position, axis, need, exact, shapes, sizes):
         base, pattern = node.extra
         shape = shapes[position]
-        where = ", ".join("%s=%d (from %s)" % (D, v, self.program.dims[D][0]
-                                               if D in self.program.dims else "args")
+        where = ", ".join("%s=%d (%s)" % (D, v, "from axis %d of %s" % self.program.dims[D][1::-1]
+                                          if D in self.program.dims else "passed in args")
                           for D, v in sorted(sizes.items(), key=str))
         if exact and need != shape[axis]:
-            raise ShapeMismatch("%s is read from position 0 to %d along axis %d (furthest at %s[%s]), "
-                                "so that axis needs %d entries, but %s has shape %s; %s" % (
+            raise ShapeMismatch("%s is read from position 0 to %d along axis %d (furthest at "
+                                "%s[%s]), so that axis needs %d entries, but %s has shape %s; %s" % (
                                     base, need - 1, axis, base, ", ".join(map(str, pattern)),
                                     need, base, shape, where))
         raise ShapeMismatch("%s[%s] reaches position %d along axis %d, but %s has shape %s; %s"
