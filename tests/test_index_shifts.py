@@ -162,3 +162,13 @@ def test_hessian_matches_the_written_out_sum_at_every_entry(L):
             for c in range(last):
                 got = H.subs({n: size, j: r, k: c}).doit()
                 assert sp.expand(got - sp.diff(written, w[r], w[c])) == 0, (size, r, c)
+
+
+def test_a_window_read_and_a_plain_read_of_one_array():
+    k = sp.Symbol("k", integer=True)
+    L = sp.Sum(sp.Sum(w[k] * x[i + k], (k, 0, d - 1)) * x[i], (i, 0, n - 1))
+    f = sg.value_and_grad(L, wrt=[w], args=[x])          # d = 2 from w, then n = 4 - d + 1
+    value, (grad,) = f(np.ones(2), np.arange(4.))
+    assert value == pytest.approx(13.0)
+    np.testing.assert_allclose(grad, [5, 8])
+    assert sg.check_grad(L, wrt=[w], args=[x], seed=0, points=2).ok

@@ -37,9 +37,16 @@ def reach(graph, e):
 
 
 def at_least(a, b):
-    """Whether a >= b for every size (their difference a whole number >= 0)."""
+    """Whether a >= b for every size (each at least 1, as a range needs one entry): their
+    difference is linear in the sizes with whole coefficients >= 0 and is >= 0 at all 1."""
     diff = sp.expand(sp.sympify(a) - sp.sympify(b))
-    return diff.is_Integer and diff >= 0
+    symbols = diff.free_symbols
+    coeffs = [diff.coeff(s) for s in symbols]
+    if not all(c.is_Integer and c >= 0 for c in coeffs):
+        return False
+    if sp.expand(diff - sum(c * s for c, s in zip(coeffs, symbols))).free_symbols:
+        return False
+    return bool(diff.xreplace({s: sp.Integer(1) for s in symbols}) >= 0)
 
 
 def tops(graph, nodes, base):
