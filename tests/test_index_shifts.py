@@ -172,3 +172,9 @@ def test_a_window_read_and_a_plain_read_of_one_array():
     assert value == pytest.approx(13.0)
     np.testing.assert_allclose(grad, [5, 8])
     assert sg.check_grad(L, wrt=[w], args=[x], seed=0, points=2).ok
+
+
+def test_the_old_gradient_without_its_range_is_refused_by_verify():
+    g = sg.grad(sp.Sum(w[i] * x[i], (i, 1, n - 1)), w[j])
+    assert sg.verify(g, x[j]).status == "refuted"
+    assert sg.verify(g, sp.Piecewise((x[j], j >= 1), (0, True))).status == "proven"
