@@ -178,3 +178,40 @@ def test_the_old_gradient_without_its_range_is_refused_by_verify():
     g = sg.grad(sp.Sum(w[i] * x[i], (i, 1, n - 1)), w[j])
     assert sg.verify(g, x[j]).status == "refuted"
     assert sg.verify(g, sp.Piecewise((x[j], j >= 1), (0, True))).status == "proven"
+
+
+GUARDED = [
+    sp.Sum(sp.Piecewise((w[i - 1] * x[i], i >= 1), (0, True)), (i, 0, n - 1)),
+    sp.Sum(sp.Piecewise((w[i + 1] * x[i], i <= n - 2), (0, True)) + w[i]**2, (i, 0, n - 1)),
+    sp.Sum(sp.Piecewise((w[i - 1] * w[i + 1], (i >= 1) & (i < n - 1)), (x[i] * w[i], True)),
+           (i, 0, n - 1)),
+]
+
+
+@pytest.mark.parametrize("L", GUARDED, ids=lambda L: sp.sstr(L))
+def test_a_read_past_the_ends_under_a_guard(L):
+    g = sg.grad(L, w[j])
+    for size in (3, 4, 5):
+        written = _written(L, size)
+        for t in range(_length(written, w)):
+            got = g.subs({n: size, j: t}).doit()
+            assert sp.expand(got - sp.diff(written, w[t])) == 0, (size, t, got)
+    assert sg.check_grad(L, wrt=[w], args=[x], seed=0, points=2).ok
+
+
+def test_a_guarded_read_is_computed_on_a_padded_window():
+    L = GUARDED[0]
+    f = sg.value_and_grad(L, wrt=[w], args=[x])
+    assert "_window(w, (-1,), (n - 1,))" in f.source
+    value, (grad,) = f(np.arange(3.), np.arange(4.))       # n = 4 from x; w needs 3
+    assert value == pytest.approx(0 * 1 + 1 * 2 + 2 * 3)
+    np.testing.assert_allclose(grad, [1, 2, 3])
+
+
+def test_a_gradient_with_its_range_can_be_summed_again():
+    g = sg.grad(sp.Sum((w[i + 1] - w[i])**2, (i, 0, n - 2)), w[j])
+    M = sp.Sum(g * x[j]**2, (j, 0, n - 1))
+    f = sg.value_and_grad(M, wrt=[w], args=[x])
+    value, _ = f(np.arange(4.)**2, np.ones(4))
+    assert value == pytest.approx(0.0)
+    assert sg.check_grad(M, wrt=[w], args=[x], seed=0, points=2).ok

@@ -18,6 +18,7 @@ import sympy as sp
 from ..errors import UnsupportedExpression
 from ..graph.index_ir import Access, Delta, Position, Reduce, Spread
 from ..graph.index_lse import LSE
+from ..graph.index_reach import at_least, furthest, reach
 from ..graph.ir import ancestors
 from ..ops import is_elementwise
 from ..ops.plumbing import Const
@@ -51,6 +52,7 @@ class _Emitter:
         self.names = dict(program.names)
         self.lines, self.text = [], {}
         self.lse = False                   # whether the code calls _logsumexp (index_module.py)
+        self.windows = False               # whether it calls _window / _add_window
         self.count = 0
         self.uses, self.actual, self.seen = {}, {}, {}
         for n in ancestors(outputs):
@@ -321,6 +323,12 @@ class _Emitter:
         name = self.names[base]
         if not pattern:
             return name, []
+        padded = self.padded(n)
+        if padded is not None:
+            self.windows = True
+            labels = [next(iter(e.free_symbols)) for e in pattern]
+            if len(set(labels)) == len(labels):
+                return "_window(%s, %s)" % (name, padded), labels
         text, labels = name, []
         keys, windows = [], []
         for axis, e in enumerate(pattern):
@@ -351,6 +359,23 @@ class _Emitter:
             raise UnsupportedExpression("%s read with a repeated index %s; write the diagonal "
                                         "with KroneckerDelta" % (base, pattern))
         return text, labels
+
+    def padded(self, n):
+        """"(starts,), (stops,)" of a read under a guard that runs past its array's ends
+        (``w[i - 1]`` under ``i >= 1`` at i = 0; the branch's value there is discarded), or
+        None for a read that stays inside (a plain slice)."""
+        pattern = n.extra[1]
+        if not all(isinstance(e - sum(e.free_symbols), sp.Integer) and len(e.free_symbols) == 1
+                   for e in pattern):
+            return None
+        spans = [reach(self.g, e) for e in pattern]
+        last = furthest(self.g, self.g.nodes, n.extra[0])
+        if all(at_least(a, 0) and axis in last and at_least(last[axis], b)
+               for axis, (a, b) in enumerate(spans)):
+            return None
+        starts = ", ".join(self.dim(a) for a, _ in spans) + ","
+        stops = ", ".join(self.dim(b + 1) for _, b in spans) + ","
+        return "(%s), (%s)" % (starts, stops)
 
     def slice(self, base, axis, lo, hi):
         source = self.p.dims

@@ -18,6 +18,21 @@ LSE_HELPER = '''def _logsumexp(z, axis):
     return np.squeeze(m, axis) + np.log(np.sum(np.exp(z - m), axis=axis))'''
 
 
+WINDOW_HELPERS = '''def _window(a, starts, stops):
+    """a[starts:stops], axis by axis, with zeros where that runs past a's ends (a read
+    under a guard: its value there is never used)."""
+    pad = [(max(0, -s), max(0, t - m)) for s, t, m in zip(starts, stops, a.shape)]
+    return np.pad(a, pad)[tuple(slice(s + p, t + p) for s, t, (p, _) in zip(starts, stops, pad))]
+
+
+def _add_window(g, starts, stops, v):
+    """g[starts:stops] += v, axis by axis, the parts of v past g's ends left out (they are 0)."""
+    los = [max(s, 0) for s in starts]
+    his = [min(t, m) for t, m in zip(stops, g.shape)]
+    g[tuple(map(slice, los, his))] += v[tuple(slice(lo - s, hi - s)
+                                              for lo, hi, s in zip(los, his, starts))]'''
+
+
 def generate_index(program):
     """Source of a module with ``value`` and ``value_and_grad`` for an index program."""
     value = _Emitter(program, [program.loss])
@@ -44,6 +59,8 @@ def generate_index(program):
     parts += [HELPERS[name] for name in sorted(value.printer.helpers | both.printer.helpers)]
     if value.lse or both.lse:
         parts.append(LSE_HELPER)
+    if value.windows or both.windows:
+        parts.append(WINDOW_HELPERS)
     for fname, body in (("value", value_lines), ("value_and_grad", both_lines)):
         lines = ["def %s(%s):" % (fname, signature)] + ["    " + x for x in dims + body]
         parts.append("\n".join(lines))
@@ -93,8 +110,13 @@ def _gradient(em, w):
         else:
             if not started:
                 em.lines.append("%s = np.zeros(%s.shape)" % (name, em.p.names[w]))
-            target = name if _covers(em.g, node) else "%s[%s]" % (name, ", ".join(keys))
-            em.lines.append("%s += %s" % (target, text))
+            padded = em.padded(node)
+            if padded is not None:
+                em.windows = True
+                em.lines.append("_add_window(%s, %s, %s)" % (name, padded, text))
+            else:
+                target = name if _covers(em.g, node) else "%s[%s]" % (name, ", ".join(keys))
+                em.lines.append("%s += %s" % (target, text))
         started = True
     if not started:
         em.lines.append("%s = np.zeros(%s.shape)" % (name, em.p.names[w]))

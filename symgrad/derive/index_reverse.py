@@ -203,7 +203,7 @@ def _within(graph, p, s, t, last):
     lo, hi = graph.ranges[s]
     first, end = sp.expand(lo + p - s), sp.expand(hi + p - s)
     out = []
-    if first != 0:
+    if not (first.is_Integer and first <= 0):      # a read before 0 is under a guard
         out.append(sp.Le(first, t))
     if last is None or sp.expand(end - last) != 0:
         out.append(sp.Le(t, end))

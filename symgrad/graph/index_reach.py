@@ -21,19 +21,70 @@ import sympy as sp
 
 from .index_ir import Access, TGraph  # noqa: F401  (TGraph: the doctest)
 
-__all__ = ["reach", "tops", "furthest", "at_least", "dimension_sources"]
+__all__ = ["reach", "record", "node_reach", "guard_ranges", "tops", "furthest", "at_least",
+           "dimension_sources"]
 
 
-def reach(graph, e):
+def reach(graph, e, guard=None):
     """(first, last) position an index expression touches, or None when one of its
-    indices has no range (a free index of a gradient being differentiated again)."""
+    indices has no range (a free index of a gradient being differentiated again); ``guard``
+    ({index: (lo, hi)}) narrows ranges, as a Piecewise branch's condition does."""
     e = sp.sympify(e)
     symbols = e.free_symbols
     if any(s not in graph.ranges for s in symbols):
         return None
-    first = sp.expand(e.xreplace({s: sp.sympify(graph.ranges[s][0]) for s in symbols}))
-    last = sp.expand(e.xreplace({s: sp.sympify(graph.ranges[s][1]) for s in symbols}))
+    ranges = {s: (guard or {}).get(s) or graph.ranges[s] for s in symbols}
+    first = sp.expand(e.xreplace({s: sp.sympify(ranges[s][0]) for s in symbols}))
+    last = sp.expand(e.xreplace({s: sp.sympify(ranges[s][1]) for s in symbols}))
     return first, last
+
+
+def record(graph, node, guard):
+    """Note how far the read ``node`` reaches where it is lowered (widened over its uses)."""
+    seen = graph.reaches.setdefault(node.id, {})
+    for axis, e in enumerate(node.extra[1]):
+        r = reach(graph, e, guard)
+        if r is None:
+            continue
+        old = seen.get(axis)
+        if old is None:
+            seen[axis] = r
+            continue
+        first = old[0] if at_least(r[0], old[0]) else r[0] if at_least(old[0], r[0]) else None
+        last = old[1] if at_least(old[1], r[1]) else r[1] if at_least(r[1], old[1]) else None
+        full = reach(graph, e)
+        seen[axis] = (full[0] if first is None else first, full[1] if last is None else last)
+
+
+def node_reach(graph, node, axis):
+    """(first, last) the read ``node`` touches along ``axis`` where its value is used."""
+    r = graph.reaches.get(node.id, {}).get(axis)
+    return r if r is not None else reach(graph, node.extra[1][axis])
+
+
+def guard_ranges(graph, cond, outer):
+    """{index: (lo, hi)}: ``outer`` narrowed by the bounds ``cond`` puts on bound indices
+    (i >= 1, i <= n - 2, and their conjunctions); a bound that does not compare with the
+    index's range is left out (the range stays as wide as it was)."""
+    out = dict(outer)
+    for c in sp.And.make_args(cond) if isinstance(cond, (sp.And, sp.Rel)) else ():
+        if not isinstance(c, (sp.Ge, sp.Gt, sp.Le, sp.Lt)):
+            continue
+        lhs, rhs, kind = c.lhs, c.rhs, type(c)
+        if not (isinstance(lhs, sp.Symbol) and lhs in graph.ranges):
+            lhs, rhs = rhs, lhs
+            kind = {sp.Ge: sp.Le, sp.Gt: sp.Lt, sp.Le: sp.Ge, sp.Lt: sp.Gt}[kind]
+        if not (isinstance(lhs, sp.Symbol) and lhs in graph.ranges) or \
+                rhs.free_symbols & set(graph.ranges):
+            continue
+        lo, hi = out.get(lhs) or graph.ranges[lhs]
+        bound = rhs + (1 if kind is sp.Gt else -1 if kind is sp.Lt else 0)
+        if kind in (sp.Ge, sp.Gt) and at_least(bound, lo):
+            lo = sp.expand(bound)
+        elif kind in (sp.Le, sp.Lt) and at_least(hi, bound):
+            hi = sp.expand(bound)
+        out[lhs] = (lo, hi)
+    return out
 
 
 def at_least(a, b):
@@ -61,9 +112,8 @@ def tops(graph, nodes, base):
         if (b.label if isinstance(b, sp.IndexedBase) else b) != label:
             continue
         for axis, e in enumerate(n.extra[1]):
-            r = reach(graph, e)
-            if r is not None:
-                per_axis.setdefault(axis, []).append(r[1])
+            if all(q in graph.ranges for q in sp.sympify(e).free_symbols):
+                per_axis.setdefault(axis, []).append(node_reach(graph, n, axis)[1])
     out = {}
     for axis, lasts in per_axis.items():
         kept = []
@@ -110,7 +160,7 @@ def dimension_sources(graph, inputs):
             for axis, e in enumerate(n.extra[1]):
                 if not e.free_symbols or not all(s in graph.ranges for s in e.free_symbols):
                     continue
-                top = sp.expand(e.xreplace({s: graph.ranges[s][1] for s in e.free_symbols}))
+                top = node_reach(graph, n, axis)[1]
                 if furthest.get(base, {}).get(axis, [top]) != [top]:
                     continue                 # not this axis's end, or no provable end
                 unknown = [D for D in top.free_symbols if D not in out]

@@ -20,7 +20,7 @@ from ..derive.index_reverse import index_backward, param_base
 from ..errors import ArgumentError, ShapeMismatch
 from ..graph.index_ir import Access
 from ..graph.index_lower import IndexLowering
-from ..graph.index_reach import dimension_sources
+from ..graph.index_reach import dimension_sources, node_reach
 from ..graph.lower import as_expression
 from ..rewrite.index_stable import stable_index
 from .build import source_markdown
@@ -214,7 +214,7 @@ def _range_plan(p):
         if n.op is not Access or not n.extra[1] or n.extra[0] not in position:
             continue
         for axis, e in enumerate(n.extra[1]):
-            top = sp.sympify(e).xreplace({s: p.graph.ranges[s][1] for s in e.free_symbols})
+            top = node_reach(p.graph, n, axis)[1]
             exact = isinstance(e, sp.Symbol) and p.graph.ranges[e][0] == 0
             key = (position[n.extra[0]], axis)
             tops, was = axes.get(key, ([], False))
