@@ -18,7 +18,7 @@ from ..errors import ArgumentError, UnsupportedExpression
 from ..graph.index_ir import Access, Delta, Position, Reduce, Spread
 from ..graph.index_lower import IndexLowering
 from ..graph.index_lse import LSE
-from ..graph.index_reach import furthest
+from ..graph.index_reach import at_least, furthest
 from ..ops import CONDITION, UNKNOWN_DERIVATIVE, lookup
 from ..ops.plumbing import Const
 
@@ -205,9 +205,30 @@ def _within(graph, p, s, t, last):
     out = []
     if not (first.is_Integer and first <= 0):      # a read before 0 is under a guard
         out.append(sp.Le(first, t))
-    if last is None or sp.expand(end - last) != 0:
+    if last is None or not at_least(end, last):     # t never passes the axis's last position
         out.append(sp.Le(t, end))
     return out
+
+
+def _settle(expr, target, last):
+    """Conditions on the gradient's own indices that hold at every entry of the array
+    (j >= 0, j <= its last position) replaced by True, so Piecewise((1, j >= 0), (0, True))
+    reads 1."""
+    axes = {t: a for a, t in enumerate(target) if isinstance(t, sp.Symbol)}
+    table = {}
+    for c in expr.atoms(sp.Ge, sp.Gt, sp.Le, sp.Lt):
+        lhs, rhs, kind = c.lhs, c.rhs, type(c)
+        if lhs not in axes:
+            lhs, rhs = rhs, lhs
+            kind = {sp.Ge: sp.Le, sp.Gt: sp.Lt, sp.Le: sp.Ge, sp.Lt: sp.Gt}[kind]
+        if lhs not in axes or rhs.free_symbols & set(axes):
+            continue
+        end = last.get(axes[lhs])
+        holds = at_least(0, rhs) if kind is sp.Ge else at_least(-1, rhs) if kind is sp.Gt else \
+            end is not None and at_least(rhs - (1 if kind is sp.Lt else 0), end)
+        if holds:
+            table[c] = sp.true
+    return expr.xreplace(table) if table else expr
 
 
 def _fresh_bound(expr, free):
@@ -264,7 +285,7 @@ def index_grad(expr, wrt, free=(), targets=False, extent=None):
             clash = names | {q for t in target for q in sp.sympify(t).free_symbols} | set(free)
             term = _fresh_bound(raise_index(lowering.graph, adj, memo), clash)
             total += _rename(term, pattern, target, free, lowering.graph, last)
-        result = _fresh_bound(total, set(target) | set(free))
+        result = _settle(_fresh_bound(total, set(target) | set(free)), target, last)
         at = base[target] if isinstance(base, sp.IndexedBase) and target else base
         results.append((at, result) if targets else result)
     return results[0] if single else results
