@@ -215,3 +215,10 @@ def test_a_gradient_with_its_range_can_be_summed_again():
     value, _ = f(np.arange(4.)**2, np.ones(4))
     assert value == pytest.approx(0.0)
     assert sg.check_grad(M, wrt=[w], args=[x], seed=0, points=2).ok
+
+
+def test_a_guarded_read_that_cannot_be_padded_is_refused():
+    W = sp.IndexedBase("W")
+    L = sp.Sum(sp.Piecewise((W[i - 1, 0] * x[i], i >= 1), (0, True)), (i, 0, n - 1))
+    with pytest.raises(sg.UnsupportedExpression, match=r"W\[i - 1, 0\] under a guard"):
+        sg.value_and_grad(L, wrt=[x], args=[W])

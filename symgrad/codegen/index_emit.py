@@ -18,7 +18,7 @@ import sympy as sp
 from ..errors import UnsupportedExpression
 from ..graph.index_ir import Access, Delta, Position, Reduce, Spread
 from ..graph.index_lse import LSE
-from ..graph.index_reach import at_least, furthest, reach
+from ..graph.index_reach import at_least, furthest, node_reach, reach
 from ..graph.ir import ancestors
 from ..ops import is_elementwise
 from ..ops.plumbing import Const
@@ -365,14 +365,19 @@ class _Emitter:
         (``w[i - 1]`` under ``i >= 1`` at i = 0; the branch's value there is discarded), or
         None for a read that stays inside (a plain slice)."""
         pattern = n.extra[1]
-        if not all(isinstance(e - sum(e.free_symbols), sp.Integer) and len(e.free_symbols) == 1
-                   for e in pattern):
-            return None
         spans = [reach(self.g, e) for e in pattern]
+        if None in spans or all(node_reach(self.g, n, axis) == span
+                                for axis, span in enumerate(spans)):
+            return None                      # not under a guard: the callable checked it fits
         last = furthest(self.g, self.g.nodes, n.extra[0])
         if all(at_least(a, 0) and axis in last and at_least(last[axis], b)
                for axis, (a, b) in enumerate(spans)):
             return None
+        if not all(len(e.free_symbols) == 1 and (e - sum(e.free_symbols)).is_Integer
+                   for e in pattern):
+            raise UnsupportedExpression("%s[%s] under a guard runs past the ends of %s; symgrad "
+                                        "pads reads at i + c in every axis only"
+                                        % (n.extra[0], ", ".join(map(str, pattern)), n.extra[0]))
         starts = ", ".join(self.dim(a) for a, _ in spans) + ","
         stops = ", ".join(self.dim(b + 1) for _, b in spans) + ","
         return "(%s), (%s)" % (starts, stops)
