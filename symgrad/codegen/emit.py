@@ -33,8 +33,7 @@ CHEAP_LIMIT, CHEAP_USES = 3, 4   # recompute tiny sums/products of inputs rather
 # calls whose result may underflow to 0 (e^-1000): the registry's ``underflows`` fact
 UNDERFLOWS = re.compile(r"(?<![\w.])(%s)\(" % "|".join(sorted(
     re.escape(op.numpy) for op in entries() if op.underflows and isinstance(op.numpy, str))))
-DEL_AFTER = 12            # in functions longer than this (the README MLP has 12), free temporaries after
-                          # their last use: a lower peak keeps glibc from handing pages back each call
+DEL_AFTER = 12            # longer functions free temporaries after last use (glibc keeps the pages)
 RESERVED = {"np", "special", "scipy", "loss", "value", "value_and_grad", "self"}
 LINALG = (Solve, LUFactor, LUSolve, LULogDet, LUInverse)   # built by the speed passes (rewrite/linalg_nodes.py)
 LINALG_HELPERS = {
