@@ -69,6 +69,23 @@ class ProofFailure(SymgradError):
     """A claim in proofs/ did not reach its expected verdict."""
 
 
+# --- arguments of the API -------------------------------------------------------------------
+
+def whole_number(name: str, value, low: int = 0, high: "int | None" = None) -> int:
+    """``value`` as an int in [low, high], or ArgumentError naming ``name`` (a seed, a count of
+    points or steps: bools, floats and text are refused, never rounded or parsed).
+
+    >>> whole_number("seed", 3)
+    3
+    """
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+            or value < low or (high is not None and value > high):
+        raise ArgumentError("%s must be an int from %d%s, got %r"
+                            % (name, low, " to %d" % high if high is not None else " up", value))
+    return int(value)
+
+
 # --- where a node sits, for messages ------------------------------------------------------
 
 def describe_path(path):

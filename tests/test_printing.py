@@ -240,3 +240,14 @@ def test_every_losss_gradient_and_hessian_print_as_textbook_math(name, loss, w_)
             found = [u for u in UGLY + ("Dummy", "+ -") if u in text]
             assert not found, "%s: %s in\n%s" % (name, found, text)
         renders(sp.latex(g))
+
+
+def test_no_sigmoid_in_a_denominator():
+    # found by a probe: (w x e^w)^2 printed as -2 w x^2 (w + 1) σ(2w)/(σ(2w) - 1), which
+    # divides by 0 in floating point once σ(2w) rounds to 1 (w > 18)
+    xs, ws = sp.symbols("x w", real=True)
+    g = sg.grad((ws * xs * sp.exp(ws))**2, ws)
+    assert not g.has(Sigmoid)
+    assert sp.simplify(g - sp.diff((ws * xs * sp.exp(ws))**2, ws)) == 0
+    value = sp.lambdify((ws, xs), g)(20.0, 1.0)
+    assert np.isfinite(value) and abs(value / (2 * 20 * 21 * np.exp(40.0)) - 1) < 1e-12

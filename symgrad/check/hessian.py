@@ -13,7 +13,7 @@ import sympy as sp
 from ..derive.reverse import grad
 from ..derive.second import hessian
 from ..numeric.differences import richardson
-from ..numeric.enclose import evaluate
+from ..numeric.reference import evaluate
 from ..numeric.kinks import kinks_at
 from ..pipeline.function import value_and_grad
 from .report import RTOL_FD, RTOL_GENERATED, UNRELIABLE_FD, GradCheckReport, Row

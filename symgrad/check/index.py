@@ -19,7 +19,7 @@ import sympy as sp
 from ..derive.reverse import grad
 from ..errors import ArgumentError, ShapeMismatch
 from ..numeric.differences import richardson
-from ..numeric.enclose import evaluate_at
+from ..numeric.reference import evaluate_at
 from ..numeric.indices import array_shapes, index_symbols, written_out
 from ..numeric.kinks import positive_symbols
 from ..numeric.sampling import DENOMINATOR, dyadic

@@ -15,7 +15,7 @@ import sympy as sp
 
 from ..errors import ArgumentError, ShapeMismatch, SymgradError
 from ..numeric.dims import bind_dimensions, draw_dimensions, sizes
-from ..numeric.enclose import evaluate
+from ..numeric.reference import evaluate
 from ..numeric.exact import exact, float_only_ops, is_finite_real
 from ..numeric.kinks import positive_symbols, spd_matrices
 from ..numeric.sampling import DENOMINATOR, dyadic, matrix, positive_definite
@@ -114,6 +114,18 @@ def float64_notes(expr):
             "register_function for an exact reference" % name for name in float_only_ops(expr)]
 
 
+def _agree(m, shape, dims, given):
+    """Refuse a fixed array whose shape contradicts a dimension another one already fixed
+    (or a numeric dimension of ``m``), naming the dimension, both sizes and the matrices."""
+    for dim, size in zip(m.shape, shape):
+        if dim.is_Number and int(dim) != size or dim in dims and int(dims[dim]) != size:
+            other = [str(g) for g in given if isinstance(g, sp.MatrixSymbol) and dim in g.shape]
+            raise ShapeMismatch(
+                "values[%s] has shape %s, so %s = %d, but %s; give arrays whose shapes agree"
+                % (m, shape, dim, size, "%s is %s" % (dim, dim) if dim.is_Number else
+                   "%s = %s from values[%s]" % (dim, dims[dim], ", ".join(other) or "?")))
+
+
 def given_arrays(values, inputs, per_sample):
     """The values the caller fixed as float64 arrays (exact: each float is a dyadic rational),
     the dimensions their shapes give, and notes. Keys must be the symbols themselves."""
@@ -123,6 +135,9 @@ def given_arrays(values, inputs, per_sample):
     given, dims, notes = {}, {}, []
     names = {str(s): s for s in inputs}
     for s, v in values.items():
+        if isinstance(v, (str, bytes)):
+            raise ArgumentError("values[%s] is the text %r: give a number or an array; strings are "
+                                "never parsed" % (s, v))
         if isinstance(s, str):
             hint = " (values={%s: ...})" % names[s] if s in names else ""
             raise ArgumentError("values has the string key %r: use the symbol itself as the key%s; "
@@ -141,6 +156,7 @@ def given_arrays(values, inputs, per_sample):
             if a.ndim != 2:
                 raise ShapeMismatch("values[%s] has shape %s; %s is a %s x %s matrix"
                                     % (s, a.shape, s, *s.shape))
+            _agree(s, a.shape, dims, given)
             bind_dimensions(s, a.shape, dims)
             given[s] = a
         elif a.ndim == 0:

@@ -21,10 +21,14 @@ import textwrap
 import warnings
 
 from .. import __version__
-from .commands import COMMANDS
+from .commands import run_check, run_codegen, run_derive, run_fit, run_prove
+from .verifying import run_verify
 from .steps import add_derive_options, add_verify_options
 from ..parse.tables import CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, MAX_ARGS, arity_text
 from ..errors import ParseError, ProofFailure, SymgradError, TrainingDiverged
+
+COMMANDS = {"derive": run_derive, "check": run_check, "codegen": run_codegen,
+            "verify": run_verify, "fit": run_fit, "prove": run_prove}
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INTERNAL"]
 
@@ -163,7 +167,24 @@ def build_parser():
         parser.commands[name] = p
         return p
 
-    p = command("derive", "print the gradient of EXPR, then check it three ways")
+    for name, summary, arguments in (
+        ("derive", "print the gradient of EXPR, then check it three ways", _derive_arguments),
+        ("check", "compare symbolic, finite-difference and generated gradients of EXPR",
+         _check_arguments),
+        ("codegen", "write the standalone NumPy (or JAX, torch) module of EXPR and its gradients",
+         _codegen_arguments),
+        ("verify", "decide whether HAND equals (or bounds) REFERENCE: proven, probable or refuted",
+         _verify_arguments),
+        ("fit", "train the parameters of a loss on a CSV file (gradient descent, Newton, "
+                "L-BFGS, ...)", _fit_arguments),
+        ("prove", "run the machine-checked derivations in proofs/", _prove_arguments),
+    ):
+        arguments(command(name, summary))
+    return parser
+
+
+def _derive_arguments(p):
+    """The arguments of ``symgrad derive``."""
     p.add_argument("expr", metavar="EXPR", help="the loss, e.g. '(w*x + b - y)**2'")
     _formula_options(p)
     style = p.add_mutually_exclusive_group()
@@ -177,7 +198,9 @@ def build_parser():
     p.add_argument("--seed", default="0", metavar="N", help="seed of the check's random points")
     add_derive_options(p)
 
-    p = command("check", "compare symbolic, finite-difference and generated gradients of EXPR")
+
+def _check_arguments(p):
+    """The arguments of ``symgrad check``."""
     p.add_argument("expr", metavar="EXPR", help="the loss")
     _formula_options(p)
     p.add_argument("--values", nargs="+", action="extend", default=[], metavar="NAME=NUMBER",
@@ -185,15 +208,18 @@ def build_parser():
     p.add_argument("--seed", default="0", metavar="N", help="seed of the random points")
     p.add_argument("--points", default="3", metavar="N", help="random points (1 to 100)")
 
-    p = command("codegen", "write the standalone NumPy (or JAX, torch) module of EXPR and its gradients")
+
+def _codegen_arguments(p):
+    """The arguments of ``symgrad codegen``."""
     p.add_argument("expr", metavar="EXPR", help="the loss")
     _formula_options(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: print)")
     p.add_argument("--force", action="store_true", help="overwrite an existing FILE")
     _backend_option(p, "the array library the module uses")
 
-    p = command("verify", "decide whether HAND equals (or bounds) REFERENCE: "
-                          "proven, probable or refuted")
+
+def _verify_arguments(p):
+    """The arguments of ``symgrad verify``."""
     p.add_argument("hand", metavar="HAND", nargs="?", help="the hand-derived expression")
     p.add_argument("reference", metavar="REFERENCE", nargs="?",
                    help="what it should equal (or give --grad-of)")
@@ -212,8 +238,9 @@ def build_parser():
                         "0: random points only)")
     add_verify_options(p)
 
-    p = command("fit", "train the parameters of a loss on a CSV file (gradient descent, "
-                       "Newton, L-BFGS, ...)")
+
+def _fit_arguments(p):
+    """The arguments of ``symgrad fit``."""
     p.add_argument("expr", metavar="EXPR", help="the per-sample loss, e.g. '(w*x + b - y)**2'")
     p.add_argument("--params", nargs="+", action="extend", required=True, metavar="NAME=NUMBER",
                    help="the parameters and their starting values, e.g. w=0 b=0")
@@ -238,14 +265,15 @@ def build_parser():
     _backend_option(p, "run the steps on it (jax: jitted lax.scan over the steps)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out file")
 
-    p = command("prove", "run the machine-checked derivations in proofs/")
+
+def _prove_arguments(p):
+    """The arguments of ``symgrad prove``."""
     p.add_argument("paths", metavar="PATH", nargs="*", help="proof files or folders "
                                                            "(default: proofs/)")
     p.add_argument("--report", metavar="FILE", help="also write the report here")
     p.add_argument("--force", action="store_true", help="overwrite an existing report")
     p.add_argument("--timeout", metavar="SECONDS", help="stop a claim after this long (default: "
                                                         "4 times its budget + 30 s)")
-    return parser
 
 
 def _version():

@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.matrices.expressions.slice import MatrixSlice
 
 from ..errors import ShapeMismatch, UnsupportedExpression
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts
@@ -187,6 +188,10 @@ class _Function:
             else:
                 expr = op(*args)
             return self.printer.code(expr)
+        if op is sp.MatMul and self.api.left_transposed and n.args[0].op is sp.Transpose \
+                and n.args[0].id in self.inline:     # A.T @ B through the backend's helper
+            return "%s(%s, %s)" % (self.api.left_transposed, self.ref(n.args[0].args[0])[0],
+                                   self.ref(n.args[1])[0]), CALL
         entry = lookup(op)
         if entry is not None and entry.numpy not in (None, BUILTIN):
             return self.printer.op_code(entry, [self.view(a) for a in n.args])
@@ -199,6 +204,9 @@ class _Function:
             # torch's helper takes its dtype from an argument (all share one after prepare)
             return self.api.broadcast(a[0][0], self.shape(n.shape), self.names[self.p.inputs[0]]), CALL
         if op is Fill:
+            if self.api.name == "torch":      # torch.eye is float32 unless told
+                return "torch.eye(%s, dtype=%s.dtype)" % (self.dim(n.shape[0]),
+                                                          self.names[self.p.inputs[0]]), CALL
             return "%s(%s)" % (self.api.call("np.eye"), self.dim(n.shape[0])), CALL
         if op in LINALG:
             return self._linalg(n, [x[0] for x in a])
@@ -262,6 +270,9 @@ class _Function:
         if x.shape == (1, 1) and x.op is sp.MatMul and x.id in self.inline and self.api.name == "numpy":
             a, b = (_wrap(self.ref(y), CALL) for y in x.args)   # a dot product, not a matrix product
             return "np.dot(%s.ravel(), %s.ravel())" % (a, b), CALL
+        if x.shape == (1, 1) and x.op is MatrixSlice and x.id in self.inline:
+            m, r0, _, _, c0 = (self.ref(y) for y in x.args[:5])   # an entry M[i, j]
+            return "%s[%s, %s]" % (_wrap(m, CALL), r0[0], c0[0]), ATOM
         if x.shape == (1, 1):
             return "%s[0, 0]" % _wrap(arg, CALL), ATOM
         if x.op is sp.MatMul and x.id in self.inline:

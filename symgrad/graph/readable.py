@@ -65,9 +65,15 @@ def with_sigmoids(expr):
             lambda e: s / (1 - s) if e.args[0] == u else (1 - s) / s)
         if trial.has(s):
             trial = sp.factor_terms(sp.cancel(trial)).xreplace({s: Sigmoid(u)})
-            if _cost(trial) < best_cost:
+            if _cost(trial) < best_cost and not _divides_by_sigmoid(trial):
                 best, best_cost = trial, _cost(trial)
     return best
+
+
+def _divides_by_sigmoid(expr):
+    """Whether a σ sits in a denominator: σ(2w)/(σ(2w) - 1) is e^{2w} made unreadable, and it
+    divides by 0 in floating point once σ rounds to 1."""
+    return any(p.exp.is_negative and p.base.has(Sigmoid) for p in expr.atoms(sp.Pow))
 
 
 def with_tanh(expr):

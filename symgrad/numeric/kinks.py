@@ -22,7 +22,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from ..ops import kinks_in, lookup
 from ..ops.nodes import ElementwiseMap
-from .enclose import evaluate
+from .reference import evaluate
 
 __all__ = ["kinks_at", "has_kinks", "positive_symbols", "spd_matrices", "domain_edges",
            "boundaries", "domain_guards", "determinant_hints"]

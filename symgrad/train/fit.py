@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 
 from ..codegen.backends import backend as _backend
-from ..errors import ArgumentError, TrainingDiverged
+from ..errors import ArgumentError, TrainingDiverged, whole_number
 from ..graph.index_ir import has_indices
 from ..graph.lower import as_expression
 from ..pipeline.function import GradFunction, HessianFunction, value_and_grad, value_grad_hessian
@@ -81,6 +81,7 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
         raise ArgumentError("optimizer must be a symgrad optimizer such as GD(lr=0.01) or "
                             "Adam(lr=0.001), got %r" % (optimizer,))
     steps = _count("steps", steps)
+    seed = whole_number("fit seed", seed)
     patience = None if early_stopping is None else _count("early_stopping", early_stopping)
     searching = isinstance(optimizer, LineSearch)
     f, loss, params, data = _compiled(loss, params, data, hessian=searching and optimizer.uses_hessian,
@@ -95,31 +96,16 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
     train = arrays[len(params):]
     idx, why = sample_axis(f, list(params), list(data), train)
     rng = np.random.default_rng(seed)
-    val = None
-    if isinstance(validation, dict):
-        val_data = _resolve(loss, validation, "validation")
-        if set(val_data) != set(data):
-            raise ArgumentError("validation data must give the same symbols as data (%s)"
-                                % ", ".join(map(str, data)))
-        val = f.prepare(list(params.values()) + [val_data[s] for s in data])[0][len(params):]
-        _real_and_finite(list(data), [val_data[s] for s in data], val, "validation data")
-    elif validation is not None:
-        train, val = split(validation, train, idx, why, rng)
-    batches = None
-    if optimizer.batch_size is not None:
-        if not idx:
-            raise ArgumentError("%r needs data with samples along the first axis to make "
-                                "mini-batches; %s" % (optimizer, why))
-        if optimizer.batch_size < train[idx[0]].shape[0]:
-            batches = Batches(train, idx, optimizer.batch_size, rng)
-
+    train, val = _validation(f, loss, params, data, train, validation, idx, why, rng)
+    batches = _batches(optimizer, train, idx, why, rng)
+    bar = Progress(progress, steps)
     if searching:
         hessian = f.namespace["value_grad_hessian"] if optimizer.uses_hessian else None
-        run = SearchRun(f, optimizer, start, train, val, patience, Progress(progress, steps), hessian)
+        run = SearchRun(f, optimizer, start, train, val, patience, bar, hessian)
     elif f.backend != "numpy":
-        run = backend_run(f, optimizer, start, train, val, batches, patience, Progress(progress, steps))
+        run = backend_run(f, optimizer, start, train, val, batches, patience, bar)
     else:
-        run = Run(f, optimizer, start, train, val, batches, patience, Progress(progress, steps))
+        run = Run(f, optimizer, start, train, val, batches, patience, bar)
     if f.backend == "torch":
         train = run.train                 # the generated torch code takes tensors
     try:
@@ -138,6 +124,34 @@ def fit(loss: "sp.Expr | GradFunction", params: dict, data: dict | None = None,
 
 
 # --- arguments ------------------------------------------------------------------------
+
+def _validation(f, loss, params, data, train, validation, idx, why, rng):
+    """(training arrays, validation arrays or None): a dict of validation data prepared and
+    checked like the data, or a seeded fraction of the samples held out."""
+    if isinstance(validation, dict):
+        val_data = _resolve(loss, validation, "validation")
+        if set(val_data) != set(data):
+            raise ArgumentError("validation data must give the same symbols as data (%s)"
+                                % ", ".join(map(str, data)))
+        val = f.prepare(list(params.values()) + [val_data[s] for s in data])[0][len(params):]
+        _real_and_finite(list(data), [val_data[s] for s in data], val, "validation data")
+        return train, val
+    if validation is not None:
+        return split(validation, train, idx, why, rng)
+    return train, None
+
+
+def _batches(optimizer, train, idx, why, rng):
+    """The optimizer's mini-batches of the training arrays (None: full batch)."""
+    if optimizer.batch_size is None:
+        return None
+    if not idx:
+        raise ArgumentError("%r needs data with samples along the first axis to make "
+                            "mini-batches; %s" % (optimizer, why))
+    if optimizer.batch_size < train[idx[0]].shape[0]:
+        return Batches(train, idx, optimizer.batch_size, rng)
+    return None
+
 
 def _real_and_finite(symbols, given, arrays, what):
     """Refuse complex values (training is real) and NaN or infinite entries, naming the

@@ -31,7 +31,7 @@ from .prove import finish_proof, start_proof
 from .sample import Search, search
 from .guard import run_guarded
 from .search import targeted
-from ..errors import ArgumentError, SymgradError
+from ..errors import ArgumentError, SymgradError, whole_number
 
 __all__ = ["verify", "Verdict"]
 
@@ -219,6 +219,8 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
     'structural'
     """
     _check_sides(lhs, rhs)
+    seed = whole_number("verify seed", seed)
+    points = None if points is None else whole_number("verify points", points, 1, 100000)
     if relation != "==":
         import scipy.optimize  # noqa: F401  (the search's minimizer; imported once, not per child)
     start = time.monotonic()
