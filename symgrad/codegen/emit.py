@@ -34,7 +34,7 @@ CHEAP_LIMIT, CHEAP_USES = 3, 4   # recompute tiny sums/products of inputs rather
 # calls whose result may underflow to 0 (e^-1000): the registry's ``underflows`` fact
 UNDERFLOWS = re.compile(r"(?<![\w.])(%s)\(" % "|".join(sorted(
     re.escape(op.numpy) for op in entries() if op.underflows and isinstance(op.numpy, str))))
-DEL_AFTER = 40            # in functions longer than this, free temporaries after their last use
+DEL_AFTER = 12            # longer functions free temporaries after last use (glibc keeps the pages)
 RESERVED = {"np", "special", "scipy", "loss", "value", "value_and_grad", "self"}
 LINALG = (Solve, LUFactor, LUSolve, LULogDet, LUInverse)   # built by the speed passes (rewrite/linalg_nodes.py)
 LINALG_HELPERS = {
@@ -47,13 +47,13 @@ LINALG_HELPERS = {
     logabsdet = np.sum(np.log(np.abs(diagonal)))
     return logabsdet if negative % 2 == 0 and np.all(diagonal != 0) else np.nan""",
     "_inverse_lu": """def _inverse_lu(factors):
-    \"\"\"inv(A) from scipy.linalg.lu_factor(A) (LAPACK getri); LinAlgError if A is singular.\"\"\"
+    \"\"\"inv(A) from scipy.linalg.lu_factor(A), by a solve with the identity: two threaded
+    triangular solves (LAPACK getri takes fewer flops, but its column blocks stall when BLAS
+    threads outnumber free cores); LinAlgError if A is singular.\"\"\"
     lu, pivots = factors
-    getri, = scipy.linalg.lapack.get_lapack_funcs(("getri",), (lu,))
-    inverse, info = getri(lu, pivots)
-    if info > 0:
+    if not np.all(np.diagonal(lu)):
         raise np.linalg.LinAlgError("Singular matrix")
-    return inverse""",
+    return scipy.linalg.lu_solve(factors, np.eye(len(pivots), dtype=lu.dtype))""",
 }
 
 
