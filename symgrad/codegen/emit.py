@@ -24,9 +24,10 @@ from ..errors import ShapeMismatch, UnsupportedExpression
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts
 from ..ops import BUILTIN, entries, is_elementwise, lookup
 from ..rewrite.linalg_nodes import LUFactor, LUInverse, LULogDet, LUSolve, Solve
+from .linalg_helpers import LINALG_HELPERS
 from .printer import ATOM, Code, CodePrinter, precedence_of as _precedence
 
-__all__ = ["Program", "sanitize_names"]
+__all__ = ["Program", "sanitize_names", "LINALG_HELPERS"]
 
 ADD, MATMUL, MUL, CALL = 40, 45, 50, 70
 INLINE_LIMIT = 8          # inline a single-use node while its inlined tree has at most this many ops
@@ -37,25 +38,6 @@ UNDERFLOWS = re.compile(r"(?<![\w.])(%s)\(" % "|".join(sorted(
 DEL_AFTER = 12            # longer functions free temporaries after last use (glibc keeps the pages)
 RESERVED = {"np", "special", "scipy", "loss", "value", "value_and_grad", "self"}
 LINALG = (Solve, LUFactor, LUSolve, LULogDet, LUInverse)   # built by the speed passes (rewrite/linalg_nodes.py)
-LINALG_HELPERS = {
-    "_logdet_lu": """def _logdet_lu(factors):
-    \"\"\"log(det(A)) from scipy.linalg.lu_factor(A); NaN where det(A) <= 0, as _logdet.\"\"\"
-    lu, pivots = factors
-    diagonal = np.diag(lu)
-    swaps = np.count_nonzero(pivots != np.arange(len(pivots)))
-    negative = np.count_nonzero(diagonal < 0) + swaps
-    logabsdet = np.sum(np.log(np.abs(diagonal)))
-    return logabsdet if negative % 2 == 0 and np.all(diagonal != 0) else np.nan""",
-    "_inverse_lu": """def _inverse_lu(factors):
-    \"\"\"inv(A) from scipy.linalg.lu_factor(A), by a solve with the identity: two threaded
-    triangular solves (LAPACK getri takes fewer flops, but its column blocks stall when BLAS
-    threads outnumber free cores); LinAlgError if A is singular.\"\"\"
-    lu, pivots = factors
-    if not np.all(np.diagonal(lu)):
-        raise np.linalg.LinAlgError("Singular matrix")
-    return scipy.linalg.lu_solve(factors, np.eye(len(pivots), dtype=lu.dtype))""",
-}
-
 
 
 @dataclass
