@@ -235,9 +235,10 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
         raise SymgradError(value)
     if state == "timeout":
         return Verdict("probable", "stopped at the time limit", relation, 0, lhs, rhs,
-                       note="verify's time (%.3g s for budget=%r) ran out inside one step that "
-                            "cannot be interrupted (a SymPy call); no counterexample and no "
-                            "proof were found before it; raise budget= to decide"
+                       note="no point was judged: verify's time (%.3g s for budget=%r) ran "
+                            "out inside one step that cannot be interrupted (a SymPy call); no "
+                            "counterexample and no proof were found before it, so this "
+                            "'probable' rests on no evidence; raise budget= to decide"
                        % (HARD_SHARE * total + GRACE, budget))
     return replace(value, lhs=lhs, rhs=rhs)
 
@@ -307,9 +308,19 @@ def _decide(lhs, rhs, relation, assumptions, seed, budget, start, total, points,
     if found.timed_out:
         note = "; ".join(filter(None, [note, "sampling stopped at the time limit after %d points%s"
                                        % (found.points, _slow(found))]))
+    if found.points == 0:
+        note = "; ".join(filter(None, [_nothing_judged(found), note]))
     how = "none judged within the budget" if not found.admitted else \
         "exact rational arithmetic" if found.exact else "ball arithmetic (Arb)"
     return Verdict("probable", "random points, %s" % how, relation, found.points, note=note)
+
+
+def _nothing_judged(found):
+    """The note of a "probable" that no agreeing point supports."""
+    undecided = (" (%d admissible points were evaluated, none decided: their enclosures of "
+                 "lhs - rhs stayed too wide)" % found.unknown) if found.unknown else ""
+    return ("no point was judged to agree%s, so this 'probable' rests on no evidence"
+            % undecided)
 
 
 def _slow(found):
