@@ -45,7 +45,7 @@ def refuted_for_real(v):
 @pytest.mark.parametrize("cut", [10, 30, 100])
 def test_branch_wrong_past_a_cut_off_is_refuted(cut):
     hand = sp.Piecewise((-y, z < -cut), (sg.sigmoid(z) - y, True))
-    v = timed(hand, sg.grad(BCE, z))
+    v = timed(hand, sg.grad(BCE, z), budget=5.0)          # the probe's (default) budget
     refuted_for_real(v)
     assert v.counterexample[z] < -cut               # on the wrong branch, not on the tie
 

@@ -309,16 +309,20 @@ def _decide(lhs, rhs, relation, assumptions, seed, budget, start, total, points,
         note = "; ".join(filter(None, [note, "sampling stopped at the time limit after %d points%s"
                                        % (found.points, _slow(found))]))
     if found.points == 0:
-        note = "; ".join(filter(None, [_nothing_judged(found), note]))
+        note = "; ".join(filter(None, [_nothing_judged(found, extra), note]))
     how = "none judged within the budget" if not found.admitted else \
         "exact rational arithmetic" if found.exact else "ball arithmetic (Arb)"
     return Verdict("probable", "random points, %s" % how, relation, found.points, note=note)
 
 
-def _nothing_judged(found):
-    """The note of a "probable" that no agreeing point supports."""
+def _nothing_judged(found, extra):
+    """The note of a "probable" that no agreeing random point supports."""
+    unknown = found.unknown + extra.unknown
     undecided = (" (%d admissible points were evaluated, none decided: their enclosures of "
-                 "lhs - rhs stayed too wide)" % found.unknown) if found.unknown else ""
+                 "lhs - rhs stayed too wide)" % unknown) if unknown else ""
+    if extra.points:
+        return ("no random point was judged to agree%s; only %d points of the targeted search "
+                "agreed" % (undecided, extra.points))
     return ("no point was judged to agree%s, so this 'probable' rests on no evidence"
             % undecided)
 
