@@ -190,8 +190,8 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
     ``counterexample`` covering every free symbol (dimension symbols as ints)
     and both sides' values there. Otherwise the proof routes run in a child process: a
     route reaching an exact certificate gives ``"proven"`` (``method`` names it). A claim
-    still undecided gets a targeted search (special values, points exactly on kinks and
-    ties, far-out values, critical points of lhs - rhs, structured matrices up to 8 x 8),
+    still undecided gets a targeted search (special values, points on kinks and ties and just
+    across them, far-out values, critical points of lhs - rhs, structured matrices up to 8 x 8),
     judged the same way; only then is it ``"probable"`` (``note`` says why). A
     difference seen only on the values of a function registered without an mpmath
     implementation (float64 values) is never a certified counterexample: the claim stays
