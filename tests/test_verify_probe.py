@@ -10,6 +10,7 @@
 * A "probable" that no agreeing point supports says so in its note.
 """
 
+import random
 import time
 
 import pytest
@@ -20,7 +21,8 @@ from cli_helpers import run
 from independent import fails_at
 from symgrad.numeric import deadline
 from symgrad.numeric.certify import Judgement
-from symgrad.verification import api, sample
+from symgrad.verification import api, sample, search
+from symgrad.verification.problem import build_problem
 
 x = sp.Symbol("x", real=True)
 y, z = sp.symbols("y z", real=True)
@@ -48,6 +50,13 @@ def test_branch_wrong_past_a_cut_off_is_refuted(cut):
     v = timed(hand, sg.grad(BCE, z), budget=5.0)          # the probe's (default) budget
     refuted_for_real(v)
     assert v.counterexample[z] < -cut               # on the wrong branch, not on the tie
+
+
+def test_kink_points_go_on_and_across_each_boundary():
+    hand = sp.Piecewise((-y, z < -10), (sg.sigmoid(z) - y, True))
+    problem = build_problem(hand, sg.grad(BCE, z), "==", [], None)
+    zs = {p[z] for p in search._kink_points(problem, random.Random(0)) if p is not None}
+    assert -10 in zs and any(v < -10 for v in zs) and any(v > -10 for v in zs), zs
 
 
 def test_branch_wrong_past_a_cut_off_on_the_command_line(capsys):
