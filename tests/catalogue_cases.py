@@ -131,6 +131,20 @@ SCALAR = {
         sp.log(sp.cosh(x)), [x], [], lambda t: mp.log(mp.cosh(t)), [(1000.0,)]),
     "tanh written (e^z - e^-z)/(e^z + e^-z)": Case(
         (sp.exp(z) - sp.exp(-z)) / (sp.exp(z) + sp.exp(-z)), [z], [], mp.tanh, [(800.0,)]),
+    "log-odds log s(z) - log s(-z)": Case(
+        sp.log(sigma) - sp.log(1 / (1 + sp.exp(z))), [z], [], lambda t: t,
+        [(1e-12,), (-3e-9,), (2.5,), (800.0,)]),
+    # --- squares: Cauchy loss, Charbonnier loss, Euclidean norm ---
+    "Cauchy loss log(1 + (w x - y)^2)": Case(
+        sp.log(1 + (w * x - y)**2), [w], [x, y], lambda ww, xx, yy: mp.log(1 + (ww * xx - yy)**2),
+        [(1.0, 1e300, 0.0), (1e-300, 1.0, 0.0), (1e-12, 1.0, 0.0), (0.7, 1.3, 0.2), (3.0, 1e100, -1.0)]),
+    "Charbonnier loss sqrt((w x - y)^2 + 1e-12)": Case(
+        sp.sqrt((w * x - y)**2 + sp.Rational(1, 10**12)), [w], [x, y],
+        lambda ww, xx, yy: mp.sqrt((ww * xx - yy)**2 + mp.mpf(10)**-12),
+        [(1.0, 1e300, 0.0), (1e-300, 1.0, 0.0), (1e-12, 1.0, 0.0), (0.7, 1.3, 0.2)]),
+    "Euclidean norm sqrt(w^2 + x^2)": Case(
+        sp.sqrt(w**2 + x**2), [w], [x], lambda ww, xx: mp.sqrt(ww**2 + xx**2),
+        [(1e-300, 1e-300), (1e300, 1e300), (1e-12, 3e-12), (0.3, -0.4)]),
     # --- branches ---
     "ELU regression (elu(w z) - y)^2, alpha a parameter": Case(
         (elu(w * z, alpha) - y)**2, [w, alpha], [z, y],

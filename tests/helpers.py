@@ -23,6 +23,7 @@ import symgrad as sg
 from symgrad.ops.nodes import (AxisSum, ElementwiseMap, LogDet, LogSoftmax, LogSumExp, Mean,
                                RowLogSoftmax, RowLogSumExp, RowSoftmax, Sigmoid, Softplus, SumAll,
                                XLogY)
+from symgrad.ops.slicing import Concat, Embed
 
 __all__ = ["reference", "numeric", "explicit", "subexpression_values", "as_real", "certified_sign",
            "relation_fails", "assert_counterexample", "rational_matrix", "positive_definite",
@@ -42,7 +43,23 @@ def _rows(M, f):
     return sp.ImmutableMatrix(rows)
 
 
+def _embed(G, rows, cols, r0, r1, rs, c0, c1, cs):
+    """rows x cols zeros with G's entries at rows r0, r0 + rs, ... and columns c0, c0 + cs, ..."""
+    out = sp.zeros(int(rows), int(cols))
+    for a, i in enumerate(range(int(r0), int(r1), int(rs))):
+        for b, j in enumerate(range(int(c0), int(c1), int(cs))):
+            out[i, j] = G[a, b]
+    return sp.ImmutableMatrix(out)
+
+
+def _concat(axis, *blocks):
+    return sp.ImmutableMatrix.hstack(*blocks) if int(axis) == 1 else \
+        sp.ImmutableMatrix.vstack(*blocks)
+
+
 NODE_MEANING = {
+    Embed: _embed,
+    Concat: _concat,
     Sigmoid: lambda z: 1 / (1 + sp.exp(-z)),
     Softplus: lambda z: sp.log(1 + sp.exp(z)),
     LogSumExp: _lse,

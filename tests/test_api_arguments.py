@@ -41,3 +41,26 @@ def test_fixed_arrays_whose_shapes_disagree_name_the_dimension():
 def test_a_text_value_is_refused_not_parsed():
     with pytest.raises(sg.ArgumentError, match="strings are never parsed"):
         sg.check_grad(w**2 * x, [w], [x], values={w: "1"})
+
+
+def test_inputs_too_large_to_draw_are_refused_before_any_work():
+    huge = sp.MatrixSymbol("H", 10**9, 10**9)
+    with pytest.raises(sg.SymgradError, match="H is 1000000000 x 1000000000"):
+        sg.check_grad(sg.msum(huge)**2, [huge])
+
+
+def test_compiled_functions_take_inputs_by_name():
+    f = sg.value_and_grad(w**2 * x, [w], [x])
+    assert f(w=1.0, x=2.0) == f(1.0, 2.0) == f(1.0, x=2.0)
+    with pytest.raises(sg.ArgumentError, match="missing x"):
+        f(w=1.0)
+    with pytest.raises(sg.ArgumentError, match="given twice"):
+        f(1.0, w=2.0)
+    with pytest.raises(sg.ArgumentError, match="no input is named 'q'"):
+        f(q=1.0, x=1.0)
+
+
+@pytest.mark.parametrize("derivative", [lambda t: 1 / 0, lambda t, u: t])
+def test_a_failing_derivative_callable_is_an_argument_error(derivative):
+    with pytest.raises(sg.ArgumentError, match="derivative\\(x\\) raised"):
+        sg.register_function("broken_rule", derivative=derivative, numpy=np.arctan)

@@ -358,3 +358,10 @@ def test_an_unexpected_exception_is_one_line_and_exit_3(capsys, monkeypatch):
     assert code == 3
     assert one_error_line(err, "internal error").startswith(
         "symgrad: internal error: RuntimeError: boom second line")
+
+
+def test_fit_refuses_a_parameter_that_is_also_a_data_column(capsys, line_csv):
+    # found by a probe: the column was silently ignored and x trained as a parameter
+    code, out, err = run(capsys, "fit", "(w*x + b - y)**2", "--params", "w=0", "b=0", "x=1",
+                         "--data", str(line_csv), "--steps", "5")
+    assert code == 2 and "x is both a parameter (--params) and a column" in err and out == ""

@@ -45,6 +45,20 @@ def test_verify_compares_a_hand_gradient_in_index_notation(capsys):
     assert code == 1 and "refuted" in out
 
 
+@pytest.mark.parametrize("free, summed", [("j", "k"), ("k", "j")])
+def test_verify_grad_of_reads_the_gradient_at_the_hands_free_index(capsys, free, summed):
+    # found by a probe: the gradient chose its own free index, so a right hand written in
+    # another letter was refuted (the two sides spoke of different entries)
+    hand = "Sum(2*(Sum(w[%s]*x[i, %s], (%s, 0, d - 1)) - y[i])*x[i, %s], (i, 0, n - 1))" % (
+        summed, summed, summed, free)
+    loss = "Sum((Sum(w[%s]*x[i, %s], (%s, 0, d - 1)) - y[i])**2, (i, 0, n - 1))" % ((summed,) * 3)
+    code, out, _ = run(capsys, "verify", hand, "--grad-of", loss, "--wrt", "w")
+    assert code == 0 and "proven" in out, out
+    code, out, _ = run(capsys, "verify", hand.replace("*x[i, %s], (i" % free, "*x[i, %s]*3, (i" % free),
+                       "--grad-of", loss, "--wrt", "w")
+    assert code == 1 and "refuted" in out, out
+
+
 def test_index_text_round_trips_through_to_text():
     e = parse_expr("Sum(KroneckerDelta(i, k)*W[i, k] + x[i + 1], (i, 0, n - 2), (k, 0, d - 1)) + b")
     assert parse_expr(to_text(e)) == e

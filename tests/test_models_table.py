@@ -3,6 +3,7 @@ each generated loss and gradient equals the expert hand-written NumPy version at
 and at extreme inputs where a softmax is reached through a transpose."""
 
 import os
+import re
 import sys
 
 import numpy as np
@@ -68,3 +69,16 @@ def test_gradients_at_extreme_logits_through_transposes(name):
     got, want = compiled(model)(*values), model.hand(*values)
     assert np.isfinite(got[0]) and all(np.all(np.isfinite(g)) for g in got[1])
     assert_same(model, got, want, rtol=1e-7)
+
+
+def test_the_rnn_frees_each_temporary_after_its_last_use():
+    # a long function keeps no array it no longer needs: the RNN's pre-activations and
+    # reverse-pass arrays are deleted after their last use, so its peak memory stays near the
+    # hand version's (and glibc does not hand the pages back to the kernel after every call)
+    body = compiled(MODELS["RNN, three tanh steps"]).source.split("def value_and_grad")[1]
+    lines = [line.strip() for line in body.splitlines()]
+    assigned = {line.split(" = ")[0] for line in lines if re.match(r"[tg]\d+ = ", line)}
+    deleted = {name for line in lines if line.startswith("del ") for name in line[4:].split(", ")}
+    assert len(assigned) >= 10 and assigned == deleted, body
+    first_del = next(k for k, line in enumerate(lines) if line.startswith("del "))
+    assert first_del < next(k for k, line in enumerate(lines) if line.startswith("grad_W ="))

@@ -37,6 +37,7 @@ x, y, z, z1, z2, p = sp.symbols("x y z z1 z2 p")
 Z = sp.MatrixSymbol("Z", 1, 2)
 W = sp.MatrixSymbol("W", 2, 2)
 mpf = mpmath.mpf
+F64 = np.float64     # NumPy scalars, as sg.value_and_grad passes them (a Python float's ** raises)
 
 
 def mp_sigmoid(t):
@@ -67,6 +68,10 @@ SPECS = {
         sp.sqrt(1 + sp.exp(z)), [z], lambda t: mpmath.sqrt(1 + mpmath.exp(t)), [(1000.0,)]),
     "inverse_one_plus_exp_is_sigmoid": (     # as written, exp(800) overflows (raises)
         1 / (1 + sp.exp(-z)), [z], mp_sigmoid, [(-800.0,), (2.0,)]),
+    "root_of_squares_is_hypot": (         # Euclidean norms, the Charbonnier loss
+        sp.sqrt(x**2 + 4 * y**2) + 1 / sp.sqrt(x**2 + sp.Rational(1, 10**12)), [x, y],
+        lambda t, u: mpmath.sqrt(t**2 + 4 * u**2) + 1 / mpmath.sqrt(t**2 + mpf(10)**-12),
+        [(F64(1e300), F64(1e300)), (F64(1e-300), F64(1e-300)), (F64(0.3), F64(-0.4))]),
     # --- logs ---
     "log_of_exp": (      # SymPy folds log(exp(z)) of a real z itself: built on the graph
         lambda low: graph_log(low, sp.exp(z)), [z], lambda t: t, [(800.0,)]),
@@ -104,6 +109,9 @@ SPECS = {
         log1p(sp.exp(x)) + log1p(-sp.exp(-x**2)) + log1p(-Sigmoid(z)), [x, z],
         lambda t, u: mpmath.log1p(mpmath.exp(t)) + mpmath.log(-mpmath.expm1(-t**2))
         + mpmath.log1p(-mp_sigmoid(u)), [(800.0, 40.0), (1e-10, 0.5)]),
+    "log1p_of_square": (        # the Cauchy loss log(1 + r^2), c r^2 read as (sqrt(c) r)^2
+        log1p(4 * x**2), [x], lambda t: mpmath.log1p(4 * t**2),
+        [(F64(1e300),), (F64(1e-300),), (F64(0.3),), (F64(2e100),)]),
     # --- sums ---
     "sigmoid_difference_is_tanh": (
         Sigmoid(z) - Sigmoid(-z), [z], lambda t: mp_sigmoid(t) - mp_sigmoid(-t), [(1e-20,)]),
@@ -112,6 +120,8 @@ SPECS = {
         [(61.0, 60.0)]),
     "one_minus_tanh_squared_is_sech2": (
         1 - sp.tanh(x)**2, [x], lambda t: 1 - mpmath.tanh(t)**2, [(30.0,)]),
+    "softplus_difference_is_identity": (      # log sigmoid(z) - log sigmoid(-z), the log-odds
+        Softplus(z) - Softplus(-z), [z], lambda t: t, [(1e-12,), (-3.0,)]),
     "softplus_minus_identity": (
         Softplus(z) - z, [z], lambda t: mpmath.log(1 + mpmath.exp(t)) - t, [(40.0,)]),
     "log_softmax_of_difference": (

@@ -31,7 +31,9 @@ from symgrad.ops.nodes import (AxisSum, LogDet, LogSoftmax, LogSumExp, RowLogSof
                            to_standard)
 from symgrad.ops import CONDITION, ELEMENTWISE, BUILTIN, entries, lookup, replaced
 from symgrad.ops.derived import Sech2, SincSlope, logit
-from symgrad.ops.derived import Erfcx, Exprel, Hyp1f1, LogNdtr
+from symgrad.ops.derived import Erfcx, Exprel, Hyp1f1, Hypot, LogNdtr
+from symgrad.ops.slicing import Concat, Embed
+from sympy.matrices.expressions.slice import MatrixSlice
 
 RULES = {op.cls: op.rule for op in entries() if op.rule is not None}
 NO_GRADIENT = {op.cls for op in entries(CONDITION)}
@@ -216,6 +218,13 @@ SPECS = {
     sp.DiagMatrix: Spec(lambda v, u, B: sp.Trace(sp.DiagMatrix(v) * B * sp.DiagMatrix(u) * B.T),
                         (dense(3, 1), dense(1, 2), dense(3, 2)), "v u B", ((k, 1), (1, n), (k, n)),
                         params=2),
+    MatrixSlice: Spec(lambda W, B: msum(sp.HadamardProduct(W[:, 1:].applyfunc(sp.sin), B)),
+                      (dense(2, 3), dense(2, 2)), "W B", ((n, k), (n, k - 1)), params=1),
+    Embed: Spec(lambda W, B: msum(sp.HadamardProduct(Embed(W, n, k, 0, n, 1, 1, k, 1), B)),
+                (dense(2, 2), dense(2, 3)), "W B", ((n, k - 1), (n, k)), params=1),
+    Concat: Spec(lambda W, A, B: msum(sp.HadamardProduct(
+        sp.BlockMatrix([[W, A]]).applyfunc(sp.sin), B)), (dense(2, 3), dense(2, 1), dense(2, 4)),
+        "W A B", ((n, k), (n, 1), (n, k + 1)), params=2),
     RowSoftmax: Spec(lambda W, B: msum(sp.HadamardProduct(RowSoftmax(W), B)),
                      (dense(2, 3), dense(2, 3)), "W B", ((n, k), (n, k)), params=1),
     RowLogSoftmax: Spec(lambda W, B: msum(sp.HadamardProduct(RowLogSoftmax(W), B)),
@@ -243,11 +252,13 @@ SPECS = {
     LogNdtr: Spec(lambda x: LogNdtr(x), (real,)),
     Hyp1f1: Spec(lambda x: Hyp1f1(1, 2, x) + Hyp1f1(2, 3, x), (real,)),
     Exprel: Spec(lambda x: Exprel(x), (real,)),
+    Hypot: Spec(lambda x, y: Hypot(x, y), (real, real)),
 }
 
 # the SymPy nodes a user writes for ops that are not SymPy node types themselves
 # (test_spec_exercises_its_rule checks that they do reach the op's rule)
-MARKER_SOURCES = {Broadcast: (sp.OneMatrix,), SumTo: (SumAll, AxisSum), LogDet: (LogDet, sp.log)}
+MARKER_SOURCES = {Broadcast: (sp.OneMatrix,), SumTo: (SumAll, AxisSum), LogDet: (LogDet, sp.log),
+                  Concat: (sp.BlockMatrix,)}
 
 
 def _name(op):

@@ -41,6 +41,10 @@ CASES = {   # name -> (loss, wrt, args): a model on which the pass changes the c
                                      [a, s2], [K, y]),
     "products_in_the_layout_used": (sp.Trace(HIDDEN.T * HIDDEN), [W, V], [X, T]),
     "scalars_on_the_smaller_operand": ((U.T * T * Vm)[0, 0] / n, [T], [U, Vm]),  # (u / n) v^T
+    "embeds_side_by_side_are_one_concatenation": (     # two heads, each a slice of X Wq
+        sg.msum(sp.BlockMatrix([[sg.softmax(Z[:, :1] * Z[:, :1].T) * X,
+                                 sg.softmax(Z[:, 1:] * Z[:, 1:].T) * X]]).applyfunc(sp.tanh)),
+        [W], [X]),
     "branches_decided_once": (sg.msum((X * w - y).applyfunc(
         lambda t: sp.Piecewise((t**2 / 2, sp.Abs(t) <= 1), (sp.Abs(t) - sp.Rational(1, 2), True)))),
         [w], [X, y]),

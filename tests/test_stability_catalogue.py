@@ -74,7 +74,9 @@ def naive_values(case, point):
     if any(isinstance(v, np.ndarray) for v in point):
         symbols, expr, numbers, wrt = _explicit(case, point)
     else:
-        symbols, expr, numbers, wrt = case.wrt + case.args, case.expr, list(point), case.wrt
+        # NumPy scalars, as symgrad's code gets them: a Python float's ** raises OverflowError
+        numbers = [np.float64(v) for v in point]
+        symbols, expr, wrt = case.wrt + case.args, case.expr, case.wrt
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         value = sp.lambdify(symbols, expr, ["scipy", "numpy"])(*numbers)

@@ -53,6 +53,7 @@ from .sampler import Sampler, float64_notes, given_arrays, random_dims
 
 __all__ = ["check_grad", "GradCheckReport"]
 
+MAX_INPUT_ENTRIES = 1 << 22  # every input entry together (4 million: 32 MB of float64)
 MAX_CHECK_ENTRIES = 2500     # mode="full": entries of one matrix with numeric dimensions (50 x 50)
 DIRECTIONS = 2               # random directions per parameter in directional checks
 BITS = 170                   # the reference's certified bits (50 digits)
@@ -102,6 +103,7 @@ def check_grad(expr: "sp.Expr | GradFunction",
         raise ArgumentError("check_grad mode must be one of %s, got %r" % (", ".join(MODES), mode))
     dtype = _float_type(dtype)
     deadline = Deadline(_budget(budget))
+    _not_too_large(wrt + args)
     if mode == "full":
         _small_enough(wrt + args)
     f = f or value_and_grad(expr, wrt, args)
@@ -137,6 +139,19 @@ def _with_indices(expr, wrt, args):
              *(args if isinstance(args, (list, tuple)) else [args])]
     return any(isinstance(s, sp.IndexedBase) for s in items) or (
         isinstance(expr, sp.Basic) and has_indices(expr))
+
+
+def _not_too_large(inputs):
+    """Refuse, before any work, inputs whose numeric dimensions hold more entries than a check
+    can draw and hold as balls (a 10**9 x 10**9 matrix is 8 EB)."""
+    shapes = [(s, sizes(s, {})) for s in inputs if isinstance(s, sp.MatrixSymbol)]
+    shapes = [(s, shape) for s, shape in shapes if shape]
+    total = sum(int(r) * int(c) for _, (r, c) in shapes)
+    if total > MAX_INPUT_ENTRIES:
+        s, (r, c) = max(shapes, key=lambda item: int(item[1][0]) * int(item[1][1]))
+        raise SymgradError("check_grad draws every input entry, and %s is %s x %s (%d entries in "
+                           "all, more than %d); check at smaller or symbolic dimensions (the "
+                           "gradient is the same expression)" % (s, r, c, total, MAX_INPUT_ENTRIES))
 
 
 def _small_enough(inputs):

@@ -52,8 +52,8 @@ def _sizes(f, given, size_symbols, rng):
     for D, (base, axis, off) in f.program.dims.items():
         if base in given and isinstance(given[base], sp.NDimArray):
             sizes[D] = sp.Integer(given[base].shape[axis]) - sp.sympify(off).xreplace(sizes)
-    for s in size_symbols:
-        sizes.setdefault(s, sp.Integer(rng.choice(SIZES)))
+    for s in size_symbols:                  # a size passed in args: its value, or drawn
+        sizes.setdefault(s, given[s] if s in given else sp.Integer(rng.choice(SIZES)))
     return sizes
 
 
@@ -87,7 +87,7 @@ def _point(expr, inputs, given, f, size_symbols, positive, rng):
             point[s] = given[s]
         elif isinstance(s, sp.IndexedBase):
             point[s] = sp.ImmutableDenseNDimArray(_draw(rng, shapes[s], s in positive), shapes[s])
-        else:
+        elif s not in sizes:
             point[s] = _draw(rng, (), s in positive)[0]
     for s in inputs:
         if isinstance(s, sp.IndexedBase) and tuple(point[s].shape) != tuple(shapes[s]):

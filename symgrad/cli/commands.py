@@ -18,18 +18,16 @@ from ..parse.text import to_text
 from ..check.grad import check_grad
 from ..pipeline.function import GradFunction, value_and_grad
 from ..pipeline.index_function import IndexGradFunction
-from ..train.data import load_csv, save_result_json
-from ..derive.reverse import grad
+from ..train.data import csv_columns, load_csv, save_result_json
 from ..errors import ArgumentError, ParseError
 from ..files import check_target, write_atomic
 from ..train.optim import make_optimizer
 from ..parse.expr import parse_assignment, parse_expr, parse_matrix_decl, parse_name, parse_relation
 from ..verification.claims import run as run_proofs
 from ..train.fit import fit
-from ..verification.api import verify
-from .steps import run_sheet, run_steps_file
+from .steps import run_sheet
 
-__all__ = ["COMMANDS"]
+__all__ = ["run_derive", "run_check", "run_codegen", "run_fit", "run_prove"]
 
 MAX_STEPS = 1_000_000
 MAX_SEED = 2 ** 32 - 1
@@ -260,44 +258,6 @@ def run_codegen(args):
     return 0
 
 
-# --- verify -------------------------------------------------------------------------------------
-
-def run_verify(args):
-    seed = integer(args.seed, "--seed", 0, MAX_SEED)
-    points = None if args.points is None else integer(args.points, "--points", 1, 1000)
-    budget = number(args.budget, "--budget", 0, 600, low_open=False)     # 0: sampling only
-    formulas = Formulas(args.matrix, index_notation(args.hand, args.reference, args.grad_of))
-    if args.steps is not None:
-        return run_steps_file(args, formulas, (seed, budget, points))
-    if args.hand is None:
-        raise ArgumentError("give HAND and REFERENCE (or --grad-of EXPR --wrt NAME), or "
-                            "--steps FILE")
-    hand = formulas.expr(args.hand, "HAND")
-    if args.grad_of is not None:
-        if args.reference is not None:
-            raise ArgumentError("give either REFERENCE or --grad-of EXPR, not both")
-        if not args.wrt or len(args.wrt) != 1:
-            raise ArgumentError("--grad-of needs --wrt with exactly one parameter (HAND is "
-                                "one gradient)")
-        reference = grad(formulas.expr(args.grad_of, "--grad-of"),
-                         formulas.symbol(args.wrt[0], "--wrt"))
-    elif args.reference is None:
-        raise ArgumentError("give REFERENCE, or --grad-of EXPR --wrt NAME to compare HAND "
-                            "with a gradient")
-    else:
-        if args.wrt:
-            raise ArgumentError("--wrt is only used with --grad-of")
-        reference = formulas.expr(args.reference, "REFERENCE")
-    assumptions = [formulas.relation(text) for text in args.assume]
-    verdict = verify(hand, reference, relation=args.relation, assumptions=assumptions,
-                     seed=seed, budget=budget, points=points)
-    lines = str(verdict).splitlines()               # the claim, in the syntax it was given
-    lines[0] = "verify: %s %s %s" % (to_text(hand, fallback=True), args.relation,
-                                     to_text(reference, fallback=True))
-    print("\n".join(lines))
-    return 1 if verdict.status == "refuted" else 0
-
-
 # --- fit and prove: thin calls into symgrad.train, symgrad.data and symgrad.prove -------------
 
 
@@ -359,6 +319,10 @@ def run_fit(args):
         raise ArgumentError("the loss has data symbols (%s); give --data FILE.csv with a column "
                             "for each" % ", ".join(names))
     columns = load_csv(args.data, names) if names else {}
+    clash = [str(s) for s in params if args.data and str(s) in csv_columns(args.data)]
+    if clash:
+        raise ArgumentError("%s is both a parameter (--params) and a column of %s; rename the "
+                            "parameter or the column" % (clash[0], args.data))
     data = {arrays.get(n) or sp.Symbol(n, real=True): columns[n] for n in names}
     res = fit(loss, params, data, optimizer, steps, validation=validation,
                     early_stopping=patience, seed=seed, backend=args.backend)
@@ -404,7 +368,3 @@ def shipped_proofs() -> list:
         return ["proofs"]
     shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "proofs")
     return [shipped] if os.path.isdir(shipped) else ["proofs"]     # claims.py explains the miss
-
-
-COMMANDS = {"derive": run_derive, "check": run_check, "codegen": run_codegen,
-            "verify": run_verify, "fit": run_fit, "prove": run_prove}

@@ -21,10 +21,14 @@ import textwrap
 import warnings
 
 from .. import __version__
-from .commands import COMMANDS
+from .commands import run_check, run_codegen, run_derive, run_fit, run_prove
+from .verifying import run_verify
 from .steps import add_derive_options, add_verify_options
 from ..parse.tables import CONSTANTS, FUNCTIONS, MATRIX_FUNCTIONS, MAX_ARGS, arity_text
 from ..errors import ParseError, ProofFailure, SymgradError, TrainingDiverged
+
+COMMANDS = {"derive": run_derive, "check": run_check, "codegen": run_codegen,
+            "verify": run_verify, "fit": run_fit, "prove": run_prove}
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INTERNAL"]
 

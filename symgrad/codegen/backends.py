@@ -33,6 +33,7 @@ class Backend:
     keepdims: str = "keepdims"
     special_header: tuple = ()          # extra import when scipy.special names are used
     refused: Dict[str, str] = field(default_factory=dict)    # NumPy name -> why not translated
+    left_transposed: str = ""           # helper printed for A.T @ B ("" : A.T @ B as written)
 
     def call(self, fname: str) -> str:
         if self.name == "numpy":
@@ -154,6 +155,13 @@ def _sinc_jvp(primals, tangents):
     return _sinc(u), -jnp.pi*_sinc_j1(1, jnp.pi*u)*du''',
     "_exprel": _exprel("jnp"),
     "_spherical_jn": _spherical_jn("jnp", "1.0"),
+    "_tmatmul": '''def _tmatmul(a, b):
+    """a.T @ b. XLA on CPU folds a transpose into the product and then multiplies with a
+    kernel about half as fast as for row-major factors (784 x 256 x 128: 2.1 ms against
+    0.9 ms), so a.T is first copied when b is wide enough (8 columns) to repay the copy."""
+    if jax.default_backend() == "cpu" and b.ndim == 2 and b.shape[1] >= 8:
+        return jax.lax.optimization_barrier(a.T) @ b
+    return a.T @ b''',
     "_sech2": '''def _sech2(u):
     """1/cosh(u)**2 = 4e/(1 + e)**2 with e = exp(-2|u|) <= 1: one exponential, no overflow."""
     e = jnp.exp(-2*jnp.abs(u))
@@ -180,6 +188,9 @@ def _sinc_jvp(primals, tangents):
     "_softmax_rows": '''def _softmax_rows(z):
     """exp(z) / sum(exp(z), axis=1) with a max shift."""
     return jax.nn.softmax(z, axis=1)''',
+    "_embed": '''def _embed(g, rows, cols, r0, r1, rs, c0, c1, cs):
+    """A rows x cols array of zeros with g at [r0:r1:rs, c0:c1:cs] (the adjoint of a slice)."""
+    return jnp.zeros((rows, cols), jnp.result_type(g)).at[r0:r1:rs, c0:c1:cs].set(g)''',
 }
 
 _TORCH_HELPERS = {
@@ -196,6 +207,11 @@ _TORCH_HELPERS = {
     return torch.maximum(torch.as_tensor(a), torch.as_tensor(b))''',
     "_minimum": '''def _minimum(a, b):
     return torch.minimum(torch.as_tensor(a), torch.as_tensor(b))''',
+    "_hypot": '''def _hypot(a, b):
+    """sqrt(a**2 + b**2) without overflow; a number takes the dtype of the tensor."""
+    like = a if torch.is_tensor(a) else b
+    dtype = like.dtype if torch.is_tensor(like) else torch.float64
+    return torch.hypot(torch.as_tensor(a, dtype=dtype), torch.as_tensor(b, dtype=dtype))''',
     "_heaviside": '''def _heaviside(x, h0):
     x = torch.as_tensor(x)
     return torch.heaviside(x, torch.as_tensor(h0, dtype=x.dtype))''',
@@ -206,9 +222,10 @@ _TORCH_HELPERS = {
     "_mean": '''def _mean(x):
     return torch.as_tensor(x, dtype=torch.float64).mean() if not torch.is_tensor(x) else x.mean()''',
     "_sech2": '''def _sech2(u):
-    """1/cosh(u)**2 = 4e/(1 + e)**2 with e = exp(-2|u|) <= 1: one exponential, no overflow."""
-    e = torch.exp(-2*torch.abs(u))
-    return 4*e/((1 + e)*(1 + e))''',
+    """1/cosh(u)**2 = 4 sigmoid(2u) sigmoid(-2u): each factor computed directly (neither is 1
+    minus the other, so nothing cancels), no overflow, and vectorized (torch's cosh is not)."""
+    v = 2*u
+    return 4*torch.sigmoid(v)*torch.sigmoid(-v)''',
     "_softplus": '''def _softplus(z):
     """log(1 + exp(z)) without overflow."""
     return torch.logaddexp(torch.zeros_like(z), z)''',
@@ -231,13 +248,18 @@ _TORCH_HELPERS = {
     "_softmax_rows": '''def _softmax_rows(z):
     """exp(z) / sum(exp(z), axis=1) with a max shift."""
     return torch.softmax(z, dim=1)''',
+    "_embed": '''def _embed(g, rows, cols, r0, r1, rs, c0, c1, cs):
+    """A rows x cols tensor of zeros with g at [r0:r1:rs, c0:c1:cs] (the adjoint of a slice)."""
+    out = torch.zeros((rows, cols), dtype=g.dtype, device=g.device)
+    out[r0:r1:rs, c0:c1:cs] = g
+    return out''',
 }
 
 # NumPy names whose PyTorch spelling is not torch.<same name>
 _TORCH_NAMES = {
     "np.arcsin": "torch.asin", "np.arccos": "torch.acos", "np.arctan": "torch.atan",
     "np.arctan2": "torch.atan2", "np.arcsinh": "torch.asinh", "np.arccosh": "torch.acosh",
-    "np.arctanh": "torch.atanh", "np.maximum": "_maximum", "np.minimum": "_minimum",
+    "np.arctanh": "torch.atanh", "np.maximum": "_maximum", "np.minimum": "_minimum", "np.hypot": "_hypot",
     "np.heaviside": "_heaviside", "np.mean": "_mean", "np.broadcast_to": "torch.broadcast_to",
     "np.linalg.inv": "torch.linalg.inv", "np.linalg.det": "torch.linalg.det",
     "special.expit": "torch.special.expit", "special.erf": "torch.special.erf",
@@ -249,6 +271,7 @@ _TORCH_NAMES = {
     "special.ndtr": "torch.special.ndtr", "np.sinc": "torch.sinc", "np.pi": "torch.pi",
     "np.e": "torch.e", "np.inf": "torch.inf", "np.nan": "torch.nan",
     "special.spherical_jn": "_spherical_jn", "special.exprel": "_exprel",
+    "np.concatenate": "torch.cat",
 }
 
 BACKENDS = {
@@ -259,6 +282,7 @@ BACKENDS = {
                           "special.exprel": "_exprel", "special.xlogy": "_xlogy",
                           "np.sinc": "_sinc"},
                    helpers=_JAX_HELPERS,
+                   left_transposed="_tmatmul",
                    refused={"special.hyp1f1": "jax.scipy.special.hyp1f1(2, 3, -50) is 4.8, not "
                                               "0.0008 (its series fails for negative arguments)"},
                    prefixes=(("np.", "jnp."), ("special.", "jsp."))),

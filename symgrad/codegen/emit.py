@@ -18,14 +18,16 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.matrices.expressions.slice import MatrixSlice
 
 from ..errors import ShapeMismatch, UnsupportedExpression
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts
 from ..ops import BUILTIN, entries, is_elementwise, lookup
 from ..rewrite.linalg_nodes import LUFactor, LUInverse, LULogDet, LUSolve, Solve
+from .linalg_helpers import LINALG_HELPERS
 from .printer import ATOM, Code, CodePrinter, precedence_of as _precedence
 
-__all__ = ["Program", "sanitize_names"]
+__all__ = ["Program", "sanitize_names", "LINALG_HELPERS"]
 
 ADD, MATMUL, MUL, CALL = 40, 45, 50, 70
 INLINE_LIMIT = 8          # inline a single-use node while its inlined tree has at most this many ops
@@ -33,28 +35,9 @@ CHEAP_LIMIT, CHEAP_USES = 3, 4   # recompute tiny sums/products of inputs rather
 # calls whose result may underflow to 0 (e^-1000): the registry's ``underflows`` fact
 UNDERFLOWS = re.compile(r"(?<![\w.])(%s)\(" % "|".join(sorted(
     re.escape(op.numpy) for op in entries() if op.underflows and isinstance(op.numpy, str))))
-DEL_AFTER = 40            # in functions longer than this, free temporaries after their last use
+DEL_AFTER = 12            # longer functions free temporaries after last use (glibc keeps the pages)
 RESERVED = {"np", "special", "scipy", "loss", "value", "value_and_grad", "self"}
 LINALG = (Solve, LUFactor, LUSolve, LULogDet, LUInverse)   # built by the speed passes (rewrite/linalg_nodes.py)
-LINALG_HELPERS = {
-    "_logdet_lu": """def _logdet_lu(factors):
-    \"\"\"log(det(A)) from scipy.linalg.lu_factor(A); NaN where det(A) <= 0, as _logdet.\"\"\"
-    lu, pivots = factors
-    diagonal = np.diag(lu)
-    swaps = np.count_nonzero(pivots != np.arange(len(pivots)))
-    negative = np.count_nonzero(diagonal < 0) + swaps
-    logabsdet = np.sum(np.log(np.abs(diagonal)))
-    return logabsdet if negative % 2 == 0 and np.all(diagonal != 0) else np.nan""",
-    "_inverse_lu": """def _inverse_lu(factors):
-    \"\"\"inv(A) from scipy.linalg.lu_factor(A) (LAPACK getri); LinAlgError if A is singular.\"\"\"
-    lu, pivots = factors
-    getri, = scipy.linalg.lapack.get_lapack_funcs(("getri",), (lu,))
-    inverse, info = getri(lu, pivots)
-    if info > 0:
-        raise np.linalg.LinAlgError("Singular matrix")
-    return inverse""",
-}
-
 
 
 @dataclass
@@ -187,6 +170,10 @@ class _Function:
             else:
                 expr = op(*args)
             return self.printer.code(expr)
+        if op is sp.MatMul and self.api.left_transposed and n.args[0].op is sp.Transpose \
+                and n.args[0].id in self.inline:     # A.T @ B through the backend's helper
+            return "%s(%s, %s)" % (self.api.left_transposed, self.ref(n.args[0].args[0])[0],
+                                   self.ref(n.args[1])[0]), CALL
         entry = lookup(op)
         if entry is not None and entry.numpy not in (None, BUILTIN):
             return self.printer.op_code(entry, [self.view(a) for a in n.args])
@@ -199,6 +186,9 @@ class _Function:
             # torch's helper takes its dtype from an argument (all share one after prepare)
             return self.api.broadcast(a[0][0], self.shape(n.shape), self.names[self.p.inputs[0]]), CALL
         if op is Fill:
+            if self.api.name == "torch":      # torch.eye is float32 unless told
+                return "torch.eye(%s, dtype=%s.dtype)" % (self.dim(n.shape[0]),
+                                                          self.names[self.p.inputs[0]]), CALL
             return "%s(%s)" % (self.api.call("np.eye"), self.dim(n.shape[0])), CALL
         if op in LINALG:
             return self._linalg(n, [x[0] for x in a])
@@ -262,6 +252,9 @@ class _Function:
         if x.shape == (1, 1) and x.op is sp.MatMul and x.id in self.inline and self.api.name == "numpy":
             a, b = (_wrap(self.ref(y), CALL) for y in x.args)   # a dot product, not a matrix product
             return "np.dot(%s.ravel(), %s.ravel())" % (a, b), CALL
+        if x.shape == (1, 1) and x.op is MatrixSlice and x.id in self.inline:
+            m, r0, _, _, c0 = (self.ref(y) for y in x.args[:5])   # an entry M[i, j]
+            return "%s[%s, %s]" % (_wrap(m, CALL), r0[0], c0[0]), ATOM
         if x.shape == (1, 1):
             return "%s[0, 0]" % _wrap(arg, CALL), ATOM
         if x.op is sp.MatMul and x.id in self.inline:

@@ -18,13 +18,14 @@ import sympy as sp
 from ..errors import UnsupportedExpression
 from ..graph.index_ir import Access, Delta, Position, Reduce, Spread
 from ..graph.index_lse import LSE
+from ..graph.index_reach import at_least, furthest, node_reach, reach
 from ..graph.ir import ancestors
 from ..ops import is_elementwise
 from ..ops.plumbing import Const
 from .index_batched import batched_matmul
 from .printer import ATOM, CALL, Code, CodePrinter
 
-__all__ = ["IndexProgram", "dimension_sources"]
+__all__ = ["IndexProgram"]
 
 MATMUL, MUL = 45, 50
 
@@ -43,37 +44,6 @@ class IndexProgram:
     title: str = ""
 
 
-def dimension_sources(graph, inputs):
-    """{dimension symbol: (input, axis, offset)} in solving order: D = shape[axis] - offset.
-
-    An axis read at i (or i + k + c) holds positions up to hi_i (+ hi_k + c), so it is
-    hi + 1 long; a dimension that appears alone (coefficient 1) in that bound, all other
-    dimensions in it known, is read from that axis. Plain reads of arrays with more axes
-    are preferred, so ``n`` comes from ``x`` rather than a slice of it.
-    """
-    out = {}
-    by_base = {b.label if isinstance(b, sp.IndexedBase) else b: b for b in inputs}
-    accesses = [n for n in graph.nodes if n.op is Access and n.extra[1]
-                and n.extra[0].label in by_base]
-    accesses.sort(key=lambda n: (sum(len(e.free_symbols) > 1 for e in n.extra[1]),
-                                 -len(n.extra[1]), n.id))
-    progress = True
-    while progress:
-        progress = False
-        for n in accesses:
-            base = by_base[n.extra[0].label]
-            for axis, e in enumerate(n.extra[1]):
-                if not e.free_symbols or not all(s in graph.ranges for s in e.free_symbols):
-                    continue
-                top = sp.expand(e.xreplace({s: graph.ranges[s][1] for s in e.free_symbols}))
-                unknown = [D for D in top.free_symbols if D not in out]
-                if len(unknown) == 1 and sp.expand(top - unknown[0]).free_symbols.isdisjoint(unknown) \
-                        and top.coeff(unknown[0]) == 1:
-                    out[unknown[0]] = (base, axis, sp.expand(top - unknown[0]) + 1)
-                    progress = True
-    return out
-
-
 class _Emitter:
     def __init__(self, program, outputs):
         self.p = program
@@ -82,6 +52,7 @@ class _Emitter:
         self.names = dict(program.names)
         self.lines, self.text = [], {}
         self.lse = False                   # whether the code calls _logsumexp (index_module.py)
+        self.windows = False               # whether it calls _window / _add_window
         self.count = 0
         self.uses, self.actual, self.seen = {}, {}, {}
         for n in ancestors(outputs):
@@ -176,8 +147,10 @@ class _Emitter:
         if n.op is LSE:
             return self.logsumexp(n)
         if n.op is Delta:
-            i, j = n.extra
-            return "np.eye(%s)" % self.size(i), CALL
+            i, j = n.idx                     # entry [a, b] is 1 where lo_i + a == lo_j + b
+            shift = sp.sympify(self.g.ranges[i][0] - self.g.ranges[j][0])
+            offset = ", k=%s" % self.dim(shift) if shift != 0 else ""
+            return "np.eye(%s, %s%s)" % (self.size(i), self.size(j), offset), CALL
         if n.op is Position:
             lo, hi = self.g.ranges[n.extra]
             return "np.arange(%s, %s)" % (self.dim(lo), self.dim(sp.sympify(hi) + 1)), CALL
@@ -350,6 +323,12 @@ class _Emitter:
         name = self.names[base]
         if not pattern:
             return name, []
+        padded = self.padded(n)
+        if padded is not None:
+            self.windows = True
+            labels = [next(iter(e.free_symbols)) for e in pattern]
+            if len(set(labels)) == len(labels):
+                return "_window(%s, %s)" % (name, padded), labels
         text, labels = name, []
         keys, windows = [], []
         for axis, e in enumerate(pattern):
@@ -380,6 +359,28 @@ class _Emitter:
             raise UnsupportedExpression("%s read with a repeated index %s; write the diagonal "
                                         "with KroneckerDelta" % (base, pattern))
         return text, labels
+
+    def padded(self, n):
+        """"(starts,), (stops,)" of a read under a guard that runs past its array's ends
+        (``w[i - 1]`` under ``i >= 1`` at i = 0; the branch's value there is discarded), or
+        None for a read that stays inside (a plain slice)."""
+        pattern = n.extra[1]
+        spans = [reach(self.g, e) for e in pattern]
+        if None in spans or all(node_reach(self.g, n, axis) == span
+                                for axis, span in enumerate(spans)):
+            return None                      # not under a guard: the callable checked it fits
+        last = furthest(self.g, self.g.nodes, n.extra[0])
+        if all(at_least(a, 0) and axis in last and at_least(last[axis], b)
+               for axis, (a, b) in enumerate(spans)):
+            return None
+        if not all(len(e.free_symbols) == 1 and (e - sum(e.free_symbols)).is_Integer
+                   for e in pattern):
+            raise UnsupportedExpression("%s[%s] under a guard runs past the ends of %s; symgrad "
+                                        "pads reads at i + c in every axis only"
+                                        % (n.extra[0], ", ".join(map(str, pattern)), n.extra[0]))
+        starts = ", ".join(self.dim(a) for a, _ in spans) + ","
+        stops = ", ".join(self.dim(b + 1) for _, b in spans) + ","
+        return "(%s), (%s)" % (starts, stops)
 
     def slice(self, base, axis, lo, hi):
         source = self.p.dims

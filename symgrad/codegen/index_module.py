@@ -1,10 +1,13 @@
 """The generated module for an index program: value and value_and_grad, and the assembly
 of each parameter's gradient array from the adjoints of its reads."""
 
+import re
+
 import sympy as sp
 
 from ..errors import UnsupportedExpression
 from ..ops.helpers import HELPERS
+from ..graph.index_reach import furthest
 from .index_emit import _Emitter
 
 __all__ = ["generate_index"]
@@ -13,6 +16,21 @@ LSE_HELPER = '''def _logsumexp(z, axis):
     """log(sum(exp(z), axis)) with a max shift: no overflow at logits of 1000."""
     m = np.max(z, axis=axis, keepdims=True)
     return np.squeeze(m, axis) + np.log(np.sum(np.exp(z - m), axis=axis))'''
+
+
+WINDOW_HELPERS = '''def _window(a, starts, stops):
+    """a[starts:stops], axis by axis, with zeros where that runs past a's ends (a read
+    under a guard: its value there is never used)."""
+    pad = [(max(0, -s), max(0, t - m)) for s, t, m in zip(starts, stops, a.shape)]
+    return np.pad(a, pad)[tuple(slice(s + p, t + p) for s, t, (p, _) in zip(starts, stops, pad))]
+
+
+def _add_window(g, starts, stops, v):
+    """g[starts:stops] += v, axis by axis, the parts of v past g's ends left out (they are 0)."""
+    los = [max(s, 0) for s in starts]
+    his = [min(t, m) for t, m in zip(stops, g.shape)]
+    g[tuple(map(slice, los, his))] += v[tuple(slice(lo - s, hi - s)
+                                              for lo, hi, s in zip(los, his, starts))]'''
 
 
 def generate_index(program):
@@ -41,6 +59,8 @@ def generate_index(program):
     parts += [HELPERS[name] for name in sorted(value.printer.helpers | both.printer.helpers)]
     if value.lse or both.lse:
         parts.append(LSE_HELPER)
+    if value.windows or both.windows:
+        parts.append(WINDOW_HELPERS)
     for fname, body in (("value", value_lines), ("value_and_grad", both_lines)):
         lines = ["def %s(%s):" % (fname, signature)] + ["    " + x for x in dims + body]
         parts.append("\n".join(lines))
@@ -86,12 +106,17 @@ def _gradient(em, w):
             text = "%s.T" % text if len(perm) == 2 and not text.endswith(".T") else \
                 text[:-2] if text.endswith(".T") and len(perm) == 2 else "np.transpose(%s, %s)" % (text, tuple(perm))
         if not started and _covers(em.g, node):
-            em.lines.append("%s = %s" % (name, _writable(text, adj, em)))
+            em.lines.append("%s = %s" % (name, _writable(text, adj, em, len(reads) > 1)))
         else:
             if not started:
                 em.lines.append("%s = np.zeros(%s.shape)" % (name, em.p.names[w]))
-            target = name if _covers(em.g, node) else "%s[%s]" % (name, ", ".join(keys))
-            em.lines.append("%s += %s" % (target, text))
+            padded = em.padded(node)
+            if padded is not None:
+                em.windows = True
+                em.lines.append("_add_window(%s, %s, %s)" % (name, padded, text))
+            else:
+                target = name if _covers(em.g, node) else "%s[%s]" % (name, ", ".join(keys))
+                em.lines.append("%s += %s" % (target, text))
         started = True
     if not started:
         em.lines.append("%s = np.zeros(%s.shape)" % (name, em.p.names[w]))
@@ -99,14 +124,22 @@ def _gradient(em, w):
 
 
 def _covers(graph, node):
-    """Whether a read w[i, j, ...] with plain distinct indices from 0 covers all of w."""
+    """Whether a read w[i, j, ...] with plain distinct indices from 0 covers all of w: each
+    index runs to the end of its axis, the furthest any read of w reaches (the callable
+    checks the axis is exactly that long)."""
     pattern = node.extra[1]
-    return all(isinstance(e, sp.Symbol) and graph.ranges[e][0] == 0 for e in pattern) and \
-        len(set(pattern)) == len(pattern)
+    last = furthest(graph, graph.nodes, node.extra[0])
+    return all(isinstance(e, sp.Symbol) and graph.ranges[e][0] == 0 and axis in last
+               and sp.expand(graph.ranges[e][1] - last[axis]) == 0
+               for axis, e in enumerate(pattern)) and len(set(pattern)) == len(pattern)
 
 
-def _writable(text, adj, em):
-    """A gradient must be an array of its own (not a broadcast view or a transposed alias)."""
+def _writable(text, adj, em, added_to=False):
+    """A gradient must be an array of its own (not a broadcast view or a transposed alias);
+    one that other reads' parts are added into (``+=``) must not be an input or a
+    temporary either (that would change them in place)."""
+    if added_to and re.fullmatch(r"[A-Za-z_]\w*(\[[^\]]*\])?(\.T)?", text):
+        return "np.array(%s)" % text
     if em.ax(adj) != em.g.order(adj.idx) or text.endswith(".T") or "transpose" in text:
         return "np.ascontiguousarray(%s)" % text
     return text

@@ -18,6 +18,7 @@ from ..errors import ArgumentError, UnsupportedExpression
 from ..graph.index_ir import Access, Delta, Position, Reduce, Spread
 from ..graph.index_lower import IndexLowering
 from ..graph.index_lse import LSE
+from ..graph.index_reach import at_least, furthest
 from ..ops import CONDITION, UNKNOWN_DERIVATIVE, lookup
 from ..ops.plumbing import Const
 
@@ -165,12 +166,14 @@ def _target(w, reads, rank, taken):
     return tuple(out)
 
 
-def _rename(term, pattern, target, free=()):
+def _rename(term, pattern, target, free=(), graph=None, last=None):
     """The adjoint of a read w[pattern] written at w[target]: i -> t - c for a read at i + c
-    (i is summed over, so only i = t - c contributes); an index that stays free (the row of
-    a Hessian) gives KroneckerDelta(i + c, t) instead."""
-    subs, deltas, first = {}, sp.S.One, {}
-    for p, t in zip(pattern, target):
+    (i is summed over, so only i = t - c contributes, and only when lo + c <= t <= hi + c:
+    that range condition is kept unless the read spans the whole axis, from 0 to ``last``,
+    the axis's last position); an index that stays free (the row of a Hessian) gives
+    KroneckerDelta(i + c, t) instead."""
+    subs, deltas, first, inside = {}, sp.S.One, {}, []
+    for axis, (p, t) in enumerate(zip(pattern, target)):
         if p.free_symbols & set(free):
             deltas *= sp.KroneckerDelta(p, t)
             continue
@@ -185,7 +188,47 @@ def _rename(term, pattern, target, free=()):
                                         "symgrad differentiates parameters read at i or i + c" % (p,))
         s = symbols[0]
         subs[s] = t - (p - s)
-    return term.xreplace(subs) * deltas
+        if graph is not None:
+            inside += _within(graph, p, s, t, (last or {}).get(axis))
+    out = term.xreplace(subs) * deltas
+    condition = sp.And(*inside)
+    if condition is sp.true or out == 0:
+        return out
+    return sp.Piecewise((out, condition), (0, True))
+
+
+def _within(graph, p, s, t, last):
+    """The conditions lo + c <= t <= hi + c of a read at p = s + c (s in lo..hi), leaving
+    out a bound that is the axis's own end (0, or ``last``)."""
+    lo, hi = graph.ranges[s]
+    first, end = sp.expand(lo + p - s), sp.expand(hi + p - s)
+    out = []
+    if not (first.is_Integer and first <= 0):      # a read before 0 is under a guard
+        out.append(sp.Le(first, t))
+    if last is None or not at_least(end, last):     # t never passes the axis's last position
+        out.append(sp.Le(t, end))
+    return out
+
+
+def _settle(expr, target, last):
+    """Conditions on the gradient's own indices that hold at every entry of the array
+    (j >= 0, j <= its last position) replaced by True, so Piecewise((1, j >= 0), (0, True))
+    reads 1."""
+    axes = {t: a for a, t in enumerate(target) if isinstance(t, sp.Symbol)}
+    table = {}
+    for c in expr.atoms(sp.Ge, sp.Gt, sp.Le, sp.Lt):
+        lhs, rhs, kind = c.lhs, c.rhs, type(c)
+        if lhs not in axes:
+            lhs, rhs = rhs, lhs
+            kind = {sp.Ge: sp.Le, sp.Gt: sp.Lt, sp.Le: sp.Ge, sp.Lt: sp.Gt}[kind]
+        if lhs not in axes or rhs.free_symbols & set(axes):
+            continue
+        end = last.get(axes[lhs])
+        holds = at_least(0, rhs) if kind is sp.Ge else at_least(-1, rhs) if kind is sp.Gt else \
+            end is not None and at_least(rhs - (1 if kind is sp.Lt else 0), end)
+        if holds:
+            table[c] = sp.true
+    return expr.xreplace(table) if table else expr
 
 
 def _fresh_bound(expr, free):
@@ -208,10 +251,12 @@ def _fresh_bound(expr, free):
     return expr.replace(lambda e: isinstance(e, sp.Sum), rename)
 
 
-def index_grad(expr, wrt, free=(), targets=False):
+def index_grad(expr, wrt, free=(), targets=False, extent=None):
     """d expr / d wrt for a loss written with indices (see ``symgrad.grad``). ``free`` lists
     indices the expression may keep free (a gradient differentiated again); with
-    ``targets`` each result is a pair (w[j], gradient): the entry it is the derivative by."""
+    ``targets`` each result is a pair (w[j], gradient): the entry it is the derivative by.
+    ``extent`` ({param key: {axis: last position}}) gives the arrays' lengths when the
+    expression does not show them all (a gradient differentiated again)."""
     single = not isinstance(wrt, (list, tuple))
     items = [wrt] if single else list(wrt)
     bases = [param_base(w) for w in items]
@@ -230,6 +275,8 @@ def index_grad(expr, wrt, free=(), targets=False):
             raise ArgumentError("%s is read with %d ind%s in the expression but wrt gives %d (%s)"
                                 % (base, rank, "ex" if rank == 1 else "ices", len(w.indices), w))
         target = _target(w, reads, rank, taken)
+        last = extent[_key(base)] if extent and _key(base) in extent else \
+            furthest(lowering.graph, lowering.graph.nodes, base)
         total = sp.S.Zero
         memo = {}
         for node, adj in reads:
@@ -237,8 +284,8 @@ def index_grad(expr, wrt, free=(), targets=False):
             names = {q for e in pattern for q in sp.sympify(e).free_symbols}
             clash = names | {q for t in target for q in sp.sympify(t).free_symbols} | set(free)
             term = _fresh_bound(raise_index(lowering.graph, adj, memo), clash)
-            total += _rename(term, pattern, target, free)
-        result = _fresh_bound(total, set(target) | set(free))
+            total += _rename(term, pattern, target, free, lowering.graph, last)
+        result = _settle(_fresh_bound(total, set(target) | set(free)), target, last)
         at = base[target] if isinstance(base, sp.IndexedBase) and target else base
         results.append((at, result) if targets else result)
     return results[0] if single else results
@@ -264,13 +311,17 @@ def index_hessian(expr, wrt):
             names.append(sp.Symbol(name, integer=True))
         return base[tuple(names)] if rank else base
 
+    lowering = IndexLowering()
+    lowering(expr)
+    g = lowering.graph
+    extent = {_key(param_base(w)): furthest(g, g.nodes, param_base(w)) for w in items}
     rows_at = [w if isinstance(w, sp.Indexed) else fresh(w, 0) for w in items]
     cols_at = [fresh(w, 1) for w in items]
     rows = []
     for ta in rows_at:
         first = index_grad(expr, ta)
         free = tuple(ta.indices) if isinstance(ta, sp.Indexed) else ()
-        rows.append([index_grad(first, tb, free=free) for tb in cols_at])
+        rows.append([index_grad(first, tb, free=free, extent=extent) for tb in cols_at])
     return rows[0][0] if single else sp.Matrix(rows)
 
 

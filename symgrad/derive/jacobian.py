@@ -21,6 +21,8 @@ from ..errors import UnsupportedExpression
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors
 from ..graph.raising import Raising
 from ..ops import UNKNOWN_DERIVATIVE, is_elementwise
+from ..ops.slicing import Concat, Embed
+from sympy.matrices.expressions.slice import MatrixSlice
 from .reverse import apply_rule
 
 __all__ = ["forward_jacobian", "length", "MatrixIntermediate"]
@@ -94,9 +96,33 @@ def _rule(lowering, n, jac, depends, d):
         return g.sum_to(j, (sp.S.One, d)) if n.op is SumTo and n.shape in ((), (1, 1)) else j
     if n.op is Broadcast:
         return _as_rows(g, jac[args[0].id], count, d)
+    if n.op in (MatrixSlice, Embed, Concat):
+        return _pieces(lowering, n, jac, depends, d)
     raise UnsupportedExpression("no closed-form second-derivative rule for %s%s; pass numeric "
                                 "dimensions, or direction=V for a Hessian-vector product"
                                 % (getattr(n.op, "__name__", n.op), where))
+
+
+def _pieces(lowering, n, jac, depends, d):
+    """J of a piece of a vector is that piece of J's rows; J of an embedded vector is J placed
+    in zero rows; J of vectors joined end to end is their J's stacked."""
+    g = lowering.graph
+    if n.op is Concat:
+        parts = [jac[b.id] if depends.get(b.id) else g.broadcast(g.const(0), (length(b.shape), d))
+                 for b in n.args[1:]]
+        return lowering.concat(0, [g.broadcast(p, (sp.S.One, d)) if p.shape == () else p
+                                   for p in parts], n, ())
+    x, bounds = n.args[0], [lowering.dimension_of(b) for b in n.args[1:]]
+    if n.op is Embed:
+        bounds = bounds[2:]
+    j = jac[x.id]
+    along = bounds[:3] if (n.shape if n.op is Embed else x.shape)[1] == 1 else bounds[3:]
+    P = sp.MatrixSymbol("_sg_j%d" % next(lowering.placeholders), *_shape_of(j, d))
+    if n.op is MatrixSlice:
+        piece = sp.MatrixSlice(P, tuple(along), (0, d, 1))
+    else:
+        piece = Embed(P, length(n.shape), d, *along, 0, d, 1)
+    return lowering.lower_template(piece, {P: g.broadcast(j, P.shape) if j.shape == () else j})
 
 
 def _elementwise(lowering, n, jac, depends, d, count):

@@ -89,6 +89,7 @@ class TGraph:
         self.nodes, self._table = [], {}
         self.ranges = {}                 # index symbol -> (lo, hi), inclusive
         self.rank = {}                   # index symbol -> the order it was bound in
+        self.reaches = {}                # read node id -> {axis: (first, last)} it touches
 
     def order(self, indices):
         return order(indices, self.rank)

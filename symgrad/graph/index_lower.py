@@ -14,6 +14,7 @@ from ..errors import ShapeMismatch, UnsupportedExpression
 from ..ops import is_elementwise, lookup
 from .index_ir import Position, TGraph
 from .index_lse import LSE, LogSumExpOver
+from .index_reach import guard_ranges, reach, record
 
 __all__ = ["IndexLowering"]
 
@@ -25,6 +26,7 @@ class IndexLowering:
         self.graph = graph if graph is not None else TGraph()
         self.env = {}                  # placeholder -> node (rule templates)
         self.memo = {}
+        self.guard = {}                # index -> (lo, hi) a Piecewise branch's condition allows
 
     def __call__(self, expr):
         return self._lower(sp.sympify(expr))
@@ -40,11 +42,26 @@ class IndexLowering:
     def _lower(self, e):
         node = self.env.get(e)
         if node is None:
-            node = self.memo.get(e)
+            key = (e, tuple(sorted(self.guard.items(), key=str))) if self.guard else e
+            node = self.memo.get(key)
             if node is None:
                 node = self._dispatch(e)
-                self.memo[e] = node
+                self.memo[key] = node
         return node
+
+    def _piecewise(self, e):
+        """Each branch's value lowered under its condition's bounds on the indices (so
+        ``Piecewise((w[i - 1], i >= 1), (0, True))`` reads w from position 0 on)."""
+        flat = []
+        for value, cond in e.args:
+            saved = self.guard
+            self.guard = guard_ranges(self.graph, cond, saved)
+            try:
+                flat.append(self._lower(value))
+            finally:
+                self.guard = saved
+            flat.append(self._lower(cond))
+        return self.graph.apply(sp.Piecewise, *flat)
 
     def _dispatch(self, e):
         g = self.graph
@@ -69,8 +86,7 @@ class IndexLowering:
             raise UnsupportedExpression("the IndexedBase %s appears without indices; write %s[i] "
                                         "(with the indices it is read at)" % (e, e))
         if isinstance(e, sp.Piecewise):
-            flat = [self._lower(part) for pair in e.args for part in pair]
-            return g.apply(sp.Piecewise, *flat)
+            return self._piecewise(e)
         op = lookup(type(e))
         if op is None or not is_elementwise(type(e)) or getattr(e, "is_Matrix", False):
             raise UnsupportedExpression("%s node %s in an index expression: symgrad reads Sum, "
@@ -94,7 +110,17 @@ class IndexLowering:
                 raise UnsupportedExpression("index %s of %s: symgrad reads indices of the form i, "
                                             "i + 1 or i + k (index symbols plus a whole number)"
                                             % (k, e))
-        return self.graph.access(e.base, indices)
+            r = reach(self.graph, k, self.guard)
+            if r is not None and r[0].is_Integer and r[0] < 0:
+                at = ", ".join("%s = %s" % (q, (self.guard.get(q) or self.graph.ranges[q])[0])
+                               for q in sorted(k.free_symbols, key=str))
+                raise ShapeMismatch("%s reads position %s along an axis (at %s), before the "
+                                    "array's first entry; start the Sum where the read is at 0 "
+                                    "or more, or guard it: Piecewise((..., i >= 1), (0, True))"
+                                    % (e, r[0], at))
+        node = self.graph.access(e.base, indices)
+        record(self.graph, node, self.guard)
+        return node
 
     def _logsumexp(self, e):
         """log Σ_S exp(u): an LSE node; an index u does not use adds log of its count."""

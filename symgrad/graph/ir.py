@@ -116,7 +116,7 @@ class Graph:
         shape = tuple(shape)
         if kind is sp.ZeroMatrix:
             return self.broadcast(self.const(0), shape)
-        if kind is sp.OneMatrix:
+        if kind is sp.OneMatrix or kind is sp.Identity and shape == (1, 1):
             return self.broadcast(self.const(1), shape)
         return self._intern(Fill, (), shape, (kind, shape))
 

@@ -7,10 +7,12 @@ becomes one LogDet; ``M.applyfunc(f)`` lowers f's body entry by entry.
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
+from sympy.matrices.expressions.slice import MatrixSlice
 
 from ..errors import ShapeMismatch, describe_path, short_text as _short
-from .ir import Broadcast, Fill
+from .ir import Broadcast, Fill, Leaf, dims_equal
 from ..ops.nodes import LogDet, RowLogSumExp, SumAll
+from ..ops.slicing import Concat, Embed, slice_count
 
 __all__ = ["MatrixLowering"]
 
@@ -203,15 +205,135 @@ class MatrixLowering:
         return self._lower(m, path)
 
     def _element(self, e, path):
-        parent = e.parent
+        """M[i, j] at numeric (or dimension) indices: the 1 x 1 slice M[i:i+1, j:j+1], read
+        as a scalar."""
+        parent, i, j = e.args
         if tuple(parent.shape) == (1, 1):        # the entry of a 1 x 1 product is its trace
             return self._lower(sp.Trace(parent), path)
-        self._unsupported(e, path, "entries of a matrix are not supported; use whole-matrix "
-                          "expressions (a 1 x 1 product, Trace, msum)")
+        x = self._as_matrix(self._lower(parent, path + ((e, 0),)))
+        i, j = (index + size if (index < 0) == True else index           # noqa: E712
+                for index, size in ((i, x.shape[0]), (j, x.shape[1])))   # M[-1, 0] counts back
+        for k, index in ((1, i), (2, j)):
+            if self.dimension_of(self._lower(index, path + ((e, k),))) is None:
+                self._unsupported(e, path, "an entry at index %s, which is neither a number nor a "
+                                  "dimension; write the sum with index notation (IndexedBase), "
+                                  "or slice with numeric bounds" % index)
+        return self.graph.apply(sp.Trace, self.slice(x, (i, i + 1, 1), (j, j + 1, 1), e, path),
+                                shape=())
+
+    # --- pieces of matrices: slices, their adjoints, concatenation -------------------------
+
+    def _where(self, path):
+        return describe_path([(p.xreplace(self.user), i) for p, i in path])
+
+    def _as_matrix(self, x):
+        return self.graph.broadcast(x, (sp.S.One, sp.S.One)) if x.shape == () else x
+
+    def dimension_of(self, n):
+        """The SymPy value of a node built from numbers and dimensions, else None."""
+        if n.is_const:
+            return n.value if n.value.is_number else None
+        if n.op is Leaf:
+            return n.extra if self._dims.get(getattr(n.extra, "name", None)) is n.extra else None
+        if n.op in (sp.Add, sp.Mul) and n.shape == ():
+            args = [self.dimension_of(a) for a in n.args]
+            return None if any(a is None for a in args) else n.op(*args)
+        return None
+
+    def _bounds(self, spec, e, path, size_of, k):
+        """The nodes of (start, stop, step) and the number of indices they select."""
+        nodes = [self._lower(sp.sympify(b), path + ((e, k),)) for b in spec]
+        start, stop, step = values = [self.dimension_of(n) for n in nodes]
+        if any(v is None for v in values):
+            self._unsupported(e, path, "slice bounds must be numbers or expressions in the "
+                              "matrices' dimensions, got %s:%s:%s; slice with those, or mask "
+                              "with a data matrix of zeros and ones"
+                              % tuple(sp.sympify(b).xreplace(self.user) for b in spec))
+        if not (step.is_Integer and step > 0):
+            self._unsupported(e, path, "a slice needs a positive integer step, got %s" % step)
+        count = slice_count(start, stop, step)
+        if (start < 0) == True or (stop > size_of) == True or (count < 1) == True:  # noqa: E712
+            raise ShapeMismatch("%s selects %s:%s of an axis of size %s %s; keep 0 <= start < "
+                                "stop <= size" % (type(e).__name__, start, stop, size_of,
+                                                  self._where(path)))
+        if step != 1 and not sp.Mod(stop - start, step).equals(0):
+            self._unsupported(e, path, "the step %s does not divide the extent %s: SymPy sizes "
+                              "such a slice floor(%s/%s) where NumPy takes the ceiling; choose "
+                              "a stop with stop - start a multiple of the step, or join single "
+                              "rows or columns with BlockMatrix"
+                              % (step, stop - start, stop - start, step))
+        return nodes, count, start == 0 and step == 1 and dims_equal(stop, size_of)
+
+    def slice(self, x, rows, cols, e, path):
+        """x[rows, cols] for (start, stop, step) triples of SymPy values (or placeholders)."""
+        if x.op is MatrixSlice:                         # a slice of a slice is one slice
+            outer = [self.dimension_of(b) for b in x.args[1:]]
+            rows, cols = _compose(outer[:3], rows), _compose(outer[3:], cols)
+            x = x.args[0]
+        r, nr, whole_r = self._bounds(rows, e, path, x.shape[0], 1)
+        c, nc, whole_c = self._bounds(cols, e, path, x.shape[1], 2)
+        if whole_r and whole_c:
+            return x
+        if x.op is Broadcast and x.args[0].shape == ():      # a piece of a constant matrix
+            return self.graph.broadcast(x.args[0], (nr, nc))
+        return self.graph.apply(MatrixSlice, x, *r, *c, shape=(nr, nc))
+
+    def _matrix_slice(self, e, path):
+        x = self._as_matrix(self._lower(e.parent, path + ((e, 0),)))
+        return self.slice(x, e.rowslice, e.colslice, e, path)
+
+    def _embed(self, e, path):
+        g = self._as_matrix(self._lower(e.arg, path + ((e, 0),)))
+        rows, cols = (self._lower(d, path + ((e, k + 1),)) for k, d in enumerate(e.shape))
+        shape = (self.dimension_of(rows), self.dimension_of(cols))
+        r, nr, whole_r = self._bounds(e.args[3:6], e, path, shape[0], 3)
+        c, nc, whole_c = self._bounds(e.args[6:9], e, path, shape[1], 6)
+        if not (dims_equal(nr, g.shape[0]) and dims_equal(nc, g.shape[1])):
+            raise ShapeMismatch("Embed places a (%s, %s) matrix at a (%s, %s) slice %s; the "
+                                "slice must have the matrix's shape" % (*g.shape, nr, nc,
+                                                                         self._where(path)))
+        if whole_r and whole_c:
+            return g
+        return self.graph.apply(Embed, g, rows, cols, *r, *c, shape=shape)
+
+    def concat(self, axis, blocks, e, path):
+        """Blocks side by side (axis 1) or stacked (axis 0)."""
+        blocks = [self._as_matrix(b) for b in blocks]
+        if len(blocks) == 1:
+            return blocks[0]
+        other = 1 - axis
+        for b in blocks[1:]:
+            if not dims_equal(b.shape[other], blocks[0].shape[other]):
+                raise ShapeMismatch(
+                    "%s joins blocks of shapes (%s, %s) and (%s, %s) %s: blocks in one %s need "
+                    "the same number of %s" % (type(e).__name__, *blocks[0].shape, *b.shape,
+                                               self._where(path),
+                                               "row" if axis else "column",
+                                               "rows" if axis else "columns"))
+        size = sp.Add(*[b.shape[axis] for b in blocks])
+        shape = (blocks[0].shape[0], size) if axis == 1 else (size, blocks[0].shape[1])
+        return self.graph.apply(Concat, self.graph.const(axis), *blocks, shape=shape)
+
+    def _concat(self, e, path):
+        blocks = [self._lower(b, path + ((e, k + 1),)) for k, b in enumerate(e.blocks)]
+        return self.concat(e.axis, blocks, e, path)
+
+    def _block_matrix(self, e, path):
+        grid = e.blocks
+        rows = [self.concat(1, [self._lower(grid[i, j], path + ((e, 0),))
+                                for j in range(grid.cols)], e, path) for i in range(grid.rows)]
+        return self.concat(0, rows, e, path)
 
     def _adjoint(self, e, path):
         return self.transpose(self._args(e, path)[0])
 
+
+
+def _compose(outer, inner):
+    """The (start, stop, step) of slice ``inner`` taken of slice ``outer``."""
+    start, _, step = outer
+    a, b, c = (sp.sympify(t) for t in inner)
+    return start + a * step, start + b * step, step * c
 
 
 def _identity_scale(g, x):

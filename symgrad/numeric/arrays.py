@@ -30,14 +30,14 @@ from dataclasses import dataclass, field
 import mpmath
 import numpy as np
 import sympy as sp
-from flint import acb, arb, arb_mat, ctx, fmpq
+from flint import acb, arb, ctx, fmpq
 
 from ..errors import BudgetExceeded, UnsupportedExpression
 from .budget import Deadline
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors
 from ..ops import CONDITION, ELEMENTWISE, lookup
-from ..ops.balls import UNDEFINED, logsumexp
-from ..ops.matrix_nodes import LogDet, RowLogSoftmax, RowLogSumExp, RowSoftmax
+from ..ops.balls import UNDEFINED
+from .ball_matrix import MATRIX_OPS, as_arb_mat, from_arb_mat
 from .enclose import Tape, apply_fact
 
 __all__ = ["BallGraph", "Certified", "certified", "to_balls", "midpoints", "BudgetExceeded",
@@ -182,7 +182,7 @@ class BallGraph:
             raise NotBallable("no ball evaluator for %s nodes" % getattr(op, "__name__", op))
         try:
             if op is sp.MatMul:
-                return _back(self._mat(n.args[0], args[0]) * self._mat(n.args[1], args[1]))
+                return from_arb_mat(self._mat(n.args[0], args[0]) * self._mat(n.args[1], args[1]))
             if op is sp.Transpose:
                 return args[0].T                    # floats stay floats (exact)
             return np.asarray(matrix(*args), dtype=object)
@@ -193,10 +193,10 @@ class BallGraph:
         """``value`` as an Arb matrix, converted once per run (a transpose from its argument's)."""
         mats = getattr(self, "_mats", None)
         if mats is None:                       # a node run alone: nothing to share
-            return _mat(value)
+            return as_arb_mat(value)
         if node.id not in mats:
             inner = node.args[0].id if node.op is sp.Transpose else None
-            mats[node.id] = mats[inner].transpose() if inner in mats else _mat(value)
+            mats[node.id] = mats[inner].transpose() if inner in mats else as_arb_mat(value)
         return mats[node.id]
 
     def _const(self, value, prec):
@@ -288,75 +288,6 @@ def _sum_to(a, shape):
 def _as_balls(a):
     """A leaf's float array (kept as floats for Arb's matrix products) as balls."""
     return to_balls(a) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
-
-
-def _mat(a):
-    if a.dtype.kind == "f":
-        return arb_mat(a.tolist())             # floats are exact
-    return arb_mat(a.shape[0], a.shape[1], list(a.ravel()))
-
-
-def _back(m):
-    return np.array(m.entries(), dtype=object).reshape(m.nrows(), m.ncols())
-
-
-def _matmul(a, b):
-    return _back(_mat(a) * _mat(b))
-
-
-def _inverse(a):
-    try:
-        return _back(_mat(a).inv())
-    except ZeroDivisionError:              # not certainly invertible at this precision
-        return np.full(a.shape, arb.nan(), dtype=object)
-
-
-def _det(a):
-    return np.asarray(_mat(a).det(), dtype=object)
-
-
-def _logdet(a):
-    d = _mat(a).det()
-    return np.asarray(d.log() if d > 0 else (UNDEFINED if d <= 0 else arb.nan()), dtype=object)
-
-
-def _rows(a, f):
-    return np.array([f(list(row)) for row in a], dtype=object)
-
-
-def _row_lse(a):
-    return _rows(a, lambda r: [logsumexp(*r)])
-
-
-def _row_softmax(a):
-    return _rows(a, lambda r: [(x - logsumexp(*r)).exp() for x in r])
-
-
-def _row_log_softmax(a):
-    return _rows(a, lambda r: [x - logsumexp(*r) for x in r])
-
-
-def _diag_matrix(v):
-    """DiagMatrix of a column or row: its entries on the diagonal of a square matrix."""
-    flat = list(np.asarray(v, dtype=object).ravel())
-    out = np.full((len(flat), len(flat)), arb(0), dtype=object)
-    for i, x in enumerate(flat):
-        out[i, i] = x
-    return out
-
-
-MATRIX_OPS = {
-    sp.MatMul: _matmul,
-    sp.DiagMatrix: _diag_matrix,
-    sp.Transpose: lambda a: a.T,
-    sp.Trace: lambda a: np.asarray(np.sum(np.diagonal(a)), dtype=object),
-    sp.Inverse: _inverse,
-    sp.Determinant: _det,
-    LogDet: _logdet,
-    RowLogSumExp: _row_lse,
-    RowSoftmax: _row_softmax,
-    RowLogSoftmax: _row_log_softmax,
-}
 
 
 # --- rising precision ----------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from flint import acb, arb, ctx, fmpq, fmpz
 from ..ops import lookup
 from ..ops.balls import UNDEFINED, power, product, total
 from .deadline import check as check_deadline
-from .exact import HugePower, Undefined, closed_form
+from .exact import HugePower, Undefined
 
 __all__ = ["Tape", "Ball", "apply_fact", "enclose", "excludes_zero", "accurate_to",
            "MIN_BITS", "MAX_BITS", "ball_of"]

@@ -9,8 +9,11 @@ reference values, verify's certified signs). Three guards keep evaluation finite
 
 * a rational power whose exact value would have more than MAX_DIGITS digits stays
   unevaluated as a ``HugePower`` that evalf computes at any precision;
-* ``exp(a)`` or ``b**a`` with ``|a|`` (or ``|a log b|``) above MAX_EXPONENT is refused
-  (``Undefined``): its value could not be computed;
+* ``exp(a)`` or ``b**a`` with ``a`` (or ``a log |b|``) above MAX_EXPONENT is refused
+  (``Undefined``): its value could not be computed; a huge *negative* exponent is kept
+  (e^-10^9 is a tiny positive number that a ball encloses with its own exponent);
+* gamma, factorial or binomial of a rational above MAX_FACTORIAL stays unevaluated (SymPy
+  would multiply gamma(9*10**11) out exactly, without end); the balls evaluate it.
 
 An op registered without an mpmath implementation (``float_only``) evaluates through its
 NumPy implementation, so its values carry 53 bits; ``float_only_ops`` names such ops.
@@ -36,6 +39,8 @@ __all__ = ["Undefined", "HugePower", "exact", "substitute", "closed_form", "beyo
 MAX_EXPONENT = 10**5  # exp(a) or b**a with |a|, |a log b| beyond this is too large to evaluate
 MAX_DIGITS = 10**4    # larger exact powers stay unevaluated (HugePower)
 MAX_TERMS = 10**5     # longer Sums and Products are left to SymPy's doit
+MAX_FACTORIAL = 2000  # gamma, factorial, binomial of a larger rational stay unevaluated
+FACTORIALS = (sp.gamma, sp.factorial, sp.binomial)
 
 
 class Undefined(Exception):
@@ -91,8 +96,10 @@ def _digits(b, e):
 
 
 def beyond_reach(e) -> bool:
-    """True when the closed-form number e holds exp(a) or b**a so large (|a| or |a log b|
-    above MAX_EXPONENT, e.g. exp(exp(exp(17)))) that evaluating it would not finish.
+    """True when the closed-form number e holds exp(a) or b**a so large (the real part of a
+    or of a log |b| above MAX_EXPONENT, e.g. exp(exp(exp(17)))) that evaluating it would
+    not finish. A huge negative exponent is within reach: exp(-10**9) is a tiny number
+    that an Arb ball encloses (its exponent is an arbitrary integer).
 
     Nodes are checked innermost first, so each check evaluates only what already passed.
     """
@@ -110,7 +117,7 @@ def beyond_reach(e) -> bool:
             value = complex(size.evalf(15))
         except (TypeError, ValueError, ArithmeticError):
             continue
-        if abs(value.real) > MAX_EXPONENT:
+        if value.real > MAX_EXPONENT:
             return True
     return False
 
@@ -137,6 +144,8 @@ def substitute(e, point: dict, explicit: bool = True):
     if isinstance(e, sp.Pow) and args[0].is_Rational and args[1].is_Rational \
             and _digits(*args) > MAX_DIGITS:
         return HugePower(*args)
+    if isinstance(e, FACTORIALS) and any(a.is_Rational and abs(a) > MAX_FACTORIAL for a in args):
+        return e.func(*args, evaluate=False)  # gamma(9*10**11): left to the balls, not multiplied out
     new = e.func(*args) if any(a is not b for a, b in zip(args, e.args)) else e
     if not explicit:
         return new

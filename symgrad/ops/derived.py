@@ -3,8 +3,9 @@
 ``SincSlope`` and ``Sech2`` are what the rules and rewrites use for stable code
 (people see their standard forms); ``logit`` is an ordinary op people write.
 ``Erfcx``, ``LogNdtr``, ``Exprel`` and ``Hyp1f1`` are the stable forms the rewrites
-give erfc tails, log Phi, Box-Cox and log(1 - exp(-e^b)) (scipy has each); their rules
-are stable too, so the gradients derived from them keep their digits.
+give erfc tails, log Phi, Box-Cox and log(1 - exp(-e^b)) (scipy has each), and ``Hypot``
+that of sqrt(u^2 + v^2) (NumPy's hypot); their rules are stable too, so the gradients
+derived from them keep their digits.
 """
 
 import mpmath as mp
@@ -15,7 +16,7 @@ from .balls import arb_nan, decreasing, increasing, power
 from .functions import make_function
 from .registry import MUL
 
-__all__ = ["SincSlope", "Sech2", "logit", "Erfcx", "LogNdtr", "Hyp1f1", "Exprel"]
+__all__ = ["SincSlope", "Sech2", "logit", "Erfcx", "LogNdtr", "Hyp1f1", "Exprel", "Hypot"]
 
 
 def _sinc_slope(x):
@@ -100,3 +101,13 @@ Exprel = make_function(
     arb=lambda t: t.hypgeom_1f1(1, 2),
     complex_step=False,
     standard=lambda t: sp.Piecewise(((sp.exp(t) - 1) / t, sp.Ne(t, 0)), (1, True)))
+
+# hypot(u, v) = sqrt(u^2 + v^2) without forming the squares, which overflow past 1.3e154 and
+# underflow below 1.5e-154; its slopes u/hypot and v/hypot lie in [-1, 1] (NaN at the origin,
+# the kink of sqrt(u^2 + v^2))
+Hypot = make_function(
+    "hypot", class_name="Hypot", nargs=2,
+    rule=lambda g, ans, u, v: (g * u / ans, g * v / ans),
+    numpy="np.hypot", mpmath=mp.hypot, complex_step=False, names=(),
+    arb=lambda u, v: (power(u, u * 0 + 2) + power(v, v * 0 + 2)).sqrt(),
+    standard=lambda u, v: sp.sqrt(u**2 + v**2), shown=lambda u, v: sp.sqrt(u**2 + v**2))

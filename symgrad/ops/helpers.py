@@ -46,6 +46,11 @@ HELPERS = {
     e = np.exp(z - m)
     np.put_along_axis(e, top, 0, axis=0)
     return (zs[k] - m) - np.log1p(np.sum(e, axis=0))''',
+    "_embed": '''def _embed(g, rows, cols, r0, r1, rs, c0, c1, cs):
+    """A rows x cols array of zeros with g at [r0:r1:rs, c0:c1:cs] (the adjoint of a slice)."""
+    out = np.zeros((rows, cols), dtype=np.result_type(g))
+    out[r0:r1:rs, c0:c1:cs] = g
+    return out''',
     "_softmax_rows": '''def _softmax_rows(z):
     """exp(z) / sum(exp(z), axis=1) with a max shift."""
     e = np.exp(z - np.max(z, axis=1, keepdims=True))

@@ -115,7 +115,12 @@ def _derivative(name, derivative, x):
     if not callable(derivative):
         raise ArgumentError("register_function(%r): derivative must be a function returning a SymPy "
                             "expression in its argument" % name)
-    slope = derivative(x)
+    try:
+        slope = derivative(x)
+    except Exception as e:                 # the user's callable: its failure, named, with the cause
+        raise ArgumentError("register_function(%r): derivative(x) raised %s: %s; it must take one "
+                            "SymPy symbol and return an expression in it" % (name, type(e).__name__, e)) \
+            from e
     if isinstance(slope, str) or not isinstance(slope, (sp.Expr, int, float)):
         raise ArgumentError("register_function(%r): derivative(x) must return a SymPy expression, "
                             "got %r" % (name, slope))

@@ -24,6 +24,27 @@ class Signature:
         self.params = set(params)          # per-sample mode: these must be single numbers
         self.specs = _shape_specs(self.inputs)
 
+    def bind(self, values: tuple, named: dict) -> tuple:
+        """The call's values in input order: positional ones first, then each keyword named
+        after an input symbol (f(W=..., X=...)); an unknown, repeated or missing name is an
+        ArgumentError listing the inputs."""
+        if not named:
+            return values
+        order = [str(s) for s in self.inputs]
+        out = list(values) + [None] * (len(order) - len(values))
+        for name, value in named.items():
+            if name not in order:
+                raise ArgumentError("no input is named %r; the inputs are %s" % (name, ", ".join(order)))
+            i = order.index(name)
+            if i < len(values) or out[i] is not None:
+                raise ArgumentError("%s is given twice (by position and by name)" % name)
+            out[i] = value
+        missing = [n for n, v in zip(order, out) if v is None]
+        if missing or len(values) > len(order):
+            raise ArgumentError("expected the inputs %s; missing %s" % (", ".join(order),
+                                                                      ", ".join(missing) or "none"))
+        return tuple(out)
+
     def prepare(self, values: list | tuple) -> tuple:
         """Validate and convert call arguments; return (arrays, dtype)."""
         if len(values) != len(self.inputs):

@@ -139,7 +139,8 @@ class CompiledExpression:
     def __repr__(self):
         return "<compiled %s of %s>" % (sp.sstr(self.expr)[:60], ", ".join(map(str, self.inputs)))
 
-    def __call__(self, *values) -> np.ndarray | np.generic:
+    def __call__(self, *values, **named) -> np.ndarray | np.generic:
+        values = self._signature.bind(values, named)
         arrays, dtype = self._signature.prepare(values)
         return finish(self.raw(*arrays), dtype, shape=None)
 
@@ -207,7 +208,8 @@ class GradFunction:
         """The notebook display: the loss, the parameters and the generated source."""
         return source_markdown("value_and_grad", self.expr, self.wrt, self.source)
 
-    def __call__(self, *values) -> tuple:
+    def __call__(self, *values, **named) -> tuple:
+        values = self._signature.bind(values, named)
         arrays, dtype = self.prepare(values)
         if self.backend != "numpy":
             return self.shaped(*self.raw(*to_backend(self.backend, arrays)), values)
@@ -276,7 +278,8 @@ class HessianFunction:
     def _repr_markdown_(self) -> str:
         return source_markdown("value_grad_hessian", self.expr, self.wrt, self.source)
 
-    def __call__(self, *values) -> tuple:
+    def __call__(self, *values, **named) -> tuple:
+        values = self.gradient._signature.bind(values, named)
         arrays, dtype = self.prepare(values)
         if self.backend != "numpy":
             value, grads, hessian = self.raw(*to_backend(self.backend, arrays))

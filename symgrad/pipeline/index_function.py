@@ -14,12 +14,13 @@ import numpy as np
 import sympy as sp
 
 from ..codegen.emit import sanitize_names
-from ..codegen.index_emit import IndexProgram, dimension_sources
+from ..codegen.index_emit import IndexProgram
 from ..codegen.index_module import generate_index
 from ..derive.index_reverse import index_backward, param_base
 from ..errors import ArgumentError, ShapeMismatch
 from ..graph.index_ir import Access
 from ..graph.index_lower import IndexLowering
+from ..graph.index_reach import dimension_sources, node_reach
 from ..graph.lower import as_expression
 from ..rewrite.index_stable import stable_index
 from .build import source_markdown
@@ -171,20 +172,23 @@ class IndexGradFunction:
                 raise ShapeMismatch("%s = %d from axis %d of %s (shape %s): every range needs at "
                                     "least one entry" % (D, sizes[D], axis, self.inputs[position],
                                                          shapes[position]))
-        for node, position, axis, top, exact in reads:
-            need, have = _linear(top, sizes) + 1, shapes[position][axis]
+        for position, axis, tops, exact in reads:
+            node, need = max(((n, _linear(top, sizes) + 1) for n, top in tops), key=lambda r: r[1])
+            have = shapes[position][axis]
             if need > have or (exact and need != have):
                 self._range_error(node, position, axis, need, exact, shapes, sizes)
 
     def _range_error(self, node, position, axis, need, exact, shapes, sizes):
         base, pattern = node.extra
         shape = shapes[position]
-        where = ", ".join("%s=%d (from %s)" % (D, v, self.program.dims[D][0])
+        where = ", ".join("%s=%d (%s)" % (D, v, "from axis %d of %s" % self.program.dims[D][1::-1]
+                                          if D in self.program.dims else "passed in args")
                           for D, v in sorted(sizes.items(), key=str))
         if exact and need != shape[axis]:
-            raise ShapeMismatch("%s is read at %s = 0..%d along axis %d, so that axis needs %d "
-                                "entries, but %s has shape %s; %s" % (
-                                    base, pattern[axis], need - 1, axis, need, base, shape, where))
+            raise ShapeMismatch("%s is read from position 0 to %d along axis %d (furthest at "
+                                "%s[%s]), so that axis needs %d entries, but %s has shape %s; %s" % (
+                                    base, need - 1, axis, base, ", ".join(map(str, pattern)),
+                                    need, base, shape, where))
         raise ShapeMismatch("%s[%s] reaches position %d along axis %d, but %s has shape %s; %s"
                             % (base, ", ".join(map(str, pattern)), need - 1, axis, base, shape,
                                where))
@@ -200,19 +204,22 @@ def _size_value(v, s):
 
 def _range_plan(p):
     """(dims, reads) of ``_check_ranges``: each size as (symbol, input position, axis, offset)
-    and each read axis as (node, input position, axis, last position reached, exact), the
-    offsets and positions as linear forms in the sizes."""
+    and each read axis as (input position, axis, [(read, last position reached)], exact), the
+    offsets and positions as linear forms in the sizes. An axis is exact (its length must
+    be the furthest reach + 1) when some read of it is a plain index from 0."""
     position = {b: k for k, b in enumerate(p.inputs) if not b.is_integer}
     dims = [(D, position[b], axis, _linear_form(off)) for D, (b, axis, off) in p.dims.items()]
-    reads = []
+    axes = {}
     for n in p.graph.nodes:
         if n.op is not Access or not n.extra[1] or n.extra[0] not in position:
             continue
         for axis, e in enumerate(n.extra[1]):
-            top = sp.sympify(e).xreplace({s: p.graph.ranges[s][1] for s in e.free_symbols})
+            top = node_reach(p.graph, n, axis)[1]
             exact = isinstance(e, sp.Symbol) and p.graph.ranges[e][0] == 0
-            reads.append((n, position[n.extra[0]], axis, _linear_form(top), exact))
-    return dims, reads
+            key = (position[n.extra[0]], axis)
+            tops, was = axes.get(key, ([], False))
+            axes[key] = (tops + [(n, _linear_form(top))], was or exact)
+    return dims, [(k[0], k[1], tops, exact) for k, (tops, exact) in axes.items()]
 
 
 def _linear_form(e):
@@ -220,7 +227,7 @@ def _linear_form(e):
     expression itself when it is not linear (n*d as a bound)."""
     e = sp.expand(sp.sympify(e))
     coeffs = {s: e.coeff(s) for s in e.free_symbols}
-    const = e.xreplace({s: 0 for s in e.free_symbols})
+    const = sp.sympify(e.xreplace({s: sp.Integer(0) for s in e.free_symbols}))
     if all(c.is_Integer for c in coeffs.values()) and const.is_Integer and \
             sp.expand(e - const - sum(c * s for s, c in coeffs.items())) == 0:
         return {s: int(c) for s, c in coeffs.items()}, int(const)

@@ -10,7 +10,6 @@ Hessian itself or an operand of the loss's own sizes.
 
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
 from ..codegen.kron_einsum import plan, staged

@@ -88,5 +88,7 @@ def _sequence(n, flip, memo):
 
 
 def _last_cost(n, sizes):
+    while n.op is sp.Transpose:           # (A B)^T costs what A B costs
+        n = n.args[0]
     a, b = n.args
     return float(np.mean(sizes.of(a.shape[0]) * sizes.of(a.shape[1]) * sizes.of(b.shape[1])))

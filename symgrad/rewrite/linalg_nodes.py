@@ -23,5 +23,6 @@ class LULogDet:
 
 
 class LUInverse:
-    """LUInverse(F) = inv(A) for F = LUFactor(A), from the factors (LAPACK getri: 4/3 d^3,
-    where solving with the identity costs 2 d^3)."""
+    """LUInverse(F) = inv(A) for F = LUFactor(A), from the factors by a solve with the identity
+    (2 d^3, where LAPACK getri takes 4/3 d^3 on one core but stalls with two BLAS threads on a
+    busy machine: 2-7x slower there in bench_models and benchmarks)."""

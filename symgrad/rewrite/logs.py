@@ -1,8 +1,8 @@
 """Rewrites of log(x): a log of something that overflows, underflows or cancels becomes a
 form that keeps its digits. Each receives the argument ``x`` of the log; they are tried in
 the order below (see ``database.py``). ``log_of_positive_product`` asks ``r.log`` for the
-stable log of each factor, so it reuses every rewrite here. ``log1p_of_exp_or_sigmoid`` is
-the one rewrite of a log1p node."""
+stable log of each factor, so it reuses every rewrite here. ``log1p_of_exp_or_sigmoid`` and
+``log1p_of_square`` are the rewrites of a log1p node."""
 
 import sympy as sp
 
@@ -219,6 +219,26 @@ def log1p_of_exp_or_sigmoid(r, x):
         if inner.op is Sigmoid:
             return r.neg(g.apply(Softplus, inner.args[0]))
     return None
+
+
+@register(log1p)
+def log1p_of_square(r, x):
+    """log1p(u^2) -> 2 log|u| + log1p(u^-2) for |u| > 1, log1p(u^2) for |u| <= 1 (the
+    Cauchy loss log(1 + r^2); c u^2 with c > 0 is (sqrt(c) u)^2): u^2 overflows past
+    1.3e154, where log(1 + u^2) is still about 2 log|u|, and the slope 2u/(1 + u^2) is 0
+    there instead of about 2/u; the large form's slope 2/u - 2u^-3/(1 + u^-2) keeps it."""
+    g = r.g
+    c, t = _terms(x)[0] if x.op is sp.Mul else (sp.S.One, x)
+    if not (t.op is sp.Pow and _const(t.args[1], 2) and c.is_positive and c.is_finite):
+        return None
+    u = t.args[0] if c == 1 else g.apply(sp.Mul, g.const(sp.sqrt(c)), t.args[0])
+    a = g.apply(sp.Abs, u)
+    small = g.apply(log1p, g.apply(sp.Pow, u, g.const(2)))
+    r.final.add(small.id)
+    large = g.add(g.apply(sp.Mul, g.const(2), g.apply(sp.log, a)),
+                  g.apply(log1p, g.apply(sp.Pow, u, g.const(-2))))
+    return g.apply(sp.Piecewise, large, g.apply(sp.StrictGreaterThan, a, g.const(1)), small,
+                   g.const(sp.true))
 
 
 # --- helpers -----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Fast forms of what codegen prints: the "speed" passes, in the order they run.
 
     fused.py        exp(log-softmax) -> softmax; a branch's condition decided once
+    pieces.py       slices' adjoints that fill a matrix side by side -> one concatenation
     transposes.py   one node for a matrix and its transpose (a forward pass is not computed
                     again in the gradient's layout)
     chains.py       matrix chains in their cheapest order, traces of chains split where
@@ -18,7 +19,7 @@ lists them; ``exclude=`` switches some off.
 
 from typing import Iterable
 
-from . import fused, transposes, chains, associations, factorizations, product_layout  # noqa: F401,I001
+from . import fused, pieces, transposes, chains, associations, factorizations, product_layout  # noqa: F401,I001
 from .database import describe, run_passes
 
 __all__ = ["speed"]

@@ -11,18 +11,19 @@ order they are tried; ``exclude=`` switches some off):
                  through a transpose is the pattern; log-sum-exp along rows, columns or
                  every entry
     powers.py    1/(1 + exp(-z)) -> Sigmoid(z); sigmoid(z)^q and (1 + e^u)^q, q not an
-                 integer -> exp(-q Softplus(-z)), exp(q Softplus(u))
+                 integer -> exp(-q Softplus(-z)), exp(q Softplus(u)); sqrt(u^2 + v^2 + c)
+                 -> hypot(hypot(u, v), sqrt(c))
     logs.py      log(exp(u)) -> u; log(Sigmoid(z)) -> -Softplus(-z); log of a row softmax
                  (also under a transpose); log(cosh(u)); log(e^u - 1), log(1 - e^u) ->
                  log1mexp forms; log(erfc(u)) -> log_ndtr; log(e^a - e^b); log-sum-exp of
                  scalars and along any axis; log of positive factors split into stable
                  logs; log(1 + exp(z)) -> Softplus(z); log(1 + x) -> log1p(x); log1p(+-e^u),
-                 log1p(-sigmoid(u))
+                 log1p(-sigmoid(u)); log1p(u^2) -> 2 log|u| + log1p(u^-2) past |u| = 1
     sums.py      sigmoid(u) - sigmoid(-u) -> tanh(u/2); sigmoid(a) - sigmoid(b) as a product;
-                 1 - tanh(u)^2 -> Sech2(u); softplus(u) - u -> Softplus(-u); z_k -
-                 LogSumExp(z) -> LogSoftmax(k, z) (row- and column-wise); 1 - Sigmoid(z) ->
-                 Sigmoid(-z); exp(x) - 1 -> expm1(x); x^p - 1 -> expm1(p log x); 1 +- erf,
-                 1 - erfc, 2 - erfc -> erfc and erf
+                 1 - tanh(u)^2 -> Sech2(u); softplus(u) - softplus(-u) -> u; softplus(u) -
+                 u -> Softplus(-u); z_k - LogSumExp(z) -> LogSoftmax(k, z) (row- and
+                 column-wise); 1 - Sigmoid(z) -> Sigmoid(-z); exp(x) - 1 -> expm1(x); x^p - 1
+                 -> expm1(p log x); 1 +- erf, 1 - erfc, 2 - erfc -> erfc and erf
     products.py  exp(z)/(1 + exp(z)) -> Sigmoid(z); exp(a)/sum(exp) -> exp(a - LogSumExp)
                  (any axis); e^(k v^2) erfc(v)^k -> erfcx(v)^k; sigmoid odds -> exp;
                  expm1(p q)/p -> q exprel(p q); (e^a - e^b)/(e^a + e^b) -> tanh((a - b)/2);

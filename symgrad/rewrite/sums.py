@@ -62,6 +62,19 @@ def one_minus_tanh_squared_is_sech2(r, terms, i):
 
 
 @register(Softplus, within=sp.Add)
+def softplus_difference_is_identity(r, terms, i):
+    """c softplus(u) - c softplus(-u) -> c u (log sigmoid(u) - log sigmoid(-u), the log-odds):
+    near u = 0 both softplus values are about log 2 and their difference of about u keeps
+    only the digits above 1e-16 (at u = 1e-12 it is off by 2e-5), and for large |u| one of
+    them is about |u| while the other carries a tail that the sum rounds away."""
+    c, t = terms[i]
+    for j, (c1, s) in enumerate(terms):
+        if c1 == -c and s.op is Softplus and r.neg(s.args[0]) is t.args[0]:
+            return r.total(_rest(terms, i, j) + [(c, t.args[0])])
+    return None
+
+
+@register(Softplus, within=sp.Add)
 def softplus_minus_identity(r, terms, i):
     """softplus(u) - u -> softplus(-u): for large u both are about u and cancel, while
     softplus(-u) is about e^-u."""

@@ -22,7 +22,7 @@ from ..errors import ArgumentError, MissingDependency, ParseError
 from ..files import check_target, write_atomic
 from ..pipeline.index_function import IndexGradFunction
 
-__all__ = ["load_csv", "save_result_json", "write_loss_plot", "loss_figure"]
+__all__ = ["load_csv", "csv_columns", "save_result_json", "write_loss_plot", "loss_figure"]
 
 
 MAX_CSV_BYTES = 512 << 20     # data files beyond this are refused, not read into memory
@@ -57,6 +57,18 @@ def load_csv(path, names):
     except (UnicodeDecodeError, csv.Error) as e:
         raise ParseError("%s is not a readable CSV text file (%s); save it as UTF-8 CSV"
                          % (path, e)) from None
+
+
+def csv_columns(path):
+    """The names in the header row of a CSV file that ``load_csv`` has read (else [])."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            for row in csv.reader(handle):
+                if any(cell.strip() for cell in row):
+                    return [cell.strip() for cell in row]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        pass
+    return []
 
 
 def _read_columns(path, reader, names):

@@ -190,8 +190,8 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
     ``counterexample`` covering every free symbol (dimension symbols as ints)
     and both sides' values there. Otherwise the proof routes run in a child process: a
     route reaching an exact certificate gives ``"proven"`` (``method`` names it). A claim
-    still undecided gets a targeted search (special values, points exactly on kinks and
-    ties, far-out values, critical points of lhs - rhs, structured matrices up to 8 x 8),
+    still undecided gets a targeted search (special values, points on kinks and ties and just
+    across them, far-out values, critical points of lhs - rhs, structured matrices up to 8 x 8),
     judged the same way; only then is it ``"probable"`` (``note`` says why). A
     difference seen only on the values of a function registered without an mpmath
     implementation (float64 values) is never a certified counterexample: the claim stays
@@ -235,9 +235,10 @@ def verify(lhs: sp.Expr, rhs: sp.Expr, relation: str = "==", assumptions: "list 
         raise SymgradError(value)
     if state == "timeout":
         return Verdict("probable", "stopped at the time limit", relation, 0, lhs, rhs,
-                       note="verify's time (%.3g s for budget=%r) ran out inside one step that "
-                            "cannot be interrupted (a SymPy call); no counterexample and no "
-                            "proof were found before it; raise budget= to decide"
+                       note="no point was judged: verify's time (%.3g s for budget=%r) ran "
+                            "out inside one step that cannot be interrupted (a SymPy call); no "
+                            "counterexample and no proof were found before it, so this "
+                            "'probable' rests on no evidence; raise budget= to decide"
                        % (HARD_SHARE * total + GRACE, budget))
     return replace(value, lhs=lhs, rhs=rhs)
 
@@ -307,9 +308,23 @@ def _decide(lhs, rhs, relation, assumptions, seed, budget, start, total, points,
     if found.timed_out:
         note = "; ".join(filter(None, [note, "sampling stopped at the time limit after %d points%s"
                                        % (found.points, _slow(found))]))
+    if found.points == 0:
+        note = "; ".join(filter(None, [_nothing_judged(found, extra), note]))
     how = "none judged within the budget" if not found.admitted else \
         "exact rational arithmetic" if found.exact else "ball arithmetic (Arb)"
     return Verdict("probable", "random points, %s" % how, relation, found.points, note=note)
+
+
+def _nothing_judged(found, extra):
+    """The note of a "probable" that no agreeing random point supports."""
+    unknown = found.unknown + extra.unknown
+    undecided = (" (%d admissible points were evaluated, none decided: their enclosures of "
+                 "lhs - rhs stayed too wide)" % unknown) if unknown else ""
+    if extra.points:
+        return ("no random point was judged to agree%s; only %d points of the targeted search "
+                "agreed" % (undecided, extra.points))
+    return ("no point was judged to agree%s, so this 'probable' rests on no evidence"
+            % undecided)
 
 
 def _slow(found):

@@ -14,6 +14,7 @@ import importlib.util
 import os
 import sys
 import time
+import typing
 from dataclasses import dataclass, field
 
 import sympy as sp

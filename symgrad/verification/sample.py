@@ -71,6 +71,11 @@ def boundaries(problem):
     return sorted(kept, key=sp.default_sort_key)
 
 
+def _linear_in_one(g):
+    """Whether some symbol enters g linearly (``onto_boundary`` can solve for it)."""
+    return any(not sp.diff(g, s).has(s) for s in g.free_symbols)
+
+
 def onto_boundary(rng, g, values, box_of, offsets=OFFSETS):
     """Move one symbol of g so that g is zero (plus a small offset); False if it cannot."""
     symbols = sorted(g.free_symbols, key=sp.default_sort_key)
@@ -343,9 +348,9 @@ def search(problem, rng, want, max_tries, deadline=None, found=None):
     """
     found = found if found is not None else Search(points=0, tries=0, exact=True)
     found.timed_out = False
-    if "boundaries" not in problem.memo:
-        problem.memo["boundaries"] = boundaries(problem)
-    bounds = problem.memo["boundaries"]
+    if "movable" not in problem.memo:       # the boundaries a point can be moved onto
+        problem.memo["movable"] = [g for g in boundaries(problem) if _linear_in_one(g)]
+    bounds = problem.memo["movable"]
     with until(deadline):
         while found.points < want and found.tries < max_tries:
             if deadline is not None and time.monotonic() > deadline:

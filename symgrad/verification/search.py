@@ -12,7 +12,8 @@ of the time left (what a phase leaves unused goes to the next):
   bounded ones at or just inside an end of their interval;
 * kink points: exactly on a Max/Min tie, a zero of an Abs/sign/Heaviside
   argument, a Piecewise boundary or a domain edge (one symbol solved for where
-  it enters linearly, else a rational root of a polynomial);
+  it enters linearly, else a rational root of a polynomial), and just off it on
+  either side (1 and 1/1000 away), where the other branch is taken;
 * critical points of a scalar inequality, in ``roots.py``: one symbol
   free, the others fixed, the zeros of d = lhs - rhs and of d';
 * structured matrices at larger sizes (5, 6, 8 as well as 2..4): identity, all-ones,
@@ -45,7 +46,9 @@ EXPONENTS = tuple(sp.Rational(v) for v in ("2", "2", "1/2", "1/2", "3", "1/3", "
 BASES = tuple(sp.Rational(v) for v in ("-2", "-1", "-1/2", "-3", "2", "1/2", "3"))
 INTEGERS = tuple(sp.Integer(v) for v in (0, 1, -1, 2, -2, 3, -3, 10, -10, 100))
 SPECIAL_DRAWS = 80          # special points tried (repeats are skipped, not judged)
-KINK_DRAWS = 6              # points put on each kink
+KINK_OFFSETS = tuple(sp.Rational(v) for v in ("0", "-1", "1", "0", "-1/1000", "1/1000"))
+                            # each kink: points on it and just across it on either side (a
+                            # Piecewise branch taken only past z = -10 is wrong there alone)
 KINKS = 8                   # kinks used at most
 SLICES = 6                  # lines searched for critical points at most
 STRUCTURED_DRAWS = 40       # points with structured matrices
@@ -118,11 +121,11 @@ def _rational_root(rng, g, values, problem):
 def _kink_points(problem, rng):
     kinks = [g for g in boundaries(problem) if not (g.free_symbols & problem.integers)]
     special = _special_scalar(_roles(problem))
-    for g in kinks[:KINKS]:
-        def move(values, g=g):
-            return onto_boundary(rng, g, values, problem.intervals.__getitem__, (0,)) or \
-                _rational_root(rng, g, values, problem)
-        for i in range(KINK_DRAWS):
+    for i, offset in enumerate(KINK_OFFSETS):           # every kink at one offset, then the next
+        for g in kinks[:KINKS]:
+            def move(values, g=g, offset=offset):
+                return onto_boundary(rng, g, values, problem.intervals.__getitem__, (offset,)) \
+                    or (offset == 0 and _rational_root(rng, g, values, problem))
             yield draw_point(problem, rng, None, special if i % 2 else draw_scalar, move)
 
 

@@ -123,6 +123,8 @@ def _canonical(expr):
     """expr with the arguments of commutative matrix nodes (sums, Hadamard products) sorted."""
     if not isinstance(expr, sp.Basic) or not expr.args or isinstance(expr, sp.Lambda):
         return expr
+    if isinstance(expr, sp.MatrixBase):          # the blocks of a BlockMatrix
+        return expr.applyfunc(_canonical)
     args = [_canonical(a) for a in expr.args]
     if isinstance(expr, (sp.MatAdd, sp.HadamardProduct)):
         args.sort(key=sp.default_sort_key)
