@@ -159,7 +159,7 @@ def test_parser_syntax_reads_results_back(name, loss, wrt):
         text = to_text(g)
         assert not any(u in text for u in ("⊙", "𝟏", "σ", "ᵀ")), text
         back = parse_expr(text, matrices=shapes)
-        assert sg.verify(back, g, budget=0, points=3).status != "refuted", text
+        assert sg.verify(back, g, budget=0, points=1).status != "refuted", text   # one exact point: a misread differs there
 
 
 def test_symgrads_own_nodes_print_pretty_and_latex_by_name():

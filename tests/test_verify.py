@@ -161,8 +161,8 @@ def test_matrix_counterexample_gives_consistent_dimensions():
 
 def test_matrix_orders_and_predicates():
     D, X = sp.MatrixSymbol("D", n, sp.Symbol("m")), sp.MatrixSymbol("X", n, n)
-    v = verify(sg.softmax(D), 0, ">", budget=30)   # not square: compared entry by entry
-    assert v.status == "probable" and v.points >= 20     # (fewer than 60 when the machine is busy)
+    v = verify(sg.softmax(D), 0, ">", budget=30, points=20)   # not square: entry by entry
+    assert v.status == "probable" and v.points == 20
     w = verify(D, 0, ">=")
     assert w.status == "refuted" and "entry" in w.detail
     assert verify(X, 0, ">", assumptions=[sp.Q.positive_definite(X)]).method == "PSD structure"

@@ -151,6 +151,9 @@ def substitute(e, point: dict, explicit: bool = True):
         return new
     if isinstance(new, (sp.Sum, sp.Product)):
         return _written_out(new)
+    if isinstance(new, sp.MatMul) and all(isinstance(a, sp.MatrixBase) or not a.is_Matrix
+                                          for a in new.args):
+        return _product(new.args)
     if isinstance(new, MatrixExpr) and not isinstance(new, sp.MatrixBase):
         new = new.doit()
         if not isinstance(new, sp.MatrixBase):
@@ -159,6 +162,36 @@ def substitute(e, point: dict, explicit: bool = True):
     if isinstance(new, sp.Expr) and any(isinstance(a, sp.MatrixBase) for a in args):
         new = new.doit()
     return new
+
+
+def _product(factors):
+    """The explicit product of scalars and explicit matrices. Rational entries multiply
+    exactly; other terms are joined unevaluated: SymPy's own product asks the sign of every
+    partial sum of transcendental entries (an evalf each), which took seconds for 8 x 8
+    softmax entries, and the balls evaluate the unevaluated form just as well."""
+    scale = [f for f in factors if not isinstance(f, sp.MatrixBase)]
+    mats = [f for f in factors if isinstance(f, sp.MatrixBase)]
+    out = mats[0]
+    for m in mats[1:]:
+        if all(v.is_Rational for v in out) and all(v.is_Rational for v in m):
+            out = out * m
+            continue
+        rows, inner, cols = out.shape[0], out.shape[1], m.shape[1]
+        entries = []
+        for i in range(rows):
+            check_deadline()
+            for j in range(cols):
+                terms = [a * b if a.is_Rational and b.is_Rational else sp.Mul(a, b, evaluate=False)
+                         for a, b in ((out[i, k], m[k, j]) for k in range(inner))
+                         if a is not sp.S.Zero and b is not sp.S.Zero]   # no is_zero: it evalfs
+                entries.append(sp.Add(*terms, evaluate=False) if len(terms) > 1 else
+                               terms[0] if terms else sp.S.Zero)
+        out = sp.ImmutableMatrix(rows, cols, entries)
+    if scale:
+        c = sp.Mul(*scale)
+        out = out.applyfunc(lambda v: c * v if c.is_Rational and v.is_Rational
+                            else sp.Mul(c, v, evaluate=False))
+    return sp.ImmutableMatrix(out)
 
 
 def _written_out(e):
