@@ -156,3 +156,13 @@ def test_evaluate_gives_correct_digits_and_sums_run_in_the_tape():
     assert abs(got - want) < 1e-38
     with pytest.raises(Undefined):
         enclose.Tape(sp.Sum(w[i], (i, 0, n))).run([arb(3)], 64, arrays)     # w[3] does not exist
+
+
+def test_a_ball_that_excludes_zero_never_prints_as_if_it_held_zero():
+    # found by a probe: Arb printed [-6.5e-19 +/- 4.2e-19] as "[+/- 1.07e-18]" (only sure digits)
+    from flint import arb
+    b = enclose.Ball(arb("-6.50521e-19", "4.17e-19"), 64)
+    assert b.sign == -1
+    text = b.text()
+    assert not text.startswith("[+/-") and text.startswith("[-6.5") and "+/- 4.1" in text
+    assert enclose.Ball(arb(0, "1e-18"), 64).text().startswith("[+/-")    # holds 0: says so

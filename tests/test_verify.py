@@ -7,6 +7,7 @@ test_internals.py.
 """
 
 import multiprocessing
+import time
 
 import mpmath
 import pytest
@@ -235,9 +236,14 @@ def test_errors_name_what_is_wrong():
 # --- the proof budget --------------------------------------------------------------------------
 
 def test_budget_runs_out_and_sampling_decides():
-    # A millisecond cannot even fork the proof process, let alone reach trigsimp.
+    # A millisecond budget: the call still takes its minimum time for sampling, and the proof
+    # routes run beside it, so trigsimp may or may not come in; either way the verdict is
+    # honest and the call short.
+    start = time.monotonic()
     v = verify(sp.sin(x)**2 + sp.cos(x)**2, 1, budget=1e-3)
-    assert v.status == "probable" and "budget" in v.note
+    assert time.monotonic() - start < 10
+    assert v.status == "proven" and v.method == "trigsimp" or \
+        v.status == "probable" and "budget" in v.note, str(v)
 
 
 def test_without_fork_only_cheap_routes_run_inline(monkeypatch):

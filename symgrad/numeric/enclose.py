@@ -323,6 +323,10 @@ class Ball:
         body = b.str(digits, radius=True) if b.is_finite() else "[unbounded]"
         if b.is_exact() and b.is_finite() and "+/-" not in body:
             body = "[%s +/- 0]" % body
+        elif body.startswith("[+/-") and b.is_finite() and (b > 0 or b < 0):
+            # Arb prints only digits it is sure of, so a ball whose radius is near its
+            # midpoint reads "[+/- r]", as if it held 0; show midpoint and radius instead
+            body = "[%s +/- %s]" % (b.mid().str(digits, radius=False), b.rad().str(3, radius=False))
         note = "" if self.imaginary is None else ", imaginary part within +/- %s" % (
             self.imaginary.str(3, radius=False))
         return body + note
