@@ -64,3 +64,8 @@ def test_compiled_functions_take_inputs_by_name():
 def test_a_failing_derivative_callable_is_an_argument_error(derivative):
     with pytest.raises(sg.ArgumentError, match="derivative\\(x\\) raised"):
         sg.register_function("broken_rule", derivative=derivative, numpy=np.arctan)
+
+
+def test_matrix_functions_refuse_text():
+    with pytest.raises(sg.ArgumentError, match="strings are never parsed"):
+        sg.msum("X")

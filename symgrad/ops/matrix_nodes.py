@@ -35,7 +35,10 @@ def _explicit(M, hints):
 
 
 def _matrix_arg(cls, M):
-    M = sp.sympify(M)
+    if isinstance(M, (str, bytes)):
+        raise ArgumentError("%s takes a SymPy matrix expression, not text (%r); strings are never "
+                            "parsed" % (cls.__name__, M))
+    M = sp.sympify(M, strict=True)
     if not getattr(M, "is_Matrix", False):
         raise ArgumentError("%s needs a matrix argument, got %s" % (cls.__name__, M))
     return M

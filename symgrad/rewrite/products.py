@@ -160,23 +160,20 @@ def mask_is_where(r, factors, shape):
 def xlog1py(r, factors, shape):
     """x log1p(y) -> XLog1pY(x, y) (scipy's xlog1py): the (1 - t) log(1 - p) term of a
     cross-entropy at t = 1, p = 1 is 0 there, instead of 0 * -inf = NaN."""
-    logs = [f for f in factors if f.op is log1p]
-    if len(logs) != 1 or len(factors) < 2:
-        return None
-    others = [f for f in factors if f is not logs[0]]
-    consts = [f for f in others if _const(f)]
-    weights = [f for f in others if not _const(f)]
-    if not weights or not all(w.shape == () or w.shape == shape for w in weights):
-        return None
-    core = r.g.apply(XLog1pY, r.g.mul(*weights), logs[0].args[0])
-    return r.g.mul(*consts, core) if consts else core
+    return _weighted_log(r, factors, shape, log1p, XLog1pY)
 
 
 @register(sp.Mul)
 def xlogy(r, factors, shape):
     """x log(y) -> XLogY(x, y) (scipy's xlogy): 0 log 0 is 0 there, as in the limit of
     cross-entropy terms with a zero label, instead of 0 * -inf = NaN."""
-    logs = [f for f in factors if f.op is sp.log]
+    return _weighted_log(r, factors, shape, sp.log, XLogY)
+
+
+def _weighted_log(r, factors, shape, log_op, node):
+    """A product with one ``log_op`` factor and non-constant weights x -> node(x, y) times
+    the constants (shared by xlogy and xlog1py); None when the product is not of that form."""
+    logs = [f for f in factors if f.op is log_op]
     if len(logs) != 1 or len(factors) < 2:
         return None
     others = [f for f in factors if f is not logs[0]]
@@ -184,5 +181,5 @@ def xlogy(r, factors, shape):
     weights = [f for f in others if not _const(f)]
     if not weights or not all(w.shape == () or w.shape == shape for w in weights):
         return None
-    core = r.g.apply(XLogY, r.g.mul(*weights), logs[0].args[0])
+    core = r.g.apply(node, r.g.mul(*weights), logs[0].args[0])
     return r.g.mul(*consts, core) if consts else core

@@ -210,10 +210,9 @@ def _large_sizes(problem, rng, deadline):
     return {d: sp.Integer(min(rng.choice(LARGE_SIZES), max(fits))) for d in problem.dims}
 
 
-def _structured_points(problem, rng, deadline):
-    if not problem.dims:
-        return
-    from ..numeric.dims import sizes
+def _sized_points(problem, rng, deadline):
+    """Up to STRUCTURED_DRAWS points at large sizes (``_large_sizes``) inside the dimensions'
+    intervals, scalars drawn, everything else completed; draws that fail are skipped."""
     for _ in range(STRUCTURED_DRAWS):
         values = _large_sizes(problem, rng, deadline)
         if not all(inside(values[d], problem.intervals[d]) for d in problem.dims):
@@ -223,8 +222,15 @@ def _structured_points(problem, rng, deadline):
         if any(values[s] is None for s in problem.scalars):
             continue
         point = complete_point(problem, rng, values)
-        if point is None:
-            continue
+        if point is not None:
+            yield point
+
+
+def _structured_points(problem, rng, deadline):
+    if not problem.dims:
+        return
+    from ..numeric.dims import sizes
+    for point in _sized_points(problem, rng, deadline):
         for m in problem.matrices:
             shape = sizes(m, point)
             if shape is not None and rng.random() < 0.7:
@@ -237,17 +243,7 @@ def _array_points(problem, rng, deadline):
     """Index notation: sizes up to 8, every array filled with one special value (or drawn)."""
     if not problem.bases:
         return
-    for _ in range(STRUCTURED_DRAWS):
-        values = _large_sizes(problem, rng, deadline)
-        if not all(inside(values[d], problem.intervals[d]) for d in problem.dims):
-            continue
-        for s in problem.scalars:
-            values[s] = draw_scalar(rng, s, problem)
-        if any(values[s] is None for s in problem.scalars):
-            continue
-        point = complete_point(problem, rng, values)
-        if point is None:
-            continue
+    for point in _sized_points(problem, rng, deadline):
         for base in problem.bases:
             if rng.random() < 0.7:
                 fill = rng.choice(SMALL)
