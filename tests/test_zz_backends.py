@@ -198,3 +198,26 @@ def test_an_unknown_backend_is_refused():
     w = sp.Symbol("w")
     with pytest.raises(sg.ArgumentError, match="backend must be one of"):
         sg.value_and_grad(w**2, [w], backend="tensorflow")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")
+def test_torch_autograd_through_the_generated_loss_and_its_in_place_helper():
+    """The torch _sech2 writes in place only when autograd is not watching its argument: torch's
+    autograd through the generated loss (sech^2 of a layer) equals symgrad's gradient, and the
+    helper's in-place path gives the same numbers."""
+    import torch
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, W = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("W", d, 1)
+    f = sg.value_and_grad(sg.msum((X * W).applyfunc(lambda u: 1 - sp.tanh(u)**2)), [W], [X],
+                          backend="torch")
+    assert "_sech2(" in f.source[f.source.index("def value("):]
+    rng = np.random.default_rng(8)
+    Xv, Wv = rng.normal(size=(6, 3)) * 8, rng.normal(size=(3, 1))
+    w = torch.tensor(Wv, requires_grad=True)
+    value = f.raw_value(w, torch.as_tensor(Xv))
+    (got,) = torch.autograd.grad(value, [w])
+    want_value, (want,) = f(Wv, Xv)
+    _close(value.detach().numpy(), want_value)
+    _close(got.numpy(), want)
+    u = torch.as_tensor(Xv @ Wv)
+    _close(f.namespace["_sech2"](u.clone()).numpy(), 1 / np.cosh(Xv @ Wv)**2)

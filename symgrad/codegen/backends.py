@@ -201,6 +201,7 @@ _TORCH_HELPERS = {
     zero = x == 0
     return torch.where(zero, 0.0, x*torch.log(torch.where(zero, 1.0, y)))''',
     "_exprel": _exprel("torch"),
+    "_tmatmul": HELPERS["_tmatmul"].replace("OpenBLAS and MKL", "MKL"),
     "_spherical_jn": _spherical_jn("torch", "torch.ones_like(x)"),
     # torch's functions take tensors: numbers among the arguments are made tensors first
     "_maximum": '''def _maximum(a, b):
@@ -222,10 +223,13 @@ _TORCH_HELPERS = {
     "_mean": '''def _mean(x):
     return torch.as_tensor(x, dtype=torch.float64).mean() if not torch.is_tensor(x) else x.mean()''',
     "_sech2": '''def _sech2(u):
-    """1/cosh(u)**2 = 4 sigmoid(2u) sigmoid(-2u): each factor computed directly (neither is 1
-    minus the other, so nothing cancels), no overflow, and vectorized (torch's cosh is not)."""
-    v = 2*u
-    return 4*torch.sigmoid(v)*torch.sigmoid(-v)''',
+    """1/cosh(u)**2 = 4 s (1 - s) with s = sigmoid(-2|u|) <= 1/2: s is computed directly and
+    1 - s >= 1/2 cancels nothing; no overflow, and vectorized (torch's cosh is not: 100 us
+    against 16 us for exp on 256 x 128). In place unless autograd is watching u."""
+    s = torch.abs(u).mul_(-2).sigmoid_()
+    if u.requires_grad:
+        return 4*s*(1 - s)
+    return s.addcmul_(s, s, value=-1).mul_(4)''',
     "_softplus": '''def _softplus(z):
     """log(1 + exp(z)) without overflow."""
     return torch.logaddexp(torch.zeros_like(z), z)''',
@@ -275,7 +279,7 @@ _TORCH_NAMES = {
 }
 
 BACKENDS = {
-    "numpy": Backend("numpy", ("import numpy as np",), errstate=True,
+    "numpy": Backend("numpy", ("import numpy as np",), errstate=True, left_transposed="_tmatmul",
                      special_header=("from scipy import special",)),
     "jax": Backend("jax", ("import jax", "import jax.numpy as jnp", "import jax.scipy.special as jsp"),
                    names={"special.psi": "jsp.digamma", "special.spherical_jn": "_spherical_jn",
@@ -287,6 +291,7 @@ BACKENDS = {
                                               "0.0008 (its series fails for negative arguments)"},
                    prefixes=(("np.", "jnp."), ("special.", "jsp."))),
     "torch": Backend("torch", ("import torch",), names=_TORCH_NAMES, helpers=_TORCH_HELPERS,
+                     left_transposed="_tmatmul",
                      prefixes=(("np.", "torch."),), axis="dim", keepdims="keepdim"),
 }
 

@@ -24,6 +24,7 @@ from ..errors import ShapeMismatch, UnsupportedExpression
 from ..graph.ir import Broadcast, Const, Fill, Leaf, SumTo, ancestors, branch_contexts
 from ..ops import BUILTIN, entries, is_elementwise, lookup
 from ..rewrite.linalg_nodes import LUFactor, LUInverse, LULogDet, LUSolve, Solve
+from .inplace import InPlace
 from .linalg_helpers import LINALG_HELPERS
 from .printer import ATOM, Code, CodePrinter, precedence_of as _precedence
 
@@ -87,8 +88,9 @@ def sanitize_names(symbols, taken=()):
 class _Function:
     """Emit one generated function for the given output nodes."""
 
-    def __init__(self, program, outputs, forward, backend=None):
+    def __init__(self, program, outputs, forward, backend=None, in_place=True):
         self.p, self.names, self.outputs = program, dict(program.names), outputs
+        self.in_place = in_place
         self.forward = forward
         self.printer = CodePrinter(backend)
         self.api = self.printer.backend
@@ -172,6 +174,7 @@ class _Function:
             return self.printer.code(expr)
         if op is sp.MatMul and self.api.left_transposed and n.args[0].op is sp.Transpose \
                 and n.args[0].id in self.inline:     # A.T @ B through the backend's helper
+            self.helpers.add(self.api.left_transposed)
             return "%s(%s, %s)" % (self.api.left_transposed, self.ref(n.args[0].args[0])[0],
                                    self.ref(n.args[1])[0]), CALL
         entry = lookup(op)
@@ -295,6 +298,7 @@ class _Function:
             for r in self._refs(n):
                 last_use[r] = k
         outputs = {o.id for o in self.outputs}
+        inplace = InPlace(self, last_use)
         dead_after = {}
         if len(statements) > DEL_AFTER:
             for r, k in last_use.items():
@@ -305,7 +309,8 @@ class _Function:
                 prefix = "t" if n.id in self.forward else "g"
                 self.names[n.id] = "%s%d" % (prefix, counters[prefix])
                 counters[prefix] += 1
-            line = "%s = %s" % (self.names[n.id], self.text(n)[0])
+            lines = inplace.statement(n, self.names[n.id], k)
+            line = "\n".join(lines) if lines else "%s = %s" % (self.names[n.id], self.text(n)[0])
             if k in dead_after:
                 line += "\ndel " + ", ".join(self.names[r] for r in sorted(dead_after[k]))
             quiet = bool(self.ctx.get(n.id))

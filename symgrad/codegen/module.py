@@ -16,11 +16,12 @@ from .emit import LINALG_HELPERS, _Function
 __all__ = ["generate"]
 
 
-def generate(program, backend=None, exclude=()):
+def generate(program, backend=None, exclude=(), in_place=True):
     """The source text of a module with ``value`` and ``value_and_grad`` functions (and
     ``value_grad_hessian`` when the program carries Hessian blocks), for NumPy or the
     array library ``backend`` names (see ``backends.py``). The speed passes
-    (``symgrad.rewrite.names("speed")``) run on what is printed, without ``exclude``."""
+    (``symgrad.rewrite.names("speed")``) run on what is printed, without ``exclude``;
+    ``in_place=False`` writes no elementwise chain in place (``inplace.py``)."""
     api = _backend(backend)
     names = program.names
     flat = [h for row in program.hessian for h in row] if program.hessian is not None else []
@@ -30,12 +31,12 @@ def generate(program, backend=None, exclude=()):
     forward = {n.id for n in ancestors([loss])}
     grad_names = _grad_names(program)
     alone = speed(program.graph, [program.loss], exclude)   # the loss without the gradients' needs
-    functions = [(_Function(program, alone, forward | {n.id for n in ancestors(alone)}, api),
+    functions = [(_Function(program, alone, forward | {n.id for n in ancestors(alone)}, api, in_place),
                   "value", ["loss"], None),
-                 (_Function(program, [loss] + grads, forward, api),
+                 (_Function(program, [loss] + grads, forward, api, in_place),
                   "value_and_grad", ["loss"] + grad_names, None)]
     if program.hessian is not None:
-        functions.append((_Function(program, [loss] + grads + flat, forward, api),
+        functions.append((_Function(program, [loss] + grads + flat, forward, api, in_place),
                           "value_grad_hessian",
                           ["loss"] + grad_names + ["h%d" % i for i in range(len(flat))],
                           program.hessian))

@@ -4,10 +4,11 @@ call for. A generated module includes only the helpers its code calls; each is p
 __all__ = ["HELPERS"]
 
 HELPERS = {
-    "_sech2": '''def _sech2(u):
-    """1/cosh(u)**2, tanh's derivative with all its digits, in three passes and one array."""
+    "_sech2": '''def _sech2(u, out=None):
+    """1/cosh(u)**2, tanh's derivative with all its digits, in three passes and one array
+    (``out``, which may be u itself, or a new one)."""
     with np.errstate(over="ignore"):     # cosh(u)**2 is inf past |u| = 355, and 1/inf = 0 is right
-        c = np.cosh(u)
+        c = np.cosh(u, out=out)
         if np.ndim(c) == 0:
             return 1/(c*c)
         np.multiply(c, c, out=c)
@@ -55,4 +56,12 @@ HELPERS = {
     """exp(z) / sum(exp(z), axis=1) with a max shift."""
     e = np.exp(z - np.max(z, axis=1, keepdims=True))
     return e / np.sum(e, axis=1, keepdims=True)''',
+    "_tmatmul": '''def _tmatmul(a, b):
+    """a.T @ b. When a has at least 4 times as many columns as b (and b 16 or more), BLAS is
+    asked for the wide product (b.T @ a), returned transposed (a column-major view, the same
+    numbers): OpenBLAS and MKL write a wide product faster than a tall one (X.T @ G at
+    784 x 256 x 128: 0.78 ms against 0.90 ms on one thread)."""
+    if a.shape[1] >= 4*b.shape[1] and b.shape[1] >= 16:
+        return (b.T @ a).T
+    return a.T @ b''',
 }
