@@ -57,6 +57,7 @@ SIZES = {"256x784": (256, 784, 128, 10), "32x16": (32, 16, 8, 4)}   # n, d, h, k
 MAIN_SIZE = "256x784"
 SPEED_TARGET, RATIO_TARGET, BUILD_TARGET = 1.00, 1.10, 0.5
 SYSTEMS = ["symgrad", "numpy", "jax", "torch"]
+STEADY_CALLS = 30         # later calls timed in each fresh process (their median is reported)
 
 
 XLA_SINGLE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -210,7 +211,7 @@ def first_gradient(system, size, clock="wall"):
     from _timing import CLOCKS, page_faults
     timer = CLOCKS[clock]
     steady = []
-    for _ in range(5):
+    for _ in range(STEADY_CALLS):
         start = timer()
         call()
         steady.append(timer() - start)
@@ -220,12 +221,13 @@ def first_gradient(system, size, clock="wall"):
 
 
 def cold_starts(systems, sizes, repeats, flags=()):
-    """first_gradient() in fresh processes; medians over ``repeats`` runs of each."""
-    results = {}
+    """first_gradient() in fresh processes; medians over ``repeats`` runs of each. The systems
+    take turns (one process of each, then again), so a slow spell of the machine falls on all."""
+    results, runs_of = {}, {}
     for size in sizes:
-        for system in systems:
-            runs = []
-            for _ in range(repeats):
+        for _ in range(repeats):
+            for system in systems:
+                runs = runs_of.setdefault((system, size), [])
                 proc = subprocess.run(
                     [sys.executable, os.path.abspath(__file__), "--first-gradient", system,
                      "--size", size, *flags], capture_output=True, text=True)
@@ -233,9 +235,10 @@ def cold_starts(systems, sizes, repeats, flags=()):
                     raise RuntimeError("first-gradient child for %s failed:\n%s"
                                        % (system, proc.stderr))
                 runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-            results[system, size] = {key: _median([r[key] for r in runs])
-                                     for key in runs[0] if key.endswith(("_s", "_call"))
-                                     and runs[0][key] is not None}
+    for (system, size), runs in runs_of.items():
+        results[system, size] = {key: _median([r[key] for r in runs])
+                                 for key in runs[0] if key.endswith(("_s", "_call"))
+                                 and runs[0][key] is not None}
     return results
 
 
@@ -262,7 +265,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="smoke run: few rounds, one cold start")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 60; --quick 5)")
     parser.add_argument("--cold-repeats", type=int,
-                        help="fresh processes per system and size (default 3; --quick 1)")
+                        help="fresh processes per system and size (default 5; --quick 1)")
     parser.add_argument("--threads", type=int,
                         help="threads for every system (NumPy's BLAS, PyTorch, XLA); default: "
                              "each library's own default")
@@ -288,7 +291,7 @@ def main(argv=None):
 
     import numpy as np
     rounds = args.rounds or (5 if args.quick else 60)
-    repeats = args.cold_repeats or (1 if args.quick else 3)
+    repeats = args.cold_repeats or (1 if args.quick else 5)
     threads = blas_threads()
 
     jax, jax_missing = optional("jax")

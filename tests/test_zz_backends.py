@@ -221,3 +221,25 @@ def test_torch_autograd_through_the_generated_loss_and_its_in_place_helper():
     _close(got.numpy(), want)
     u = torch.as_tensor(Xv @ Wv)
     _close(f.namespace["_sech2"](u.clone()).numpy(), 1 / np.cosh(Xv @ Wv)**2)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")
+@pytest.mark.parametrize("name", ["tanh MLP, logsumexp", "relu MLP", "ridge regression"])
+def test_torch_gradients_in_place_equal_the_allocating_code(name):
+    """torch's gradient function writes elementwise chains in place (under no_grad): the same
+    operations, so the same numbers to the last bit as the code with in-place writes off."""
+    import torch
+    from symgrad.codegen.module import generate
+    from symgrad.pipeline.build import compile_source
+    from test_matrix_models import _arrays
+    expr, wrt, args, _ = MODELS[name]
+    f = sg.value_and_grad(expr, wrt, args, backend="torch")
+    plain = compile_source(generate(f.program, backend="torch", in_place=False))["value_and_grad"]
+    params, data = _arrays(name, np.random.default_rng(12))
+    tensors = [torch.as_tensor(a) for a in f.prepare(params + data)[0]]
+    copies = [t.clone() for t in tensors]
+    got, want = f.raw(*tensors), plain(*tensors)
+    assert all(torch.equal(t, c) for t, c in zip(tensors, copies)), "an argument was written"
+    assert torch.equal(torch.as_tensor(got[0]), torch.as_tensor(want[0]))
+    for g, h in zip(got[1], want[1]):
+        assert torch.equal(torch.as_tensor(g), torch.as_tensor(h))

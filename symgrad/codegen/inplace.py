@@ -19,8 +19,9 @@ numbers do not change by a bit. Only arrays the function itself made are written
 
 Arguments, outputs, branch-guarded statements, per-sample functions and complex
 constants are never written in place, and neither are shapes with a literal 1
-(vectors, whose NumPy value may be a scalar). NumPy backend only: JAX arrays are
-immutable, and torch's autograd refuses in-place writes to saved tensors.
+(vectors, whose NumPy value may be a scalar). NumPy, and torch's gradient functions, which
+run under ``torch.no_grad()`` (they compute gradients by formula; torch's ``value`` stays
+differentiable by autograd and is not written in place). JAX arrays are immutable.
 """
 
 import numpy as np
@@ -67,7 +68,7 @@ class InPlace:
 
     def __init__(self, fn, last_use):
         self.fn, self.last_use = fn, last_use
-        self.enabled = (fn.in_place and fn.api.name == "numpy" and not fn.p.per_sample and
+        self.enabled = (fn.in_place and fn.api.name in ("numpy", "torch") and not fn.p.per_sample and
                         all(n.value.is_real is not False for n in fn.nodes if n.op is Const))
         self.outputs = {o.id for o in fn.outputs}
         self.users = {}
@@ -112,7 +113,7 @@ class InPlace:
         """Arrays saved by computing x into a reused buffer (0: x is a named temporary)."""
         if x.id not in self.fn.inline:
             return 0
-        inner = [self.saved(a) for a in x.args if _chainable(x) and self.owned(a) and a.shape == x.shape]
+        inner = [self.saved(a) for a in x.args if self._chainable(x) and self.owned(a) and a.shape == x.shape]
         return 1 + max(inner or [0])
 
     # --- the statement ---------------------------------------------------------------
@@ -120,7 +121,7 @@ class InPlace:
     def statement(self, n, name, k):
         """Lines computing node ``n`` into the variable ``name`` (statement ``k``), or None
         when nothing is written in place."""
-        if not self.enabled or self.fn.ctx.get(n.id) or not self.fresh(n) or not _chainable(n):
+        if not self.enabled or self.fn.ctx.get(n.id) or not self.fresh(n) or not self._chainable(n):
             return None
         self.k, self.reads = k, self._reads(n)
         lines = self._into(n, name, top=True)
@@ -131,14 +132,14 @@ class InPlace:
         fn = self.fn
         if not top and n.id not in fn.inline:             # a named temporary at its last use
             return ["%s = %s" % (target, fn.names[n.id])]
-        if _chainable(n) and len(n.args) == 1:
+        if self._chainable(n) and len(n.args) == 1:
             (x,) = n.args
             if self.owned(x) and x.shape == n.shape:
                 f = self._call(n.op)
                 if x.id not in fn.inline:
                     return ["%s = %s(%s, out=%s)" % (target, f, fn.names[x.id], fn.names[x.id])]
                 return self._into(x, target) + ["%s(%s, out=%s)" % (f, target, target)]
-        elif _chainable(n):
+        elif self._chainable(n):
             plan = self._binary(n)
             if plan is not None:
                 buffer, line = plan
@@ -152,7 +153,8 @@ class InPlace:
         options = [x for x in (a, b) if self.owned(x) and x.shape == n.shape]
         if n.op is sp.Mul:
             if a.op is Const and a.value == -1:
-                return (b, "np.negative(@T@, out=@T@)") if b in options else None
+                negative = fn.api.call("np.negative")
+                return (b, "%s(@T@, out=@T@)" % negative) if b in options else None
             for num, den in ((a, b), (b, a)):
                 if den.id in fn.inline and den.op is sp.Pow and den.args[1].op is Const \
                         and den.args[1].value.is_Integer and den.args[1].value < 0:
@@ -171,28 +173,36 @@ class InPlace:
                 return a, "@T@ -= %s" % negated[0]
         return buffer, "@T@ %s= %s" % ("+" if n.op is sp.Add else "*", self._operand(other))
 
-    def _call(self, op):
-        """The printed name of a unary op's function (a helper is carried by the module)."""
+    def _name(self, op):
+        """The printed name of a unary op's function that takes ``out=``, else None."""
         name = _unary(op)
+        if name is None or self.fn.api.name == "numpy" or name in OUT_HELPERS:
+            return name
+        translated = self.fn.api.call(name)
+        return translated if translated.startswith("torch.") else None
+
+    def _call(self, op):
+        """_name, and a helper it names is carried by the module."""
+        name = self._name(op)
         if name in OUT_HELPERS:
             self.fn.helpers.add(name)
         return name
+
+    def _chainable(self, x):
+        """A binary sum or product, or a one-argument function with ``out=``: writable into an
+        operand's buffer."""
+        return x.op in (sp.Add, sp.Mul) and len(x.args) == 2 or \
+            len(x.args) == 1 and self._name(x.op) is not None
 
     def _operand(self, x):
         """Text of the operand an in-place line reads: a unary function of a named temporary
         at its last use writes into that temporary."""
         fn = self.fn
-        if x.id in fn.inline and len(x.args) == 1 and _chainable(x):
+        if x.id in fn.inline and len(x.args) == 1 and self._chainable(x):
             (y,) = x.args
             if y.id not in fn.inline and self.owned(y) and y.shape == x.shape:
                 return "%s(%s, out=%s)" % (self._call(x.op), fn.names[y.id], fn.names[y.id])
         return fn.ref(x)[0]
-
-
-def _chainable(x):
-    """A binary sum or product, or a one-argument ufunc: writable into an operand's buffer."""
-    return x.op in (sp.Add, sp.Mul) and len(x.args) == 2 or \
-        len(x.args) == 1 and _unary(x.op) is not None
 
 
 def _new_array(x):

@@ -31,7 +31,9 @@ def generate(program, backend=None, exclude=(), in_place=True):
     forward = {n.id for n in ancestors([loss])}
     grad_names = _grad_names(program)
     alone = speed(program.graph, [program.loss], exclude)   # the loss without the gradients' needs
-    functions = [(_Function(program, alone, forward | {n.id for n in ancestors(alone)}, api, in_place),
+    value_in_place = in_place and api.name == "numpy"      # torch's value stays differentiable
+    functions = [(_Function(program, alone, forward | {n.id for n in ancestors(alone)}, api,
+                            value_in_place),
                   "value", ["loss"], None),
                  (_Function(program, [loss] + grads, forward, api, in_place),
                   "value_and_grad", ["loss"] + grad_names, None)]
