@@ -107,15 +107,9 @@ def test_float32_stays_float32_in_place():
     assert np.asarray(loss).dtype == np.float32 and all(g.dtype == np.float32 for g in grads)
 
 
-def test_per_sample_code_and_torchs_value_are_not_written_in_place():
+def test_per_sample_code_is_not_written_in_place():
+    """(torch's and JAX's code: tests/test_zz_backends.py, which loads those libraries last.)"""
     x, w = sp.symbols("x w")
     per_sample = sg.value_and_grad((sp.tanh(w * x) + 1)**2, [w], [x])
     body = per_sample.source[per_sample.source.index("def value("):]
     assert "out=" not in body and "+=" not in body and "*=" not in body, body
-    torch_source = generate(compiled("tanh MLP, logsumexp").program, backend="torch")
-    value = torch_source[torch_source.index("def value("):torch_source.index("def value_and_grad")]
-    assert "+=" not in value and "out=" not in value and "*=" not in value, value
-    gradient = torch_source[torch_source.index("def value_and_grad"):]
-    assert "with torch.no_grad():" in gradient and "+= b1" in gradient, gradient
-    jax_source = generate(compiled("tanh MLP, logsumexp").program, backend="jax")
-    assert "+=" not in jax_source and "out=" not in jax_source

@@ -243,3 +243,16 @@ def test_torch_gradients_in_place_equal_the_allocating_code(name):
     assert torch.equal(torch.as_tensor(got[0]), torch.as_tensor(want[0]))
     for g, h in zip(got[1], want[1]):
         assert torch.equal(torch.as_tensor(g), torch.as_tensor(h))
+
+
+def test_torchs_value_and_jax_code_are_not_written_in_place():
+    from symgrad.codegen.module import generate
+    expr, wrt, args, _ = MODELS["tanh MLP, logsumexp"]
+    program = sg.value_and_grad(expr, wrt, args).program
+    torch_source = generate(program, backend="torch")
+    value = torch_source[torch_source.index("def value("):torch_source.index("def value_and_grad")]
+    assert "+=" not in value and "out=" not in value and "*=" not in value, value
+    gradient = torch_source[torch_source.index("def value_and_grad"):]
+    assert "with torch.no_grad():" in gradient and "+= b1" in gradient, gradient
+    jax_source = generate(program, backend="jax")
+    assert "+=" not in jax_source and "out=" not in jax_source
