@@ -42,6 +42,9 @@ Targets:
 * symgrad-JAX <= 1.0 x JAX jit(value_and_grad); symgrad-torch <= 1.0 x PyTorch autograd.
 
 Run:  python benchmarks/bench_mlp.py --threads 1 --clock cpu   (full; steady on a busy machine)
+      python benchmarks/bench_mlp.py --threads 2 --pair torch   (symgrad-torch and PyTorch alone:
+                                                               at 2 threads one library's spinning
+                                                               workers slow the next one's calls)
       python benchmarks/bench_mlp.py                           (full; library default threads)
       python benchmarks/bench_mlp.py --quick                   (smoke run: few rounds, one cold start)
 """
@@ -274,6 +277,10 @@ def main(argv=None):
                              "leaves out time spent waiting for a core on a loaded machine")
     parser.add_argument("--keep-freed-memory", action="store_true",
                         help="tell glibc's malloc to keep freed memory (no per-call page faults)")
+    parser.add_argument("--pair", choices=["numpy", "jax", "torch"],
+                        help="time symgrad against one library only (JAX's or torch's worker "
+                             "threads then cannot slow the other systems' calls); NumPy's hand "
+                             "code is timed in every run")
     parser.add_argument("--first-gradient", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--size", choices=sorted(SIZES), default=MAIN_SIZE, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -294,8 +301,9 @@ def main(argv=None):
     repeats = args.cold_repeats or (1 if args.quick else 5)
     threads = blas_threads()
 
-    jax, jax_missing = optional("jax")
-    torch, torch_missing = optional("torch")
+    jax, jax_missing = optional("jax") if args.pair in (None, "jax") else (None, "not timed (--pair)")
+    torch, torch_missing = (optional("torch") if args.pair in (None, "torch")
+                            else (None, "not timed (--pair)"))
     notes = ["malloc: " + allocator, "clock: " + {"wall": "wall time (time.perf_counter)",
                                                   "cpu": "CPU time (time.process_time)"}[args.clock]]
     if jax is not None:
