@@ -346,9 +346,7 @@ class _Function:
         else:
             grads = ", ".join(results[1:]) + ("," if len(results) == 2 else "")
             code.append("return %s, (%s)" % (results[0], grads))
-        if self.api.name == "torch" and inplace.enabled:
-            code = ["with torch.no_grad():  # gradients by formula, no autograd tape"] + \
-                ["    " + line for line in code]
+        code = inplace.wrap(code)
         if self.api.errstate and any(UNDERFLOWS.search(line) for line in code):
             code = ['with np.errstate(under="ignore"):  # e^-1000 is 0, not an error'] + \
                 ["    " + line for line in code]

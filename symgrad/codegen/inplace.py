@@ -116,6 +116,13 @@ class InPlace:
         inner = [self.saved(a) for a in x.args if self._chainable(x) and self.owned(a) and a.shape == x.shape]
         return 1 + max(inner or [0])
 
+    def wrap(self, code):
+        """torch's gradient functions run under no_grad (no tape; in-place writes allowed)."""
+        if self.fn.api.name != "torch" or not self.enabled:
+            return code
+        return ["with torch.no_grad():  # gradients by formula, no autograd tape"] + \
+            ["    " + line for line in code]
+
     # --- the statement ---------------------------------------------------------------
 
     def statement(self, n, name, k):
