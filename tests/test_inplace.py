@@ -113,3 +113,41 @@ def test_per_sample_code_is_not_written_in_place():
     per_sample = sg.value_and_grad((sp.tanh(w * x) + 1)**2, [w], [x])
     body = per_sample.source[per_sample.source.index("def value("):]
     assert "out=" not in body and "+=" not in body and "*=" not in body, body
+
+
+def test_complex_inputs_keep_each_products_operand_order():
+    """Complex products are not commutative to the last bit (NumPy's a*b and b*a differ): an
+    in-place line writing into the right operand keeps it on the right."""
+    f = compiled("tanh MLP, logsumexp")
+    params, data = _arrays("tanh MLP, logsumexp", np.random.default_rng(3))
+    rng = np.random.default_rng(4)
+    values = [np.asarray(v) + 0.3j * rng.normal(size=np.shape(v)) for v in params + data]
+    arrays, dtype = f.prepare(values)
+    assert dtype == np.complex128
+    _check(f, list(arrays))
+
+
+P = sp.MatrixSymbol("P", n, n)
+
+
+@pytest.mark.parametrize("expr", [
+    sg.msum(P.applyfunc(lambda u: sp.erf(u)**2)),                  # 4/sqrt(pi): a computed constant
+    sg.msum((P * (P + sp.Identity(n))).applyfunc(sp.exp)) / n,      # np.eye
+    sg.msum(P[0:2, :].applyfunc(sp.sin)),                            # a broadcast 1 in the slice's adjoint
+], ids=["erf", "identity", "slice"])
+def test_float32_stays_float32_through_constants_identities_and_broadcasts(expr):
+    """NumPy 2 keeps np.float64 scalars and arrays strong: constants NumPy computes print as
+    float(...), identities and broadcast numbers take the arguments' dtype."""
+    f = sg.value_and_grad(expr, [P], [])
+    value = np.random.default_rng(6).normal(size=(4, 4)).astype(np.float32)
+    loss, (grad,) = f.raw(value)
+    assert np.asarray(loss).dtype == np.float32 and grad.dtype == np.float32, f.source
+    _check(f, [value])
+
+
+def test_half_precision_arguments_compute_in_float32():
+    """SciPy's special functions have no float16 loops (expit would answer in float64)."""
+    f = compiled("tanh MLP, logsumexp")
+    params, data = _arrays("tanh MLP, logsumexp", np.random.default_rng(2))
+    loss, grads = f(*[np.asarray(v, dtype=np.float16) for v in params + data])
+    assert np.asarray(loss).dtype == np.float32 and all(g.dtype == np.float32 for g in grads)

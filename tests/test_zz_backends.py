@@ -221,6 +221,9 @@ def test_torch_autograd_through_the_generated_loss_and_its_in_place_helper():
     _close(got.numpy(), want)
     u = torch.as_tensor(Xv @ Wv)
     _close(f.namespace["_sech2"](u.clone()).numpy(), 1 / np.cosh(Xv @ Wv)**2)
+    z = np.array([0.5 + 0.7j, -2 + 0.1j, 3j])                 # off the real line: the definition
+    _close(f.namespace["_sech2"](torch.as_tensor(z)).numpy().real, (1 / np.cosh(z)**2).real)
+    _close(f.namespace["_sech2"](torch.as_tensor(z)).numpy().imag, (1 / np.cosh(z)**2).imag)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")

@@ -146,7 +146,7 @@ class _Function:
         if n.op is Leaf:
             return self.names[n.extra], ATOM
         if n.op is Const:
-            return self.printer.doprint(n.value), _const_precedence(n.value)
+            return self._constant(n.value)
         if n.id in self.inline:
             return self.text(n)
         return self.names[n.id], ATOM
@@ -154,8 +154,17 @@ class _Function:
     def view(self, n):
         """A SymPy placeholder for an argument: its number, or its printed text as Code."""
         if n.op is Const:
-            return n.value
+            text = self._constant(n.value)
+            return Code(*text) if text[0].startswith("float(") else n.value
         return Code(*self.ref(n))
+
+    def _constant(self, value):
+        """A number NumPy computes (np.sqrt(2), 4/np.sqrt(np.pi)) is a strong np.float64 that
+        would make float32 arrays float64 (NumPy 2): it is printed as float(...)."""
+        text = self.printer.doprint(value)
+        if self.api.name == "numpy" and "(" in text and value.is_real:
+            return "float(%s)" % text, CALL
+        return text, _const_precedence(value)
 
     def text(self, n):
         """(text, precedence) of one node. Sums and products print in the graph's own
@@ -192,7 +201,8 @@ class _Function:
             if self.api.name == "torch":      # torch.eye is float32 unless told
                 return "torch.eye(%s, dtype=%s.dtype)" % (self.dim(n.shape[0]),
                                                           self.names[self.p.inputs[0]]), CALL
-            return "%s(%s)" % (self.api.call("np.eye"), self.dim(n.shape[0])), CALL
+            return "np.eye(%s, dtype=%s.dtype)" % (self.dim(n.shape[0]), self.names[self.p.inputs[0]]) \
+                if self.api.name == "numpy" else "%s(%s)" % (self.api.call("np.eye"), self.dim(n.shape[0])), CALL
         if op in LINALG:
             return self._linalg(n, [x[0] for x in a])
         raise UnsupportedExpression("no NumPy printer for graph op %s" % getattr(op, "__name__", op))
@@ -208,7 +218,7 @@ class _Function:
     def _negated(self, b):
         """(text, precedence) of -b when b prints naturally as a subtraction, else None."""
         if b.op is Const and b.value.is_negative:
-            return self.printer.doprint(-b.value), _const_precedence(-b.value)
+            return self._constant(-b.value)
         if b.op is sp.Mul and b.id in self.inline and b.args[0].op is Const \
                 and b.args[0].value.is_negative:
             c, x = -b.args[0].value, b.args[1]

@@ -8,9 +8,10 @@ not hand back to the kernel and fault in again on the next call (hundreds of pag
 faults per call in a process that has loaded SymPy; see benchmarks/bench_mlp.py).
 
 The arithmetic is the same: each in-place line is the same ufunc on the same
-operands in the same grouping (``a + b`` and ``b + a`` are one IEEE operation, as
-are ``a*b`` and ``b*a``, and ``a - c*x`` is ``a + (-c)*x`` exactly), so the
-numbers do not change by a bit. Only arrays the function itself made are written:
+operands in the same order and grouping (``t *= b`` for ``t*b``,
+``np.multiply(a, t, out=t)`` for ``a*t``: complex products are not commutative to the
+last bit; ``a - c*x`` is ``a + (-c)*x`` exactly), so the numbers do not change by a
+bit. Only arrays the function itself made are written:
 
 * an inline intermediate that is a new array (a matrix product, an arithmetic
   operator, a NumPy ufunc, ``_sech2``) of the statement's own shape;
@@ -172,13 +173,19 @@ class InPlace:
                     return num, "@T@ /= %s" % (base if k == 1 else "%s**%d" % (_paren(base), k))
         if not options:
             return None
-        buffer = max(options, key=self.saved)          # the longest chain; ties: the left
-        other = b if buffer is a else a
-        if n.op is sp.Add and buffer is a:
-            negated = fn._negated(b)
+        first, second = a, b                            # in the order the product prints
+        if n.op is sp.Mul and b.op is sp.MatMul and a.op is not sp.MatMul and b.id in fn.inline:
+            first, second = b, a
+        buffer = max([x for x in (first, second) if x in options], key=self.saved)  # ties: first
+        if buffer is first:
+            negated = fn._negated(b) if n.op is sp.Add else None
             if negated is not None:
                 return a, "@T@ -= %s" % negated[0]
-        return buffer, "@T@ %s= %s" % ("+" if n.op is sp.Add else "*", self._operand(other))
+            return first, "@T@ %s= %s" % ("+" if n.op is sp.Add else "*", self._operand(second))
+        # the right operand's buffer: the left stays left (complex a*b and b*a can differ in
+        # the last bit), and a + (-c*x) is a - c*x exactly
+        ufunc = fn.api.call("np.add" if n.op is sp.Add else "np.multiply")
+        return second, "%s(%s, @T@, out=@T@)" % (ufunc, self._operand(first))
 
     def _name(self, op):
         """The printed name of a unary op's function that takes ``out=``, else None."""

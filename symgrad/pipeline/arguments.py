@@ -55,6 +55,8 @@ class Signature:
         dtype = np.result_type(*typed) if typed else np.dtype(np.float64)
         if dtype.kind not in "fc":
             dtype = np.dtype(np.float64)
+        if dtype == np.float16:                  # SciPy's special functions have no half loops
+            dtype = np.dtype(np.float32)
         if dtype.kind != "c" and any(a.dtype.kind == "c" for a in arrays):
             dtype = np.result_type(dtype, np.complex64)     # never drop an imaginary part
         arrays = [a.astype(dtype, copy=False) for a in arrays]
