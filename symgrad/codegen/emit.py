@@ -158,6 +158,11 @@ class _Function:
             return Code(*text) if text[0].startswith("float(") else n.value
         return Code(*self.ref(n))
 
+    def _like(self):
+        """An argument whose dtype the generated arrays take: a matrix's (always an array)."""
+        matrices = [s for s in self.p.inputs if isinstance(s, sp.MatrixSymbol)]
+        return self.names[(matrices or self.p.inputs)[0]]
+
     def _constant(self, value):
         """A number NumPy computes (np.sqrt(2), 4/np.sqrt(np.pi)) is a strong np.float64 that
         would make float32 arrays float64 (NumPy 2): it is printed as float(...)."""
@@ -196,12 +201,12 @@ class _Function:
             return self._sum_to(n, a[0][0])
         if op is Broadcast:
             # torch's helper takes its dtype from an argument (all share one after prepare)
-            return self.api.broadcast(a[0][0], self.shape(n.shape), self.names[self.p.inputs[0]]), CALL
+            return self.api.broadcast(a[0][0], self.shape(n.shape), self._like()), CALL
         if op is Fill:
             if self.api.name == "torch":      # torch.eye is float32 unless told
                 return "torch.eye(%s, dtype=%s.dtype)" % (self.dim(n.shape[0]),
                                                           self.names[self.p.inputs[0]]), CALL
-            return "np.eye(%s, dtype=%s.dtype)" % (self.dim(n.shape[0]), self.names[self.p.inputs[0]]) \
+            return "np.eye(%s, dtype=%s.dtype)" % (self.dim(n.shape[0]), self._like()) \
                 if self.api.name == "numpy" else "%s(%s)" % (self.api.call("np.eye"), self.dim(n.shape[0])), CALL
         if op in LINALG:
             return self._linalg(n, [x[0] for x in a])
