@@ -1,4 +1,4 @@
-"""NumPy statements that reuse memory: elementwise chains written in place.
+"""Generated statements that reuse memory: elementwise chains written in place.
 
 ``t1 = X @ W1 + b1`` allocates the product and then a second array for the sum;
 written as ``t1 = X @ W1`` and ``t1 += b1`` it allocates one. A gradient's
